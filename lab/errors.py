@@ -1,0 +1,25 @@
+"""The lab's error hierarchy. Every message says what to do next; pages show it with st.error."""
+
+
+class LabError(Exception):
+    """Base class: an expected failure with a message meant for the user."""
+
+
+class InputError(LabError):
+    """The user's input (file, question set, setting) is invalid."""
+
+
+class NotFoundError(LabError):
+    """A collection, model, adapter or run does not exist."""
+
+
+class ModelError(LabError):
+    """A model could not be loaded or run."""
+
+
+class StoreError(LabError):
+    """The vector store could not be reached or refused an operation."""
+
+
+class PathUnavailable(LabError):
+    """A comparison path cannot run with what is loaded (no index, no adapter)."""

@@ -1,0 +1,111 @@
+"""Shared UI helpers (not a page): cached resources, each a thin call into lab/, and the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.config import DEFAULT_COLLECTION
+from lab.errors import LabError
+
+
+@st.cache_resource(show_spinner="Loading the embedder...")
+def embedder():
+    from lab.embeddings import SentenceTransformerEmbedder
+    return SentenceTransformerEmbedder()
+
+
+@st.cache_resource(show_spinner="Loading the generator (the first start converts it once, ~30 s)...")
+def generator(name: str | None = None):
+    from lab.models import LocalGenerator
+    return LocalGenerator(name)
+
+
+@st.cache_resource(show_spinner=False)
+def store():
+    from lab.store import Store
+    return Store()
+
+
+def collection_names() -> list[str]:
+    try:
+        return sorted(c.name for c in store().client.list_collections())
+    except LabError as exc:
+        st.error(str(exc))
+        return []
+
+
+def active_collection() -> str | None:
+    """The collection chosen in the sidebar (None when there is none yet)."""
+    names = collection_names()
+    if not names:
+        return None
+    current = st.session_state.get("collection")
+    if current not in names:
+        st.session_state["collection"] = DEFAULT_COLLECTION if DEFAULT_COLLECTION in names else names[0]
+    return st.session_state["collection"]
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        names = collection_names()
+        if names:
+            active_collection()
+            st.selectbox("Active collection", names, key="collection")
+        else:
+            st.caption("No collection yet: ingest a corpus on the Corpus page.")
+        st.caption(f"Base model: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}")
+        st.caption("Embedder: all-MiniLM-L6-v2 (embedded)")
+
+
+def ingest_with_progress(paths, collection: str, config, names=None):
+    """Run lab.ingest with a progress bar; returns the report, or None after showing the error."""
+    from lab.ingest import ingest
+
+    bar = st.progress(0.0, text="Starting...")
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"{done}/{total} files - {name}")
+
+    try:
+        report = ingest(paths, collection, embedder(), store(), config, progress, names)
+    except LabError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return None
+    bar.progress(1.0, text=f"Done in {report.seconds['total']:.1f} s")
+    st.session_state["collection"] = collection
+    return report
+
+
+def show_ingest_report(report) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Documents ingested", report.documents)
+    cols[1].metric("Unchanged (skipped)", len(report.unchanged))
+    cols[2].metric("Chunks written", report.chunks_added)
+    cols[3].metric("Chunks in collection", report.chunks_total)
+    st.caption("Seconds by stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+    if report.skipped:
+        st.warning(f"{len(report.skipped)} file(s) skipped:")
+        st.dataframe([{"file": s.path, "reason": s.reason} for s in report.skipped], hide_index=True,
+                     key=f"skipped_{id(report)}")
+
+
+def show_answers(answers, gold: str | None = None, key: str = "answers") -> None:
+    """Answers side by side: text (never rendered as HTML/Markdown), latency by stage, retrieved chunks."""
+    if gold:
+        st.caption(f"Gold answer: {gold}")
+    columns = st.columns(len(answers))
+    for column, answer in zip(columns, answers):
+        with column:
+            st.subheader(answer.path)
+            if answer.error:
+                st.error(f"Could not run: {answer.error}")
+                continue
+            st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
+            stages = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.latency_ms.items() if k != "total")
+            st.metric("Latency", f"{answer.latency_ms.get('total', 0):.0f} ms", help=stages)
+            st.caption(f"{stages} | tokens in {answer.tokens_in}, out {answer.tokens_out}")
+            for i, hit in enumerate(answer.hits, 1):
+                where = f" p.{hit.page}" if hit.page else (f" - {hit.heading}" if hit.heading else "")
+                with st.expander(f"[{i}] {hit.source}{where} - score {hit.score:.3f}"):
+                    st.code(hit.text, language=None, wrap_lines=True)

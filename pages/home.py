@@ -1,0 +1,55 @@
+"""Home: what the lab is, what is loaded, and a one-click demo on the sample corpus."""
+
+import streamlit as st
+
+from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
+from lab.errors import LabError
+from pages import common
+
+st.title("RAG vs Fine-Tuning Lab")
+st.markdown(
+    "Prompt engineering, RAG, fine-tuning, or both? Measure it on **your** data: the same questions go "
+    "through each path with the same model and decoding, and you compare answers, latency and quality."
+)
+st.markdown(
+    "| path | model | retrieval |\n|---|---|---|\n"
+    "| `prompt` | base | none |\n| `rag` | base | dense top-k |\n"
+)
+
+st.header("What is loaded")
+names = common.collection_names()
+cols = st.columns(3)
+cols[0].metric("Collections", len(names))
+cols[1].metric("Base model", "SmolLM2-135M")
+cols[2].metric("Embedder", "MiniLM-L6-v2")
+if names:
+    infos = [common.store().info(n) for n in names]
+    st.dataframe([{"collection": i.name, "chunks": i.chunks, "embedder": i.embedder,
+                   "chunk size": i.chunk_config.size if i.chunk_config else None} for i in infos],
+                 hide_index=True, key="home_collections")
+st.caption(f"Data directory: {data_dir().name}/ (set LAB_DATA_DIR to move it)")
+
+st.header("One-click demo")
+st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on) and asks "
+         "one golden question through `prompt` and `rag`.")
+if st.button("Run the demo", key="demo", type="primary"):
+    report = common.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
+    if report is not None:
+        common.show_ingest_report(report)
+        from lab.golden import load_golden
+        from lab.paths import PathContext, run_path
+        from lab.retrieval import DenseRetriever
+
+        try:
+            question = load_golden(SAMPLE_GOLDEN)[0]
+            ctx = PathContext(common.generator(), DenseRetriever(common.store(), DEFAULT_COLLECTION,
+                                                                 common.embedder()))
+            with st.spinner("Answering through prompt and rag..."):
+                st.session_state["demo_answers"] = ([run_path(p, question.question, ctx) for p in ("prompt", "rag")],
+                                                    question)
+        except LabError as exc:
+            st.error(str(exc))
+if "demo_answers" in st.session_state:
+    answers, question = st.session_state["demo_answers"]
+    st.markdown(f"**Question:** {question.question}")
+    common.show_answers(answers, gold=question.answer, key="demo")

@@ -1,0 +1,104 @@
+"""Test setup: an isolated data directory per session, a shared converted-model cache, fakes for plumbing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The GGUF -> safetensors conversion takes ~30 s: keep its result across test sessions.
+os.environ.setdefault("LAB_MODELS_DIR", str(REPO / ".cache" / "models"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_data_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("labdata")
+    os.environ["LAB_DATA_DIR"] = str(path)
+    os.environ.pop("LAB_CHROMA_HOST", None)
+    return path
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words hashing embedder: similar word sets give similar vectors."""
+
+    name = "fake-embedder"
+    dim = 64
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+class FakeGenerator:
+    """Echoes how many passages it saw: enough to test the paths' plumbing."""
+
+    name = "fake-generator"
+
+    def __init__(self):
+        self.calls: list[list[dict]] = []
+
+    def generate(self, conversations, decoding):
+        from lab.models import Generation
+
+        results = []
+        for messages in conversations:
+            self.calls.append(messages)
+            user = messages[-1]["content"]
+            results.append(Generation(f"saw {user.count('] source: ')} passages", len(user.split()), 3, 0.001))
+        return results
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_generator() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from lab.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_generator():
+    from lab.models import LocalGenerator
+
+    return LocalGenerator()
+
+
+@pytest.fixture(scope="session")
+def store():
+    from lab.store import Store
+
+    return Store()
+
+
+@pytest.fixture(scope="session")
+def sample_collection(real_embedder, store) -> str:
+    """The sample corpus ingested once per session with the real embedder."""
+    from lab.config import SAMPLE_DOCS
+    from lab.ingest import ingest
+
+    ingest([SAMPLE_DOCS], "sample", real_embedder, store)
+    return "sample"
