@@ -40,15 +40,16 @@ def cmd_ask(args) -> int:
     from lab.embeddings import SentenceTransformerEmbedder
     from lab.models import LocalGenerator
     from lab.paths import PathContext, parse_paths, run_path
-    from lab.retrieval import DenseRetriever
+    from lab.retrieval import retrievers_for
 
     names = parse_paths(args.paths)
     store = _store(args)
-    retriever = None
+    modes = {}
     if any(n != "prompt" for n in names):
         store.info(args.collection)  # fail early, with what to do, if the collection is missing
-        retriever = DenseRetriever(store, args.collection, SentenceTransformerEmbedder())
-    ctx = PathContext(LocalGenerator(args.model), retriever, args.k, DecodingConfig(args.max_new_tokens))
+        modes = retrievers_for(store, args.collection, SentenceTransformerEmbedder())
+    ctx = PathContext(LocalGenerator(args.model), modes.get("dense"), modes.get("hybrid"), args.k,
+                      DecodingConfig(args.max_new_tokens))
     answers = [run_path(name, args.question, ctx) for name in names]
     document = {"question": args.question, "collection": args.collection, "answers": [asdict(a) for a in answers]}
     text = []

@@ -17,7 +17,7 @@ from lab.config import ChunkConfig
 from lab.embeddings import Embedder
 from lab.errors import InputError
 from lab.parsing import SUPPORTED, parse
-from lab.store import Store
+from lab.store import Store, check_name
 
 Progress = Callable[[int, int, str], None]
 
@@ -63,7 +63,7 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
            names: dict[Path, str] | None = None) -> IngestReport:
     """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names."""
     started = time.perf_counter()
-    report = IngestReport(collection)
+    report = IngestReport(check_name(collection))
     files, report.skipped = collect_files(paths)
     if not files:
         raise InputError("Nothing to ingest: give files or folders with "

@@ -21,7 +21,8 @@ from lab.retrieval import Hit, Retriever
 @dataclass
 class PathContext:
     generator: Generator
-    retriever: Retriever | None = None  # dense retrieval over the active collection
+    retriever: Retriever | None = None  # dense retrieval over the active collection (naive RAG)
+    hybrid: Retriever | None = None  # dense + BM25 fused, optionally reranked (production RAG)
     k: int = 4
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
 
@@ -67,9 +68,25 @@ def rag_path(question: str, ctx: PathContext) -> Answer:
     return _generate(answer, ctx, hits)
 
 
+def hybrid_rag_path(question: str, ctx: PathContext) -> Answer:
+    """Production RAG: dense + BM25 candidates fused by RRF, reranked when a cross-encoder is loaded."""
+    if ctx.hybrid is None:
+        raise PathUnavailable("hybrid-rag needs an index: ingest a corpus and choose its collection.")
+    answer = Answer("hybrid-rag", question)
+    start = time.perf_counter()
+    hits = ctx.hybrid.search(question, ctx.k)
+    elapsed = (time.perf_counter() - start) * 1000
+    rerank = getattr(ctx.hybrid, "last_timings", {}).get("rerank_ms", 0.0)
+    answer.latency_ms["retrieve"] = elapsed - rerank
+    if rerank:
+        answer.latency_ms["rerank"] = rerank
+    return _generate(answer, ctx, hits)
+
+
 PATHS: dict[str, Callable[[str, PathContext], Answer]] = {
     "prompt": prompt_path,
     "rag": rag_path,
+    "hybrid-rag": hybrid_rag_path,
 }
 
 

@@ -53,3 +53,75 @@ class DenseRetriever:
             hits.append(Hit(row["id"], meta.get("source", "?"), row["text"], score, meta.get("heading", ""),
                             meta.get("page") or None, {"dense": score}, {"dense": rank}))
         return hits
+
+
+def bm25_index(store: Store, collection: str):
+    """A BM25 index over every chunk of `collection` (built in memory from what Chroma holds)."""
+    from lab.bm25 import BM25Index
+
+    rows = store.chunks(collection)
+    return BM25Index.build([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] or {} for r in rows])
+
+
+class BM25Retriever:
+    """Lexical retrieval: exact identifiers (error codes, SKUs, config keys) score by term overlap."""
+
+    name = "bm25"
+
+    def __init__(self, index):
+        self.index = index
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        hits = []
+        for rank, (pos, score) in enumerate(self.index.search(query, k), 1):
+            meta = self.index.meta[pos]
+            hits.append(Hit(self.index.ids[pos], meta.get("source", "?"), self.index.texts[pos], score,
+                            meta.get("heading", ""), meta.get("page") or None, {"bm25": score}, {"bm25": rank}))
+        return hits
+
+
+class HybridRetriever:
+    """Dense + BM25 candidates fused by reciprocal rank fusion (by chunk id), optionally reranked."""
+
+    name = "hybrid"
+
+    def __init__(self, dense: Retriever, lexical: Retriever, rrf_k: int = 60, candidates: int = 20,
+                 reranker=None):
+        self.dense, self.lexical, self.rrf_k, self.candidates, self.reranker = dense, lexical, rrf_k, candidates, reranker
+        self.last_timings: dict[str, float] = {}
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        from lab.fusion import rrf
+
+        start = time.perf_counter()
+        pools = [self.dense.search(query, max(k, self.candidates)), self.lexical.search(query, max(k, self.candidates))]
+        by_id: dict[str, Hit] = {}
+        for hits in pools:
+            for hit in hits:
+                known = by_id.get(hit.id)
+                by_id[hit.id] = hit if known is None else Hit(
+                    known.id, known.source, known.text, known.score, known.heading, known.page,
+                    {**known.scores, **hit.scores}, {**known.ranks, **hit.ranks})
+        fused = rrf([[h.id for h in hits] for hits in pools], self.rrf_k)
+        retrieved = time.perf_counter()
+        out = []
+        for rank, (chunk_id, score) in enumerate(fused, 1):
+            hit = by_id[chunk_id]
+            out.append(Hit(hit.id, hit.source, hit.text, score, hit.heading, hit.page,
+                           {**hit.scores, "rrf": score}, {**hit.ranks, "rrf": rank}))
+        if self.reranker is not None:
+            out = self.reranker.rerank(query, out)
+        self.last_timings = {"retrieve_ms": (retrieved - start) * 1000,
+                             "rerank_ms": (time.perf_counter() - retrieved) * 1000 if self.reranker else 0.0}
+        return out[:k]
+
+
+def retrievers_for(store: Store, collection: str, embedder: Embedder, index=None,
+                   reranker=None, rrf_k: int = 60) -> dict[str, Retriever]:
+    """The retrievers of one collection by mode: dense, bm25, hybrid (and rerank when a reranker is given)."""
+    dense = DenseRetriever(store, collection, embedder)
+    lexical = BM25Retriever(index if index is not None else bm25_index(store, collection))
+    modes: dict[str, Retriever] = {"dense": dense, "bm25": lexical, "hybrid": HybridRetriever(dense, lexical, rrf_k)}
+    if reranker is not None:
+        modes["rerank"] = HybridRetriever(dense, lexical, rrf_k, reranker=reranker)
+    return modes

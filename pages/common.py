@@ -26,6 +26,25 @@ def store():
     return Store()
 
 
+@st.cache_resource(show_spinner="Building the BM25 index...", max_entries=8)
+def bm25(collection: str, chunks: int):
+    """One BM25 index per collection version (`chunks` changes when the collection does)."""
+    from lab.retrieval import bm25_index
+    return bm25_index(store(), collection)
+
+
+def path_context(collection: str | None, k: int = 4, decoding=None):
+    """The PathContext for the active collection: the cached models and retrievers."""
+    from lab.config import DecodingConfig
+    from lab.paths import PathContext
+    from lab.retrieval import retrievers_for
+
+    modes = {}
+    if collection:
+        modes = retrievers_for(store(), collection, embedder(), bm25(collection, store().info(collection).chunks))
+    return PathContext(generator(), modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig())
+
+
 def collection_names() -> list[str]:
     try:
         return sorted(c.name for c in store().client.list_collections())

@@ -5,8 +5,7 @@ import streamlit as st
 from lab.config import SAMPLE_GOLDEN, DecodingConfig
 from lab.errors import LabError
 from lab.golden import load_golden
-from lab.paths import PATHS, PathContext, run_path
-from lab.retrieval import DenseRetriever
+from lab.paths import PATHS, run_path
 from pages import common
 
 st.title("Compare")
@@ -26,9 +25,7 @@ if st.button("Ask", key="ask", type="primary"):
             raise LabError("Type a question or pick a golden one.")
         if not paths:
             raise LabError("Choose at least one path.")
-        collection = common.active_collection()
-        retriever = DenseRetriever(common.store(), collection, common.embedder()) if collection else None
-        ctx = PathContext(common.generator(), retriever, int(k), DecodingConfig(int(max_new)))
+        ctx = common.path_context(common.active_collection(), int(k), DecodingConfig(int(max_new)))
         answers = []
         progress = st.progress(0.0, text="Answering...")
         for i, path in enumerate(paths):

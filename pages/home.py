@@ -14,6 +14,7 @@ st.markdown(
 st.markdown(
     "| path | model | retrieval |\n|---|---|---|\n"
     "| `prompt` | base | none |\n| `rag` | base | dense top-k |\n"
+    "| `hybrid-rag` | base | dense + BM25, reciprocal rank fusion |\n"
 )
 
 st.header("What is loaded")
@@ -31,22 +32,20 @@ st.caption(f"Data directory: {data_dir().name}/ (set LAB_DATA_DIR to move it)")
 
 st.header("One-click demo")
 st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on) and asks "
-         "one golden question through `prompt` and `rag`.")
+         "one golden question through `prompt`, `rag` and `hybrid-rag`.")
 if st.button("Run the demo", key="demo", type="primary"):
     report = common.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
         common.show_ingest_report(report)
         from lab.golden import load_golden
-        from lab.paths import PathContext, run_path
-        from lab.retrieval import DenseRetriever
+        from lab.paths import run_path
 
         try:
             question = load_golden(SAMPLE_GOLDEN)[0]
-            ctx = PathContext(common.generator(), DenseRetriever(common.store(), DEFAULT_COLLECTION,
-                                                                 common.embedder()))
-            with st.spinner("Answering through prompt and rag..."):
-                st.session_state["demo_answers"] = ([run_path(p, question.question, ctx) for p in ("prompt", "rag")],
-                                                    question)
+            ctx = common.path_context(DEFAULT_COLLECTION)
+            with st.spinner("Answering through prompt, rag and hybrid-rag..."):
+                st.session_state["demo_answers"] = (
+                    [run_path(p, question.question, ctx) for p in ("prompt", "rag", "hybrid-rag")], question)
         except LabError as exc:
             st.error(str(exc))
 if "demo_answers" in st.session_state:

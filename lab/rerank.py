@@ -1,0 +1,38 @@
+"""Cross-encoder reranking: re-score candidate chunks by reading query and chunk together.
+
+No reranker weights are installable offline, so nothing here is faked: `load_reranker` loads a
+sentence-transformers CrossEncoder from a folder (or a hub id where the hub is reachable) and
+raises ModelError, naming what to install, when it cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from lab.errors import ModelError
+
+USUAL_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+
+
+class CrossEncoderReranker:
+    def __init__(self, name_or_path: str):
+        from sentence_transformers import CrossEncoder
+
+        self.name = name_or_path
+        try:
+            self.model = CrossEncoder(str(Path(name_or_path).expanduser()) if Path(name_or_path).expanduser().exists()
+                                      else name_or_path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"No cross-encoder could be loaded from {name_or_path!r}: {exc}. Reranking needs a "
+                f"sentence-transformers CrossEncoder folder (for example {USUAL_RERANKER}, saved with "
+                "CrossEncoder(...).save(DIR) on a machine with hub access); the rerank stage is skipped.") from exc
+
+    def rerank(self, query: str, hits: list) -> list:
+        if not hits:
+            return hits
+        scores = self.model.predict([(query, h.text) for h in hits], show_progress_bar=False)
+        ranked = sorted(zip(hits, scores), key=lambda pair: -float(pair[1]))
+        return [replace(h, score=float(s), scores={**h.scores, "rerank": float(s)}, ranks={**h.ranks, "rerank": r})
+                for r, (h, s) in enumerate(ranked, 1)]
