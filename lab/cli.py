@@ -61,6 +61,55 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _modes(args):
+    """Retrieval modes of the collection; rerank only when a cross-encoder actually loads."""
+    from lab.embeddings import SentenceTransformerEmbedder
+    from lab.retrieval import retrievers_for
+
+    store = _store(args)
+    store.info(args.collection)
+    reranker, note = None, None
+    if args.reranker:
+        from lab.rerank import CrossEncoderReranker
+
+        reranker = CrossEncoderReranker(args.reranker)
+    else:
+        note = ("rerank skipped: no cross-encoder given. Pass --reranker DIR with a sentence-transformers "
+                "CrossEncoder folder (e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved on a machine with hub access).")
+    return retrievers_for(store, args.collection, SentenceTransformerEmbedder(), reranker=reranker,
+                          rrf_k=args.rrf_k), note
+
+
+def cmd_search(args) -> int:
+    modes, note = _modes(args)
+    if args.mode not in modes:
+        from lab.errors import ModelError
+
+        raise ModelError(note or f"Unknown mode {args.mode}.")
+    hits = modes[args.mode].search(args.query, args.k)
+    lines = [f"{i}. {h.source} score={h.score:.4f} ranks={h.ranks}\n   {h.text[:160]!r}" for i, h in enumerate(hits, 1)]
+    _print(args, {"query": args.query, "mode": args.mode, "collection": args.collection,
+                  "hits": [asdict(h) for h in hits]}, "\n".join(lines) or "(no hits)")
+    return 0
+
+
+def cmd_retrieval_eval(args) -> int:
+    from lab.golden import load_golden
+    from lab.retrieval_eval import evaluate
+
+    questions = load_golden(args.questions)
+    modes, note = _modes(args)
+    results = evaluate(modes, questions, args.k)
+    document = {"collection": args.collection, "k": args.k, "questions": len(questions),
+                "notes": [note] if note else [],
+                "modes": [{k: v for k, v in asdict(r).items() if k != "per_question" or args.per_question}
+                          for r in results]}
+    lines = [f"{'mode':8} {'hit@k':>6} {'recall@k':>8} {'MRR':>6} {'p50 ms':>7}"]
+    lines += [f"{r.mode:8} {r.hit_at_k:6.3f} {r.recall_at_k:8.3f} {r.mrr:6.3f} {r.p50_ms:7.1f}" for r in results]
+    _print(args, document, "\n".join(lines + ([note] if note else [])))
+    return 0
+
+
 def cmd_collections(args) -> int:
     infos = _store(args).collections()
     document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
@@ -91,6 +140,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded)")
     p.add_argument("--max-new-tokens", type=int, default=DecodingConfig.max_new_tokens)
     p.set_defaults(func=cmd_ask)
+
+    retrieval = argparse.ArgumentParser(add_help=False)
+    retrieval.add_argument("--collection", default=DEFAULT_COLLECTION)
+    retrieval.add_argument("--k", type=int, default=5)
+    retrieval.add_argument("--rrf-k", type=int, default=60, help="reciprocal rank fusion constant")
+    retrieval.add_argument("--reranker", default=None, help="CrossEncoder folder or id for the rerank mode")
+
+    p = sub.add_parser("search", parents=[common, retrieval], help="one query through a retrieval mode")
+    p.add_argument("query")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid", "rerank"], default="hybrid")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("retrieval-eval", parents=[common, retrieval], help="hit@k, recall@k, MRR per mode")
+    p.add_argument("--questions", required=True, help="golden set JSONL with sources")
+    p.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
+    p.set_defaults(func=cmd_retrieval_eval)
 
     p = sub.add_parser("collections", parents=[common], help="list collections")
     p.set_defaults(func=cmd_collections)

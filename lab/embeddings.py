@@ -52,4 +52,7 @@ class SentenceTransformerEmbedder:
         return vectors.astype(np.float32)
 
     def count_tokens(self, text: str) -> int:
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)  # fast tokenizer: no length warnings
+        if backend is not None:
+            return len(backend.encode(text, add_special_tokens=False).ids)
         return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])

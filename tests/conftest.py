@@ -87,11 +87,59 @@ def real_generator():
     return LocalGenerator()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on 127.0.0.1 for the session; yields its host:port."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    exe = Path(sys.executable).parent / "chroma"
+    log = tmp_path_factory.mktemp("chroma-server") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(exe), "run", "--path", str(log.parent / "db"), "--host", "127.0.0.1",
+                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"chroma run did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def store():
+    """The embedded store (what the app uses by default)."""
     from lab.store import Store
 
     return Store()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def any_store(request, store):
+    """Index tests run against the embedded client and against a real Chroma server."""
+    if request.param == "embedded":
+        return store
+    from lab.store import Store
+
+    return Store(request.getfixturevalue("chroma_server"))
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,20 @@ def test_command_line_ingest_and_ask(tmp_path):
     assert {"id", "source", "score", "text"} <= set(rag["hits"][0])
 
 
+def test_command_line_search_and_retrieval_eval(sample_collection):
+    hits = cli("search", "What does error HX-3021 mean?", "--collection", sample_collection, "--mode", "bm25")["hits"]
+    assert any("HX-3021" in h["text"] for h in hits[:3])
+    fused = cli("search", "SSO assertion expired", "--collection", sample_collection, "--mode", "hybrid", "--k", "3")
+    assert {"dense", "bm25", "rrf"} & set(fused["hits"][0]["scores"]) >= {"rrf"}
+    report = cli("retrieval-eval", "--questions", str(SAMPLE_GOLDEN), "--collection", sample_collection, "--k", "5")
+    scores = {m["mode"]: m for m in report["modes"]}
+    assert set(scores) == {"dense", "bm25", "hybrid"}
+    assert "rerank skipped" in report["notes"][0]
+    for m in scores.values():
+        assert 0 <= m["mrr"] <= m["hit_at_k"] <= 1 and m["questions"] >= 60
+    assert scores["hybrid"]["hit_at_k"] >= scores["dense"]["hit_at_k"], "hybrid should not lose to dense-only"
+
+
 def test_command_line_errors_are_clear_json():
     out = subprocess.run([sys.executable, "-m", "lab", "ask", "Q?", "--collection", "nope-missing", "--json"],
                          capture_output=True, text=True, timeout=300)

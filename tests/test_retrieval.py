@@ -22,14 +22,14 @@ def test_rrf_weights_and_ties():
 
 
 @pytest.fixture
-def modes(tmp_path, fake_embedder, store):
+def modes(tmp_path, fake_embedder, any_store):
     (tmp_path / "errors.csv").write_text(
         "code,message\nHX-2107,storage quota exceeded for the organisation\nHX-3021,SSO assertion expired\n"
         "HX-1204,agent cannot reach server\n")
     (tmp_path / "guide.md").write_text("# Storage\nWhen storage runs out, uploads are refused until an admin "
                                        "buys more space.\n")
-    ingest([tmp_path], "t-hybrid", fake_embedder, store)
-    return retrievers_for(store, "t-hybrid", fake_embedder)
+    ingest([tmp_path], "t-hybrid", fake_embedder, any_store)
+    return retrievers_for(any_store, "t-hybrid", fake_embedder)
 
 
 def test_bm25_finds_exact_identifiers(modes):
