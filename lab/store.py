@@ -89,6 +89,12 @@ class Store:
             name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedder": embedder, "chunk_config": config.to_json()})
 
+    def rename(self, name: str, new_name: str) -> None:
+        collection = self._get(name)
+        if self.exists(check_name(new_name)):
+            raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
+        collection.modify(name=new_name)
+
     def delete(self, name: str) -> None:
         self._get(name)
         self.client.delete_collection(name)

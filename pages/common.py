@@ -33,15 +33,27 @@ def bm25(collection: str, chunks: int):
     return bm25_index(store(), collection)
 
 
+@st.cache_resource(show_spinner="Loading the cross-encoder...", max_entries=2)
+def reranker(path: str):
+    from lab.rerank import CrossEncoderReranker
+    return CrossEncoderReranker(path)
+
+
+def retrievers(collection: str, reranker_path: str | None = None):
+    """Retrieval modes of a collection (dense, bm25, hybrid, and rerank when a cross-encoder loads)."""
+    from lab.retrieval import retrievers_for
+
+    chunks = store().info(collection).chunks
+    return retrievers_for(store(), collection, embedder(), bm25(collection, chunks),
+                          reranker(reranker_path) if reranker_path else None)
+
+
 def path_context(collection: str | None, k: int = 4, decoding=None):
     """The PathContext for the active collection: the cached models and retrievers."""
     from lab.config import DecodingConfig
     from lab.paths import PathContext
-    from lab.retrieval import retrievers_for
 
-    modes = {}
-    if collection:
-        modes = retrievers_for(store(), collection, embedder(), bm25(collection, store().info(collection).chunks))
+    modes = retrievers(collection) if collection else {}
     return PathContext(generator(), modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig())
 
 

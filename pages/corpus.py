@@ -41,21 +41,96 @@ if st.button("Ingest", key="ingest", type="primary"):
 if "last_ingest" in st.session_state:
     common.show_ingest_report(st.session_state["last_ingest"])
 
-st.header("Browse")
 collection = common.active_collection()
 if collection is None:
     st.info("No collection yet: ingest the sample corpus above.")
-else:
-    store = common.store()
-    info = store.info(collection)
-    st.caption(f"{info.name}: {info.chunks} chunks, embedder {info.embedder}, chunking {info.chunk_config}")
-    sources = sorted(store.source_hashes(collection))
-    picked = st.selectbox("Document", sources, key="browse_source")
-    if picked:
-        chunks = sorted(store.chunks(collection, picked), key=lambda c: c["meta"].get("start", 0))
-        st.caption(f"{len(chunks)} chunks")
-        for chunk in chunks:
-            meta = chunk["meta"]
-            where = f"page {meta['page']}" if meta.get("page") else meta.get("heading") or ""
-            with st.expander(f"{meta.get('start')}-{meta.get('end')} {where} ({meta.get('tokens')} tokens)"):
-                st.code(chunk["text"], language=None, wrap_lines=True)
+    st.stop()
+store = common.store()
+
+st.header("Collections")
+st.dataframe([{"collection": i.name, "chunks": i.chunks, "embedder": i.embedder,
+               "chunk size": i.chunk_config.size if i.chunk_config else None,
+               "overlap": i.chunk_config.overlap if i.chunk_config else None} for i in store.collections()],
+             hide_index=True, key="collections_table")
+left, right = st.columns(2)
+with left:
+    new_name = st.text_input(f"Rename {collection} to", key="rename_to")
+    if st.button("Rename", key="rename"):
+        try:
+            store.rename(collection, new_name.strip())
+            st.session_state["collection"] = new_name.strip()
+            st.rerun()
+        except LabError as exc:
+            st.error(str(exc))
+with right:
+    sure = st.checkbox(f"Yes, delete {collection} and its chunks", key="delete_confirm")
+    if st.button("Delete", key="delete", disabled=not sure):
+        try:
+            store.delete(collection)
+            st.session_state.pop("collection", None)
+            st.rerun()
+        except LabError as exc:
+            st.error(str(exc))
+
+st.header("Search playground")
+query = st.text_input("Query", key="search_query", placeholder="e.g. What does HX-3021 mean?")
+top_k = st.number_input("Hits per mode", 1, 20, 5, key="search_k")
+reranker_path = st.text_input("Cross-encoder folder for rerank (optional)", key="reranker_path",
+                              help="A sentence-transformers CrossEncoder folder; none ships offline.")
+if st.button("Search", key="search") and query.strip():
+    try:
+        modes = common.retrievers(collection, reranker_path.strip() or None)
+        st.session_state["search_results"] = (query, {m: r.search(query, int(top_k)) for m, r in modes.items()})
+    except LabError as exc:
+        st.error(str(exc))
+if "search_results" in st.session_state:
+    shown_query, results = st.session_state["search_results"]
+    if "rerank" not in results:
+        st.info("Rerank: no cross-encoder loaded, so no reranked ranking is shown. Give a CrossEncoder folder "
+                "(e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved where the hub is reachable).")
+    for column, (mode, hits) in zip(st.columns(len(results)), results.items()):
+        with column:
+            st.subheader(mode)
+            for rank, hit in enumerate(hits, 1):
+                stages = ", ".join(f"{s} #{hit.ranks[s]} ({hit.scores[s]:.3f})" for s in hit.ranks)
+                with st.expander(f"{rank}. {hit.source}"):
+                    st.caption(stages)
+                    st.code(hit.text, language=None, wrap_lines=True)
+
+st.header("Retrieval evaluation")
+st.caption("hit@k, recall@k and MRR per mode against the sample golden set's gold sources.")
+eval_k = st.number_input("k", 1, 20, 5, key="eval_k")
+if st.button("Evaluate retrieval", key="retrieval_eval"):
+    from lab.config import SAMPLE_GOLDEN
+    from lab.golden import load_golden
+    from lab.retrieval_eval import evaluate
+
+    try:
+        bar = st.progress(0.0, text="Evaluating...")
+        results = evaluate(common.retrievers(collection, reranker_path.strip() or None), load_golden(SAMPLE_GOLDEN),
+                           int(eval_k), lambda d, t, m: bar.progress(d / t, text=f"{m} done"))
+        st.session_state["retrieval_eval_results"] = results
+    except LabError as exc:
+        st.error(str(exc))
+if "retrieval_eval_results" in st.session_state:
+    from lab.charts import retrieval_chart
+
+    results = st.session_state["retrieval_eval_results"]
+    st.plotly_chart(retrieval_chart(results), key="retrieval_chart")
+    st.dataframe([{"mode": r.mode, "hit@k": round(r.hit_at_k, 3), "recall@k": round(r.recall_at_k, 3),
+                   "MRR": round(r.mrr, 3), "p50 ms": round(r.p50_ms, 1), "questions": r.questions} for r in results],
+                 hide_index=True, key="retrieval_table")
+
+st.header("Browse")
+info = store.info(collection)
+st.caption(f"{info.name}: {info.chunks} chunks, embedder {info.embedder}, chunking {info.chunk_config}")
+sources = sorted(store.source_hashes(collection))
+picked = st.selectbox("Document", sources, key="browse_source")
+if picked:
+    chunks = sorted(store.chunks(collection, picked), key=lambda c: c["meta"].get("start", 0))
+    st.caption(f"{len(chunks)} chunks")
+    for chunk in chunks:
+        meta = chunk["meta"]
+        where = f"page {meta['page']}" if meta.get("page") else meta.get("heading") or ""
+        with st.expander(f"{meta.get('start')}-{meta.get('end')} {where} ({meta.get('tokens')} tokens)"):
+            st.code(chunk["text"], language=None, wrap_lines=True)

@@ -32,7 +32,7 @@ def golden(qid: str):
 
 def test_rag_answers_a_golden_question_the_prompt_path_cannot(sample_collection, store, real_embedder,
                                                                real_generator):
-    question = golden(os.environ.get("LAB_SMOKE_QUESTION", "b01"))
+    question = golden(os.environ.get("LAB_SMOKE_QUESTION", "a02"))
     ctx = PathContext(real_generator, DenseRetriever(store, sample_collection, real_embedder), k=4)
     rag = run_path("rag", question.question, ctx)
     prompt = run_path("prompt", question.question, ctx)
@@ -58,7 +58,7 @@ def test_command_line_ingest_and_ask(tmp_path):
     assert report["collection"] == "cli-test" and report["documents"] >= 25 and report["chunks_total"] > 100
     again = cli("ingest", str(SAMPLE_DOCS), "--collection", "cli-test")
     assert again["chunks_added"] == 0 and len(again["unchanged"]) == report["documents"]
-    answer = cli("ask", golden("b01").question, "--collection", "cli-test", "--paths", "prompt,rag")
+    answer = cli("ask", golden("a02").question, "--collection", "cli-test", "--paths", "prompt,rag")
     assert [a["path"] for a in answer["answers"]] == ["prompt", "rag"]
     rag = answer["answers"][1]
     assert rag["error"] is None and len(rag["hits"]) == 4

@@ -6,6 +6,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def show_error_details():
+    """The app hides tracebacks from viewers (.streamlit/config.toml); tests need to read them."""
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", before)
 TIMEOUT = 300
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,3 +71,29 @@ def test_compare_page_asks_for_a_question():
     at = run("pages/compare.py")
     at.button(key="ask").click().run()
     assert "Type a question" in at.error[0].value
+
+
+def test_corpus_search_playground_and_retrieval_evaluation(sample_collection):
+    at = run("pages/corpus.py", collection=sample_collection)
+    at.text_input(key="search_query").set_value("What does HX-3021 mean?")
+    at.button(key="search").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [h.value for h in at.subheader] == ["dense", "bm25", "hybrid"]
+    assert "no cross-encoder loaded" in at.info[0].value
+    at.button(key="retrieval_eval").click().run()
+    assert not at.exception and not at.error
+    assert at.get("plotly_chart"), "the retrieval chart is drawn"
+
+
+def test_corpus_page_renames_and_deletes_a_collection(fake_embedder, store, tmp_path):
+    from lab.ingest import ingest
+
+    (tmp_path / "a.md").write_text("A small document.")
+    ingest([tmp_path], "t-manage", fake_embedder, store)
+    at = run("pages/corpus.py", collection="t-manage")
+    at.text_input(key="rename_to").set_value("t-managed")
+    at.button(key="rename").click().run()
+    assert not at.exception and store.exists("t-managed") and not store.exists("t-manage")
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete").click().run()
+    assert not at.exception and not store.exists("t-managed")
