@@ -110,6 +110,87 @@ def cmd_retrieval_eval(args) -> int:
     return 0
 
 
+def _summary_document(run, records) -> dict:
+    from lab.summary import summarize, win_matrix
+
+    summary = summarize(records)
+    return {
+        "run_id": run.run_id, "status": run.status, "done": run.done, "total": run.total,
+        "questions": summary.questions, "metric": summary.metric, "warnings": summary.warnings,
+        "paths": [{"path": p.path, "answered": p.answered, "errors": p.errors,
+                   "quality": {k: asdict(v) for k, v in p.quality.items()}, "latency_ms": p.latency_ms,
+                   "tokens_in": p.tokens_in, "tokens_out": p.tokens_out, "cost_usd_per_query": p.cost_usd}
+                  for p in summary.paths],
+        "pairs": [asdict(t) for t in summary.pairs],
+        "win_tie_loss": {a: {b: list(v) for b, v in row.items()} for a, row in win_matrix(summary).items()},
+    }
+
+
+def _summary_text(document: dict) -> str:
+    lines = [f"run {document['run_id']} ({document['status']}, {document['done']}/{document['total']} answers)",
+             f"{'path':11} {'accuracy (95% CI)':>24} {'format':>7} {'p50 ms':>8} {'$/query':>10}"]
+    for p in document["paths"]:
+        acc = p["quality"]["correct"]
+        lines.append(f"{p['path']:11} {acc['mean']:8.3f} [{acc['low']:.3f}, {acc['high']:.3f}]     "
+                     f"{p['quality']['format_ok']['mean']:7.3f} {p['latency_ms'].get('total', {}).get('p50', 0):8.0f} "
+                     f"{p['cost_usd_per_query']:10.6f}")
+    return "\n".join(lines + [f"warning: {w}" for w in document["warnings"]])
+
+
+def cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from lab.compare import CompareJob, manifest_for
+    from lab.costs import PriceTable
+    from lab.embeddings import SentenceTransformerEmbedder
+    from lab.export import question_csv, to_csv, write_atomic
+    from lab.golden import load_golden
+    from lab.models import LocalGenerator
+    from lab.paths import PathContext, parse_paths
+    from lab.retrieval import retrievers_for
+    from lab.runs import RunStore
+    from lab.summary import summarize, summary_rows
+
+    questions = load_golden(args.questions)[: args.limit or None]
+    names = parse_paths(args.paths)
+    store, embedder = _store(args), SentenceTransformerEmbedder()
+    modes, extra = {}, {}
+    if store.exists(args.collection):
+        modes = retrievers_for(store, args.collection, embedder, rrf_k=args.rrf_k)
+        info = store.info(args.collection)
+        extra = {"collection_hash": store.fingerprint(args.collection), "embedder": info.embedder,
+                 "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
+                 "retrieval": {"rrf_k": args.rrf_k, "candidates": 20, "reranker": None}}
+    generator = LocalGenerator(args.model)
+    adapter = generator.load_adapter(args.adapter) if args.adapter else None
+    ctx = PathContext(generator, modes.get("dense"), modes.get("hybrid"), args.k,
+                      DecodingConfig(args.max_new_tokens), adapter)
+    runs = RunStore()
+    job = CompareJob(questions, names, ctx, runs, manifest_for(ctx, args.collection, Path(args.questions).name, extra),
+                     embedder, PriceTable(), args.batch_size)
+    if not args.json:
+        print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
+    job.run()
+    records = runs.answers(job.run_id)
+    write_atomic(args.out, question_csv(records))
+    summary_path = Path(args.out).with_name(Path(args.out).stem + "-summary.csv")
+    write_atomic(summary_path, to_csv(summary_rows(summarize(records), job.run_id)))
+    document = {**_summary_document(runs.get(job.run_id), records), "csv": str(args.out),
+                "summary_csv": str(summary_path)}
+    _print(args, document, _summary_text(document))
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from lab.runs import RunStore
+
+    runs = RunStore().list()
+    document = {"runs": [asdict(r) for r in runs]}
+    _print(args, document, "\n".join(f"{r.run_id}\t{r.status}\t{r.done}/{r.total}\t{r.manifest.get('paths')}"
+                                       for r in runs) or "(no runs)")
+    return 0
+
+
 def cmd_collections(args) -> int:
     infos = _store(args).collections()
     document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
@@ -156,6 +237,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", required=True, help="golden set JSONL with sources")
     p.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
     p.set_defaults(func=cmd_retrieval_eval)
+
+    p = sub.add_parser("compare", parents=[common], help="batch run of a golden set through several paths")
+    p.add_argument("--questions", required=True)
+    p.add_argument("--collection", default=DEFAULT_COLLECTION)
+    p.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid")
+    p.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
+    p.add_argument("--model", default=None)
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--rrf-k", type=int, default=60)
+    p.add_argument("--max-new-tokens", type=int, default=DecodingConfig.max_new_tokens)
+    p.add_argument("--batch-size", type=int, default=8, help="questions generated together")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("runs", parents=[common], help="list stored runs")
+    p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("collections", parents=[common], help="list collections")
     p.set_defaults(func=cmd_collections)

@@ -1,8 +1,17 @@
-"""The comparison paths: plain functions in one dict, each answering one question.
+"""The five comparison paths: plain functions in one dict.
 
-Every path uses the same generator, decoding settings and prompt template family
-(`lab.prompts`), and records what it sent, what it retrieved and how long each stage took.
-Paths added by later work (hybrid retrieval, adapters) register here the same way.
+A path *prepares* an answer: it retrieves (or not), builds the messages with the shared template
+(`lab.prompts`) and says which adapter generates (None = base model). Generation is one shared
+step, so every path uses the same model and decoding settings, and a batch run can generate
+many prepared answers at once.
+
+| path         | model        | retrieval                          |
+|--------------|--------------|------------------------------------|
+| prompt       | base         | none                               |
+| rag          | base         | dense top-k                        |
+| hybrid-rag   | base         | dense + BM25 -> RRF (-> rerank)    |
+| finetuned    | base + LoRA  | none                               |
+| hybrid       | base + LoRA  | as hybrid-rag                      |
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ class PathContext:
     hybrid: Retriever | None = None  # dense + BM25 fused, optionally reranked (production RAG)
     k: int = 4
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    adapter: str | None = None  # name of a LoRA adapter loaded on the generator
 
 
 @dataclass
@@ -33,60 +43,73 @@ class Answer:
     question: str
     text: str = ""
     hits: list[Hit] = field(default_factory=list)
-    latency_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, total
+    latency_ms: dict[str, float] = field(default_factory=dict)  # retrieve, rerank, generate, total
     tokens_in: int = 0
     tokens_out: int = 0
     messages: list[dict] = field(default_factory=list)
     model: str = ""
+    adapter: str | None = None
     error: str | None = None
 
 
-def _generate(answer: Answer, ctx: PathContext, hits: list[Hit]) -> Answer:
-    answer.hits = hits
-    answer.messages = prompts.chat(answer.question, [(h.source, h.text) for h in hits])
-    generation = ctx.generator.generate([answer.messages], ctx.decoding)[0]
-    answer.text = generation.text
-    answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
-    answer.latency_ms["generate"] = generation.seconds * 1000
-    answer.model = ctx.generator.name
+def _retrieve(answer: Answer, retriever: Retriever, k: int) -> Answer:
+    start = time.perf_counter()
+    answer.hits = retriever.search(answer.question, k)
+    elapsed = (time.perf_counter() - start) * 1000
+    rerank = getattr(retriever, "last_timings", {}).get("rerank_ms", 0.0)
+    answer.latency_ms["retrieve"] = elapsed - rerank
+    if rerank:
+        answer.latency_ms["rerank"] = rerank
     return answer
+
+
+def _needs_adapter(ctx: PathContext, name: str) -> str:
+    if not ctx.adapter:
+        raise PathUnavailable(f"{name} needs a LoRA adapter: load or train one on the Models page "
+                              "(or pass --adapter DIR).")
+    return ctx.adapter
 
 
 def prompt_path(question: str, ctx: PathContext) -> Answer:
     """The base model with no retrieval: the prompt-engineering baseline."""
-    return _generate(Answer("prompt", question), ctx, [])
+    return Answer("prompt", question)
 
 
 def rag_path(question: str, ctx: PathContext) -> Answer:
     """Naive RAG: dense top-k chunks numbered into the prompt."""
     if ctx.retriever is None:
         raise PathUnavailable("rag needs an index: ingest a corpus and choose its collection.")
-    answer = Answer("rag", question)
-    start = time.perf_counter()
-    hits = ctx.retriever.search(question, ctx.k)
-    answer.latency_ms["retrieve"] = (time.perf_counter() - start) * 1000
-    return _generate(answer, ctx, hits)
+    return _retrieve(Answer("rag", question), ctx.retriever, ctx.k)
 
 
 def hybrid_rag_path(question: str, ctx: PathContext) -> Answer:
     """Production RAG: dense + BM25 candidates fused by RRF, reranked when a cross-encoder is loaded."""
     if ctx.hybrid is None:
         raise PathUnavailable("hybrid-rag needs an index: ingest a corpus and choose its collection.")
-    answer = Answer("hybrid-rag", question)
-    start = time.perf_counter()
-    hits = ctx.hybrid.search(question, ctx.k)
-    elapsed = (time.perf_counter() - start) * 1000
-    rerank = getattr(ctx.hybrid, "last_timings", {}).get("rerank_ms", 0.0)
-    answer.latency_ms["retrieve"] = elapsed - rerank
-    if rerank:
-        answer.latency_ms["rerank"] = rerank
-    return _generate(answer, ctx, hits)
+    return _retrieve(Answer("hybrid-rag", question), ctx.hybrid, ctx.k)
+
+
+def finetuned_path(question: str, ctx: PathContext) -> Answer:
+    """The LoRA adapter with no retrieval: behaviour (and whatever knowledge) baked into weights."""
+    return Answer("finetuned", question, adapter=_needs_adapter(ctx, "finetuned"))
+
+
+def hybrid_path(question: str, ctx: PathContext) -> Answer:
+    """Both: the adapter answers from hybrid-retrieved chunks (the guide's production pattern)."""
+    adapter = _needs_adapter(ctx, "hybrid")
+    if ctx.hybrid is None:
+        raise PathUnavailable("hybrid needs an index: ingest a corpus and choose its collection.")
+    answer = _retrieve(Answer("hybrid", question), ctx.hybrid, ctx.k)
+    answer.adapter = adapter
+    return answer
 
 
 PATHS: dict[str, Callable[[str, PathContext], Answer]] = {
     "prompt": prompt_path,
     "rag": rag_path,
     "hybrid-rag": hybrid_rag_path,
+    "finetuned": finetuned_path,
+    "hybrid": hybrid_path,
 }
 
 
@@ -98,14 +121,47 @@ def parse_paths(text: str) -> list[str]:
     return names
 
 
-def run_path(name: str, question: str, ctx: PathContext) -> Answer:
-    """Run one path; a path that cannot run comes back with its reason in `error`, never dropped."""
+def prepare(name: str, question: str, ctx: PathContext) -> Answer:
+    """Retrieve and build the messages; a path that cannot run comes back with its reason in `error`."""
     if not question.strip():
         raise InputError("The question is empty: type a question.")
     start = time.perf_counter()
     try:
         answer = PATHS[name](question, ctx)
     except LabError as exc:
-        answer = Answer(name, question, error=str(exc))
-    answer.latency_ms["total"] = (time.perf_counter() - start) * 1000
+        return Answer(name, question, error=str(exc))
+    answer.messages = prompts.chat(question, [(h.source, h.text) for h in answer.hits])
+    answer.latency_ms["prepare"] = (time.perf_counter() - start) * 1000
     return answer
+
+
+def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
+    """Generate every prepared answer, one batch per path (so each path's latency is its own), and
+    record the batch's wall time divided by its size as each answer's generate time."""
+    groups: dict[tuple[str, str | None], list[Answer]] = {}
+    for answer in answers:
+        if answer.error is None:
+            groups.setdefault((answer.path, answer.adapter), []).append(answer)
+    for (_, adapter), group in groups.items():
+        extra = {"adapter": adapter} if adapter else {}
+        try:
+            generations = ctx.generator.generate([a.messages for a in group], ctx.decoding, **extra)
+        except LabError as exc:
+            for answer in group:
+                answer.error = str(exc)
+            continue
+        for answer, generation in zip(group, generations):
+            answer.text = generation.text
+            answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
+            answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
+            answer.model = ctx.generator.name
+    for answer in answers:
+        if answer.error is None:
+            answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
+        answer.latency_ms.pop("prepare", None)
+    return answers
+
+
+def run_path(name: str, question: str, ctx: PathContext) -> Answer:
+    """Prepare and generate one answer."""
+    return generate([prepare(name, question, ctx)], ctx)[0]

@@ -104,6 +104,13 @@ class Store:
         got = self._get(name).get(include=["metadatas"])
         return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
 
+    def fingerprint(self, name: str) -> str:
+        """A hash of which files (by content) the collection holds: equal fingerprints, same corpus."""
+        import hashlib
+
+        pairs = sorted(self.source_hashes(name).items())
+        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
     def replace_source(self, collection, source: str, chunks: list[Chunk], vectors) -> None:
         """Swap one source file's chunks for new ones (upsert first, then drop the ids no longer present)."""
         old = set(collection.get(where={"source": source}, include=[])["ids"])

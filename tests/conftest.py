@@ -51,15 +51,18 @@ class FakeGenerator:
 
     def __init__(self):
         self.calls: list[list[dict]] = []
+        self.batches: list[tuple[int, str | None]] = []  # (batch size, adapter)
 
-    def generate(self, conversations, decoding):
+    def generate(self, conversations, decoding, adapter=None):
         from lab.models import Generation
 
+        self.batches.append((len(conversations), adapter))
         results = []
         for messages in conversations:
             self.calls.append(messages)
             user = messages[-1]["content"]
-            results.append(Generation(f"saw {user.count('] source: ')} passages", len(user.split()), 3, 0.001))
+            who = f"{adapter} " if adapter else ""
+            results.append(Generation(f"{who}saw {user.count('] source: ')} passages", len(user.split()), 3, 0.004))
         return results
 
 

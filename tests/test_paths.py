@@ -40,14 +40,34 @@ def test_a_path_that_cannot_run_reports_why(fake_generator):
 
 def test_path_names_are_checked():
     assert parse_paths("prompt, rag") == ["prompt", "rag"]
-    with pytest.raises(InputError, match="choose from prompt, rag, hybrid-rag"):
+    with pytest.raises(InputError, match="choose from prompt, rag, hybrid-rag, finetuned, hybrid"):
         parse_paths("prompt,magic")
     with pytest.raises(InputError, match="empty"):
         run_path("prompt", "  ", PathContext(None))
-    assert list(PATHS) == ["prompt", "rag", "hybrid-rag"]
+    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
 
 
 def test_hybrid_rag_path_uses_the_hybrid_retriever(fake_generator):
     answer = run_path("hybrid-rag", "Q?", PathContext(fake_generator, None, FakeRetriever(), k=2))
     assert answer.error is None and answer.text == "saw 2 passages"
     assert run_path("hybrid-rag", "Q?", PathContext(fake_generator)).error.startswith("hybrid-rag needs an index")
+
+
+def test_adapter_paths_report_a_missing_adapter_and_use_it_when_loaded(fake_generator):
+    ctx = PathContext(fake_generator, None, FakeRetriever(), k=2)
+    assert "needs a LoRA adapter" in run_path("finetuned", "Q?", ctx).error
+    assert "needs a LoRA adapter" in run_path("hybrid", "Q?", ctx).error
+    ctx.adapter = "behaviour"
+    assert run_path("finetuned", "Q?", ctx).text == "behaviour saw 0 passages"
+    hybrid = run_path("hybrid", "Q?", ctx)
+    assert hybrid.text == "behaviour saw 2 passages" and hybrid.adapter == "behaviour"
+
+
+def test_generation_is_batched_per_path(fake_generator):
+    from lab.paths import generate, prepare
+
+    ctx = PathContext(fake_generator, FakeRetriever(), FakeRetriever(), k=1, adapter="a1")
+    prepared = [prepare(p, f"Q{i}?", ctx) for i in range(3) for p in ("prompt", "rag", "finetuned")]
+    answers = generate(prepared, ctx)
+    assert sorted(fake_generator.batches, key=str) == sorted([(3, None), (3, None), (3, "a1")], key=str)
+    assert all(a.latency_ms["generate"] == pytest.approx(4 / 3) for a in answers)

@@ -1,0 +1,57 @@
+"""CSV export: per-question and per-path rows, written atomically and safe to open in a spreadsheet.
+
+>>> safe_cell("=SUM(A1:A9)")
+"'=SUM(A1:A9)"
+>>> safe_cell(-0.5), safe_cell("plain")
+(-0.5, 'plain')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+QUESTION_COLUMNS = [
+    "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "f1", "semantic_similarity",
+    "grounded", "citation_valid", "format_ok", "cited_sources", "retrieved_sources", "hit_at_k", "latency_ms_total",
+    "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in", "tokens_out", "cost_usd",
+    "model", "adapter", "error",
+]
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Strings that a spreadsheet would run as a formula get a leading quote; numbers stay numbers."""
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
+    columns = columns or (list(rows[0]) if rows else [])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: safe_cell(row.get(c)) for c in columns})
+    return out.getvalue()
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write via a temporary file in the same folder and rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8", newline="",
+                                     suffix=".partial") as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+    return path
+
+
+def question_csv(records: list[dict]) -> str:
+    return to_csv(records, QUESTION_COLUMNS)

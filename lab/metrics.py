@@ -1,0 +1,130 @@
+"""Quality metrics for one answer: pure functions, each with a worked example.
+
+>>> normalize("The port is 7,443!")
+'port is 7443'
+>>> is_correct("It listens on port 7443.", "7443", [])
+True
+>>> round(token_f1("Team costs 14 dollars", "14 dollars"), 3)
+0.667
+>>> citations("See [1] and [3].")
+[1, 3]
+>>> json_format_ok('{"answer": "Paris", "sources": [], "confidence": "high"}')
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans("", "", string.punctuation.replace(".", "").replace("-", "").replace("/", "")
+                       .replace("_", "").replace("$", ""))
+STOPWORDS = frozenset(
+    "a an the is are was were be been of to in on for at by with from and or as it its this that these those "
+    "which what who when where how do does did can could should would will not no yes i you we they he she".split())
+
+
+def normalize(text: str) -> str:
+    """Lowercase, drop articles and most punctuation, join digit groups (7,443 -> 7443), squeeze spaces."""
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
+    text = text.translate(_PUNCT)
+    text = re.sub(r"(?<!\w)[.]|[.](?!\w)", " ", text)  # sentence dots, not dots inside keys or numbers
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def is_correct(answer: str, gold: str, aliases: Sequence[str] = ()) -> bool:
+    """Normalised exact/alias match: the gold answer or an alias appears, as whole words, in the answer."""
+    said = f" {normalize(answer)} "
+    for form in [gold, *aliases]:
+        norm = normalize(form)
+        if norm and f" {norm} " in said:
+            return True
+    return False
+
+
+def _tokens(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def token_f1(answer: str, gold: str, aliases: Sequence[str] = ()) -> float:
+    """SQuAD-style token F1, best over the gold answer and its aliases."""
+    best = 0.0
+    said = _tokens(answer)
+    for form in [gold, *aliases]:
+        want = _tokens(form)
+        common = sum((Counter(said) & Counter(want)).values())
+        if common:
+            precision, recall = common / len(said), common / len(want)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) >= 2]
+
+
+def groundedness(answer: str, passages: Sequence[str], threshold: float = 0.6) -> float | None:
+    """Share of answer sentences whose content words mostly (>= threshold) appear in one passage.
+
+    None when there are no passages (the metric does not apply to paths without retrieval).
+    >>> groundedness("Port 7443 is used. Bananas are blue.", ["The API uses port 7443."])
+    0.5
+    """
+    if not passages:
+        return None
+    found = sentences(answer)
+    if not found:
+        return 0.0
+    bags = [set(_tokens(p)) for p in passages]
+    supported = 0
+    for sentence in found:
+        words = [w for w in _tokens(re.sub(r"\[\d+\]", " ", sentence)) if w not in STOPWORDS]
+        if not words or any(sum(w in bag for w in words) / len(words) >= threshold for bag in bags):
+            supported += 1
+    return supported / len(found)
+
+
+def citations(answer: str) -> list[int]:
+    """Passage numbers cited as [n] (or [n, m]), in order of first appearance."""
+    seen: list[int] = []
+    for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", answer):
+        for number in (int(n) for n in group.split(",")):
+            if number not in seen:
+                seen.append(number)
+    return seen
+
+
+def citation_validity(cited: Sequence[int], passages: int) -> float | None:
+    """Share of citations that point at a passage that was given; None when nothing was cited or retrieved."""
+    if not passages or not cited:
+        return None
+    return sum(1 <= c <= passages for c in cited) / len(cited)
+
+
+def json_format_ok(text: str) -> bool:
+    """The behaviour set's schema: one JSON object with exactly answer (str), sources (list of int), confidence."""
+    text = text.strip()
+    if text.startswith("```"):
+        return False
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return False
+    return (isinstance(value, dict) and list(value) == ["answer", "sources", "confidence"]
+            and isinstance(value["answer"], str)
+            and isinstance(value["sources"], list) and all(isinstance(s, int) for s in value["sources"])
+            and value["confidence"] in ("high", "medium", "low"))
+
+
+def json_answer(text: str) -> str:
+    """The `answer` field when the text is a JSON answer, else the text itself (so scoring is fair to both)."""
+    try:
+        value = json.loads(text.strip())
+    except (json.JSONDecodeError, ValueError):
+        return text
+    return str(value.get("answer", text)) if isinstance(value, dict) else text

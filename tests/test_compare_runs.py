@@ -1,0 +1,130 @@
+"""The batch engine, the run store and the exports, with a fake generator and retriever."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from lab.compare import CompareJob
+from lab.export import QUESTION_COLUMNS, question_csv, to_csv, write_atomic
+from lab.golden import GoldenQuestion
+from lab.paths import PathContext
+from lab.retrieval import Hit
+from lab.runs import RunStore
+from lab.summary import summarize, summary_rows, win_matrix
+
+
+class Retriever:
+    name = "fake"
+
+    def search(self, query, k):
+        return [Hit("c1", "ports.md", "The API listens on port 7443.", 0.9)][:k]
+
+
+class Generator:
+    """Answers 7443 (citing [1]) when it sees the context, else guesses; JSON when the adapter is on."""
+
+    name = "fake-model"
+
+    def generate(self, conversations, decoding, adapter=None):
+        from lab.models import Generation
+
+        out = []
+        for messages in conversations:
+            seen = "7443" in messages[-1]["content"]
+            text = "Port 7443 [1]." if seen else "Port 8080."
+            if adapter:
+                text = '{"answer": "%s", "sources": [%s], "confidence": "high"}' % (
+                    "7443" if seen else "8080", "1" if seen else "")
+            out.append(Generation(text, 10 + 20 * seen, 5, 0.01 * len(conversations)))
+        return out
+
+
+QUESTIONS = [GoldenQuestion(f"q{i}", f"Which port, case {i}?", "7443", [], ["ports.md"], "numeric") for i in range(12)]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    return RunStore(tmp_path / "runs.sqlite")
+
+
+def test_a_run_scores_every_question_and_path(runs):
+    ctx = PathContext(Generator(), Retriever(), Retriever(), k=1, adapter="fmt")
+    job = CompareJob(QUESTIONS, ["prompt", "rag", "finetuned", "hybrid"], ctx, runs, {"collection": "t"},
+                     batch_size=5)
+    run_id = job.run()
+    record = runs.get(run_id)
+    assert record.status == "done" and record.done == record.total == 48
+    assert record.manifest["batch_size"] == 5 and record.manifest["paths"] == ["prompt", "rag", "finetuned", "hybrid"]
+    rows = runs.answers(run_id)
+    by_path = {p: [r for r in rows if r["path"] == p] for p in ("prompt", "rag", "finetuned", "hybrid")}
+    assert all(r["correct"] == 0.0 and r["hit_at_k"] is None and r["grounded"] is None for r in by_path["prompt"])
+    assert all(r["correct"] == 1.0 and r["hit_at_k"] == 1.0 and r["cited_sources"] == ["ports.md"]
+               for r in by_path["rag"])
+    assert all(r["format_ok"] == 1.0 for r in by_path["finetuned"] + by_path["hybrid"])
+    assert all(r["format_ok"] == 0.0 for r in by_path["rag"])
+    assert all(r["correct"] == 1.0 for r in by_path["hybrid"]), "JSON answers are scored on their answer field"
+    assert by_path["rag"][0]["tokens_in"] == 30 and by_path["rag"][0]["cost_usd"] > by_path["prompt"][0]["cost_usd"]
+    assert by_path["rag"][0]["messages"][1]["content"].startswith("Context")
+
+    summary = summarize(rows)
+    paths = {p.path: p for p in summary.paths}
+    assert paths["rag"].quality["correct"].mean == 1.0 and paths["prompt"].quality["correct"].mean == 0.0
+    rag_vs_prompt = next(t for t in summary.pairs if {t.a, t.b} == {"rag", "prompt"})
+    assert rag_vs_prompt.separable
+    assert win_matrix(summary)["rag"]["prompt"] == (12, 0, 0)
+    assert any("Only 12 questions" in w for w in summary.warnings)
+    assert {"correct", "correct_ci_low", "latency_ms_total_p95", "cost_usd_per_query"} <= set(summary_rows(summary, run_id)[0])
+
+
+def test_unavailable_paths_are_reported_not_dropped(runs):
+    job = CompareJob(QUESTIONS[:2], ["prompt", "rag", "finetuned"], PathContext(Generator()), runs, {})
+    rows = runs.answers(job.run())
+    assert len(rows) == 6
+    errors = {r["path"]: r["error"] for r in rows if r["error"]}
+    assert set(errors) == {"rag", "finetuned"} and "needs an index" in errors["rag"]
+    summary = summarize(rows)
+    assert any("rag: 2 answer(s) could not be produced" in w for w in summary.warnings)
+
+
+def test_a_cancelled_background_run_keeps_what_finished(runs):
+    job = CompareJob(QUESTIONS, ["prompt"], PathContext(Generator()), runs, {}, batch_size=1)
+    job.cancel()
+    job.start().thread.join(10)
+    assert runs.get(job.run_id).status == "cancelled"
+    assert not job.running
+
+
+def test_a_run_killed_mid_way_is_interrupted_with_finished_answers_kept(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from lab.runs import RunStore
+        runs = RunStore({str(db)!r})
+        run_id = runs.create({{"paths": ["prompt"]}}, 4)
+        runs.add_answers(run_id, [{{"question_id": "q1", "path": "prompt", "error": None}}])
+        print(run_id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd())
+    run_id = out.stdout.strip()
+    record = RunStore(db).get(run_id)
+    assert record.status == "interrupted" and record.done == 1
+    assert RunStore(db).answers(run_id)[0]["question_id"] == "q1"
+
+
+def test_csv_export_is_safe_and_complete(tmp_path, runs):
+    job = CompareJob(QUESTIONS[:2], ["rag"], PathContext(Generator(), Retriever(), k=1), runs, {})
+    rows = runs.answers(job.run())
+    rows[0]["answer"] = "=HYPERLINK(\"http://evil\")"
+    text = question_csv(rows)
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert list(parsed[0]) == QUESTION_COLUMNS
+    assert parsed[0]["answer"].startswith("'=") and parsed[0]["retrieved_sources"] == "ports.md"
+    target = write_atomic(tmp_path / "out" / "q.csv", text)
+    assert target.read_bytes() == text.encode() and not list(target.parent.glob("*.partial"))
+    assert to_csv([{"a": -1.5}]) == "a\r\n-1.5\r\n"

@@ -1,0 +1,86 @@
+"""Scoring maths against hand-computed values."""
+
+import math
+
+import pytest
+
+from lab import metrics
+from lab.costs import PriceTable, monthly_cost, query_cost
+from lab.errors import InputError
+from lab.stats import compare_pair, mean_ci
+
+
+@pytest.mark.parametrize("answer,gold,aliases,expected", [
+    ("The API listens on port 7443.", "7443", [], True),
+    ("It is 17443.", "7443", [], False),  # whole words only
+    ("Team costs $14 per user.", "$14", ["14 USD"], True),
+    ("The key is retention.snapshot_days.", "retention.snapshot_days", [], True),
+    ("Set retention.snapshot_days_max.", "retention.snapshot_days", [], False),
+    ("It costs fourteen dollars.", "$14", ["fourteen dollars"], True),
+    ("7,443 is the port", "7443", [], True),
+])
+def test_alias_match(answer, gold, aliases, expected):
+    assert metrics.is_correct(answer, gold, aliases) is expected
+
+
+def test_token_f1_hand_computed():
+    # answer tokens: port 7443 used (3); gold: port 7443 (2); common 2 -> P 2/3, R 1 -> F1 0.8
+    assert metrics.token_f1("port 7443 used", "port 7443") == pytest.approx(0.8)
+    assert metrics.token_f1("nothing here", "7443") == 0.0
+    assert metrics.token_f1("x 7443", "port", ["7443"]) == pytest.approx(2 * 0.5 * 1 / 1.5)
+
+
+def test_groundedness_and_citations():
+    passages = ["The server API listens on port 7443 by default.", "Agents use port 7444."]
+    assert metrics.groundedness("The API listens on port 7443 [1].", passages) == 1.0
+    assert metrics.groundedness("The API listens on port 7443. Pricing starts at 99 euros.", passages) == 0.5
+    assert metrics.groundedness("Anything.", []) is None
+    assert metrics.citations("Port 7443 [1][2], see [2, 3].") == [1, 2, 3]
+    assert metrics.citation_validity([1, 2, 5], 4) == pytest.approx(2 / 3)
+    assert metrics.citation_validity([], 4) is None
+
+
+@pytest.mark.parametrize("text,ok", [
+    ('{"answer": "Paris", "sources": [1], "confidence": "high"}', True),
+    ('{"answer": "Paris", "sources": ["1"], "confidence": "high"}', False),
+    ('{"sources": [], "answer": "Paris", "confidence": "high"}', False),
+    ('{"answer": "Paris", "sources": [], "confidence": "sure"}', False),
+    ("Paris", False),
+    ('```json\n{"answer": "Paris", "sources": [], "confidence": "high"}\n```', False),
+])
+def test_json_format(text, ok):
+    assert metrics.json_format_ok(text) is ok
+
+
+def test_json_answers_are_scored_on_their_answer_field():
+    assert metrics.json_answer('{"answer": "7443", "sources": [1], "confidence": "high"}') == "7443"
+    assert metrics.json_answer("plain text") == "plain text"
+
+
+def test_mean_ci_brackets_the_mean_and_ignores_missing():
+    est = mean_ci([1, 0, 1, 1, None, 0, 1, 1, 0, 1])
+    assert est.n == 9 and est.mean == pytest.approx(6 / 9)
+    assert 0 <= est.low <= est.mean <= est.high <= 1
+    assert mean_ci([1, 1, 1]).low == 1.0
+    assert math.isnan(mean_ci([None]).mean)
+
+
+def test_paired_test_separates_a_clear_effect_and_not_noise():
+    clear = compare_pair([1] * 40, [0] * 30 + [1] * 10, "a", "b")
+    assert clear.separable and clear.p_value < 0.01 and (clear.wins, clear.ties, clear.losses) == (30, 10, 0)
+    noise = compare_pair([1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 1, 0], "a", "b")
+    assert not noise.separable and noise.p_value > 0.2
+    small = compare_pair([1, 1, 0, 1, 0, 1, 0, 0], [0, 1, 0, 0, 0, 1, 0, 0])
+    assert not small.separable and small.questions_needed and small.questions_needed > 8
+
+
+def test_costs():
+    api = PriceTable(api_input_per_m=2.0, api_output_per_m=8.0, vector_db_per_1k=1.0)
+    assert query_cost(1_000_000, 0, 0, False, api) == pytest.approx(2.0)
+    assert query_cost(0, 1000, 0, True, api) == pytest.approx(0.008 + 0.001)
+    hosted = PriceTable(mode="self-hosted", gpu_hour=3.6, vector_db_per_1k=0.0)
+    assert query_cost(999, 999, 1000.0, True, hosted) == pytest.approx(0.001)  # 1 s of a $3.60/h GPU
+    assert monthly_cost(0.01, 1000, one_off=120, months=12) == pytest.approx(20.0)
+    with pytest.raises(InputError, match="PriceTable.mode"):
+        PriceTable(mode="free")
+    assert "2024" in PriceTable().source
