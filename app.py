@@ -10,6 +10,7 @@ navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/corpus.py", title="Corpus", icon=":material/library_books:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),
 ])
 sidebar()
 navigation.run()

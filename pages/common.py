@@ -48,13 +48,55 @@ def retrievers(collection: str, reranker_path: str | None = None):
                           reranker(reranker_path) if reranker_path else None)
 
 
+@st.cache_resource(show_spinner=False)
+def jobs() -> dict:
+    """Background jobs of this server process by id (they outlive page changes and reruns)."""
+    return {}
+
+
 def path_context(collection: str | None, k: int = 4, decoding=None):
-    """The PathContext for the active collection: the cached models and retrievers."""
+    """The PathContext for the active collection, base model and adapter chosen in the session."""
     from lab.config import DecodingConfig
     from lab.paths import PathContext
 
     modes = retrievers(collection) if collection else {}
-    return PathContext(generator(), modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig())
+    model = generator(st.session_state.get("model_name"))
+    adapter_dir = st.session_state.get("adapter_dir")
+    adapter = model.load_adapter(adapter_dir) if adapter_dir and hasattr(model, "load_adapter") else None
+    return PathContext(model, modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig(), adapter)
+
+
+@st.cache_resource(show_spinner=False)
+def _run_store(path: str):
+    from lab.runs import RunStore
+    return RunStore(path)
+
+
+def run_store():
+    """The run store of the current data directory."""
+    from lab.config import data_dir
+    return _run_store(str(data_dir() / "runs.sqlite"))
+
+
+def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens: int, batch_size: int) -> str:
+    """Start a background batch run; returns its run id (the job is kept in `jobs()`)."""
+    from dataclasses import asdict
+
+    from lab.compare import CompareJob, manifest_for
+    from lab.config import DecodingConfig
+
+    collection = active_collection()
+    ctx = path_context(collection, k, DecodingConfig(max_new_tokens))
+    extra = {}
+    if collection:
+        info = store().info(collection)
+        extra = {"collection_hash": store().fingerprint(collection), "embedder": info.embedder,
+                 "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
+                 "retrieval": {"rrf_k": 60, "candidates": 20, "reranker": None}}
+    job = CompareJob(questions, paths, ctx, run_store(), manifest_for(ctx, collection, questions_name, extra),
+                     embedder(), batch_size=batch_size).start()
+    jobs()[job.run_id] = job
+    return job.run_id
 
 
 def collection_names() -> list[str]:

@@ -67,6 +67,35 @@ def test_compare_page_answers_side_by_side(sample_collection):
     assert at.caption[0].value.startswith("Gold answer:")
 
 
+def test_compare_page_runs_a_golden_batch_in_the_background(sample_collection):
+    import time
+
+    at = run("pages/compare.py", collection=sample_collection)
+    at.multiselect(key="paths").set_value(["prompt", "rag"])
+    at.number_input(key="batch_limit").set_value(2)
+    at.number_input(key="max_new_tokens").set_value(16)
+    at.button(key="batch_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run_id = at.session_state["batch_job"]
+    from lab.runs import RunStore
+
+    deadline = time.time() + 240
+    while RunStore().get(run_id).status == "running" and time.time() < deadline:
+        time.sleep(1)
+    record = RunStore().get(run_id)
+    assert record.status == "done" and record.done == 4
+    results = run("pages/results.py")
+    assert not results.error
+    assert len(results.get("plotly_chart")) == 5
+    assert any(b.label.startswith("Download per-question CSV") for b in results.get("download_button"))
+
+
+def test_results_page_says_what_to_do_without_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    at = run("pages/results.py")
+    assert "No runs yet" in at.info[0].value
+
+
 def test_compare_page_asks_for_a_question():
     at = run("pages/compare.py")
     at.button(key="ask").click().run()

@@ -1,0 +1,87 @@
+"""Results: run history, charts with confidence intervals, latency, cost, trade-offs, per-question table, CSV."""
+
+import streamlit as st
+
+from lab import charts
+from lab.export import question_csv, to_csv
+from lab.summary import QUALITY, summarize, summary_rows, win_matrix
+from pages import common
+
+st.title("Results")
+runs = common.run_store().list()
+if not runs:
+    st.info("No runs yet: start a golden-set batch run on the Compare page (or `python -m lab compare`).")
+    st.stop()
+
+labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.get('paths', []))}": r for r in runs}
+run = labels[st.selectbox("Run", list(labels), key="results_run")]
+records = common.run_store().answers(run.run_id)
+if run.status != "done":
+    st.warning(f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")
+if not records:
+    st.stop()
+
+left, right = st.columns(2)
+metric = left.selectbox("Quality metric", list(QUALITY), format_func=lambda m: charts.LABELS[m], key="results_metric")
+volume = right.number_input("Queries per month", 1, 10**10, 100_000, step=10_000, key="results_volume")
+summary = summarize(records, metric)
+for warning in summary.warnings:
+    st.warning(warning)
+
+with st.expander("Run manifest (what was measured, with which settings)"):
+    st.json(run.manifest, expanded=False)
+others = [r for r in runs if r.run_id != run.run_id]
+if others:
+    other = st.selectbox("Check comparability with another run", ["(none)"] + [r.run_id for r in others],
+                         key="results_other")
+    if other != "(none)":
+        theirs = next(r for r in others if r.run_id == other).manifest
+        keys = ("collection_hash", "chunk_config", "embedder", "model", "model_hash", "adapter_hash", "decoding",
+                "k", "retrieval", "questions_file")
+        differ = [k for k in keys if run.manifest.get(k) != theirs.get(k)]
+        if differ:
+            st.error("Not comparable as-is: these settings differ: " + ", ".join(differ))
+        else:
+            st.success("Same corpus, chunking, models, decoding and retrieval settings.")
+
+votes = common.run_store().votes(run.run_id)
+table = [{"path": p.path, **{charts.LABELS[m]: (f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}]" if e.n else "n/a")
+                             for m, e in p.quality.items()},
+          "p50 ms": round(p.latency_ms.get("total", {}).get("p50", 0)),
+          "p95 ms": round(p.latency_ms.get("total", {}).get("p95", 0)),
+          "tokens in/out": f"{p.tokens_in:.0f}/{p.tokens_out:.0f}", "$ per query": f"{p.cost_usd:.6f}",
+          "stakeholder votes": votes.get(p.path, 0), "errors": p.errors} for p in summary.paths]
+st.dataframe(table, hide_index=True, key="results_summary")
+
+a, b = st.columns(2)
+a.plotly_chart(charts.quality_chart(summary, metric), key="chart_quality")
+b.plotly_chart(charts.tradeoff_chart(summary, metric), key="chart_tradeoff")
+a, b = st.columns(2)
+a.plotly_chart(charts.latency_chart(summary), key="chart_latency")
+b.plotly_chart(charts.win_chart(win_matrix(summary)), key="chart_wins")
+st.plotly_chart(charts.cost_chart(summary, int(volume)), key="chart_cost")
+st.caption("Costs use the run's price table: " + run.manifest.get("price_table", {}).get("source", ""))
+
+st.subheader("Paired tests")
+st.dataframe([{"a": t.a, "b": t.b, f"mean {metric} difference (a - b)": round(t.diff.mean, 3),
+               "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p (permutation)": round(t.p_value, 4),
+               "W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable} for t in summary.pairs],
+             hide_index=True, key="results_pairs")
+
+st.subheader("Per question")
+paths = [p.path for p in summary.paths]
+by_question: dict[str, dict] = {}
+for r in records:
+    row = by_question.setdefault(r["question_id"], {"id": r["question_id"], "question": r["question"],
+                                                    "gold": r["gold"]})
+    mark = "" if r["correct"] is None else ("OK " if r["correct"] else "x ")
+    row[r["path"]] = r["error"] and f"(not run: {r['error']})" or mark + r["answer"]
+    row[f"{r['path']} cites"] = ", ".join(r["cited_sources"])
+st.dataframe(list(by_question.values()), hide_index=True, key="results_questions",
+             column_order=["id", "question", "gold"] + [c for p in paths for c in (p, f"{p} cites")])
+
+a, b = st.columns(2)
+a.download_button("Download per-question CSV", question_csv(records), f"{run.run_id}-questions.csv", "text/csv",
+                  key="download_questions")
+b.download_button("Download per-path summary CSV", to_csv(summary_rows(summary, run.run_id)),
+                  f"{run.run_id}-summary.csv", "text/csv", key="download_summary")
