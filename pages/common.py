@@ -6,6 +6,7 @@ import streamlit as st
 
 from lab.config import DEFAULT_COLLECTION
 from lab.errors import LabError
+from lab.metrics import citations, json_answer
 
 
 @st.cache_resource(show_spinner="Loading the embedder...")
@@ -175,6 +176,11 @@ def show_answers(answers, gold: str | None = None, key: str = "answers") -> None
                 st.error(f"Could not run: {answer.error}")
                 continue
             st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
+            cited = citations(json_answer(answer.text))
+            if cited:
+                st.caption("Cites: " + "; ".join(
+                    f"[{n}] {answer.hits[n - 1].source}" if 1 <= n <= len(answer.hits) else f"[{n}] (no such chunk)"
+                    for n in cited))
             stages = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.latency_ms.items() if k != "total")
             st.metric("Latency", f"{answer.latency_ms.get('total', 0):.0f} ms", help=stages)
             st.caption(f"{stages} | tokens in {answer.tokens_in}, out {answer.tokens_out}")

@@ -76,3 +76,17 @@ def test_csv_one_record_per_row_with_field_names(tmp_path):
 def test_bad_files_raise_a_reason(tmp_path, name, data, reason):
     with pytest.raises(InputError, match=reason):
         parse(write(tmp_path, name, data))
+
+
+def test_a_large_reference_manual_with_inline_svg_parses_cleanly_and_quickly(tmp_path):
+    import time
+
+    svg = "<svg viewBox='0 0 10 10'>" + "<path d='M0 0 L10 10'/><text>SVG LABEL</text>" * 50 + "</svg>"
+    sections = "".join(f"<h2>Section {i}</h2><p>Setting key.{i} defaults to {i}.</p>{svg}"
+                       f"<table><tr><td>key.{i}</td><td>{i}</td></tr></table>" for i in range(1500))
+    html = f"<html><head><style>svg{{width:1px}}</style></head><body><main>{sections}</main></body></html>"
+    assert len(html) > 3_000_000
+    start = time.perf_counter()
+    d = parse(write(tmp_path, "manual.html", html))
+    assert time.perf_counter() - start < 30
+    assert len(d.sections) == 1500 and "SVG LABEL" not in d.text and "Setting key.1499 defaults to 1499." in d.text
