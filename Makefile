@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test clean-data
+.PHONY: setup run test browser clean-data
 
 $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ setup: $(STAMP)
 run: setup
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
 
-test: setup
+# The end-to-end test drives Debian's Chromium (browser downloads are impossible offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+test: setup browser
 	$(PY) -m pytest
 
 clean-data:

@@ -1,0 +1,104 @@
+"""End to end in a real browser: headless Chromium (Debian's package) drives the running app through
+ingest -> ask -> golden batch -> charts -> CSV download, and checks the downloaded file."""
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path_factory.mktemp("e2e-data")
+    log = open(data / "streamlit.log", "wb")
+    env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError((data / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page():
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(700)
+
+
+def test_ingest_ask_batch_charts_and_csv(app_url, page, tmp_path):
+    page.set_default_timeout(240_000)
+    page.goto(app_url)
+    page.get_by_text("One-click demo").wait_for()
+
+    page.get_by_role("link", name="Corpus").click()
+    page.get_by_role("button", name="Ingest").click()
+    page.get_by_text("Chunks in collection").wait_for()
+    assert page.get_by_text("Done in").count() == 1
+
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_text("Sample golden question").wait_for()
+    page.get_by_text("Sample golden question").locator("xpath=ancestor::*[@data-testid='stSelectbox']").click()
+    page.get_by_role("option").nth(2).click()
+    set_number(page, "Max new tokens", 24)
+    page.get_by_role("button", name="Ask").click()
+    page.get_by_text("Latency").first.wait_for()
+    assert page.get_by_role("heading", name="hybrid-rag").count() == 1
+
+    page.get_by_role("tab", name="Golden set (batch)").click()
+    set_number(page, "Questions (0 = all)", 2)
+    page.get_by_role("button", name="Start batch run").click()
+    page.get_by_role("link", name="See the results").wait_for()
+    page.get_by_role("link", name="See the results").click()
+
+    page.get_by_text("Paired tests").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 4
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download per-question CSV").click()
+    target = tmp_path / "questions.csv"
+    download.value.save_as(target)
+    rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))
+    assert len(rows) == 6 and {r["path"] for r in rows} == {"prompt", "rag", "hybrid-rag"}
+    assert {"question_id", "answer", "gold", "correct", "f1", "latency_ms_total", "cost_usd"} <= set(rows[0])
+    assert all(r["error"] == "" for r in rows)
