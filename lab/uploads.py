@@ -31,6 +31,28 @@ def safe_name(name: str) -> str:
     return base or "unnamed"
 
 
+def check_content(source: str, data: bytes) -> None:
+    """The bytes must be what the name says: PDF magic, a DOCX zip, or text without NUL bytes."""
+    import io
+    import zipfile
+
+    kind = SUPPORTED[Path(source).suffix.lower()]
+    if kind == "pdf":
+        ok = data.lstrip()[:5] == b"%PDF-"
+    elif kind == "docx":
+        ok = data[:4] == b"PK\x03\x04"
+        if ok:
+            try:
+                ok = "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+            except zipfile.BadZipFile:
+                ok = False
+    else:
+        ok = b"\x00" not in data[:65536]
+    if not ok:
+        raise InputError(f"{source}: the content is not a {kind} file (checked by its bytes, not its name); "
+                         "export it again in that format.")
+
+
 def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Path, str]:
     """Store an upload; returns (stored path, source name)."""
     source = safe_name(name)
@@ -40,6 +62,7 @@ def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Pa
     if len(data) > max_mb * 1024 * 1024:
         raise InputError(f"{source}: {len(data) / 1e6:.1f} MB is over the {max_mb} MB upload limit; "
                          "split the file or raise the limit.")
+    check_content(source, data)
     folder = data_dir() / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (hashlib.sha256(data).hexdigest() + suffix)

@@ -54,3 +54,21 @@ def test_uploads_are_stored_by_hash_inside_the_data_dir():
         save_upload("big.txt", b"x" * (2 * 1024 * 1024), max_mb=1)
     with pytest.raises(InputError, match="unsupported"):
         save_upload("x.exe", b"MZ")
+
+
+@pytest.mark.parametrize("name,data", [
+    ("fake.pdf", b"\x00\x01 binary garbage renamed"),
+    ("fake.docx", b"PK\x03\x04 not really a zip"),
+    ("notes.md", b"text\x00with NUL bytes"),
+])
+def test_upload_content_is_checked_by_bytes_not_name(name, data):
+    with pytest.raises(InputError, match="checked by its bytes"):
+        save_upload(name, data)
+
+
+def test_real_pdf_and_docx_uploads_pass_the_content_check():
+    from lab.config import SAMPLE_DOCS
+
+    for name in ("privacy-policy.pdf", "sla-and-support.docx"):
+        path, source = save_upload(name, (SAMPLE_DOCS / name).read_bytes())
+        assert source == name and path.exists()

@@ -79,6 +79,21 @@ def test_command_line_search_and_retrieval_eval(sample_collection):
     assert scores["hybrid"]["hit_at_k"] >= scores["dense"]["hit_at_k"], "hybrid should not lose to dense-only"
 
 
+def test_command_line_compare_stores_a_run_and_writes_csvs(sample_collection, tmp_path):
+    out = tmp_path / "run.csv"
+    doc = cli("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", sample_collection, "--paths",
+              "prompt,rag,finetuned", "--limit", "2", "--max-new-tokens", "8", "--out", str(out))
+    assert doc["status"] == "done" and doc["done"] == doc["total"] == 6
+    by_path = {p["path"]: p for p in doc["paths"]}
+    assert by_path["finetuned"]["errors"] == 2, "no adapter: reported, not dropped"
+    assert by_path["rag"]["quality"]["hit_at_k"]["n"] == 2 and by_path["rag"]["tokens_in"] > by_path["prompt"]["tokens_in"]
+    import csv
+
+    assert len(list(csv.DictReader(out.open(newline="")))) == 6 and (tmp_path / "run-summary.csv").exists()
+    runs = cli("runs")["runs"]
+    assert runs[0]["run_id"] == doc["run_id"] and runs[0]["manifest"]["collection_hash"]
+
+
 def test_command_line_errors_are_clear_json():
     out = subprocess.run([sys.executable, "-m", "lab", "ask", "Q?", "--collection", "nope-missing", "--json"],
                          capture_output=True, text=True, timeout=300)
