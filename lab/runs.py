@@ -18,8 +18,6 @@ from pathlib import Path
 from lab.config import data_dir
 from lab.errors import NotFoundError
 
-STALE_SECONDS = 300  # a running run with no heartbeat for this long is interrupted
-
 _SCHEMA = """
 create table if not exists runs (
     run_id text primary key, created text not null, status text not null, pid integer, heartbeat real,
@@ -91,7 +89,7 @@ class RunStore:
 
     def _record(self, row) -> RunRecord:
         run_id, created, status, pid, heartbeat, manifest, total, done, error = row
-        if status == "running" and (not _alive(pid) or time.time() - (heartbeat or 0) > STALE_SECONDS):
+        if status == "running" and not _alive(pid):  # its process is gone: killed or crashed
             status = "interrupted"
         return RunRecord(run_id, created, status, json.loads(manifest), total, done, error)
 

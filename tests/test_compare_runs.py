@@ -128,3 +128,12 @@ def test_csv_export_is_safe_and_complete(tmp_path, runs):
     target = write_atomic(tmp_path / "out" / "q.csv", text)
     assert target.read_bytes() == text.encode() and not list(target.parent.glob("*.partial"))
     assert to_csv([{"a": -1.5}]) == "a\r\n-1.5\r\n"
+
+
+def test_a_long_batch_in_a_live_process_is_not_called_interrupted(runs):
+    import sqlite3
+
+    run_id = runs.create({}, 10)
+    with sqlite3.connect(runs.path) as db:
+        db.execute("update runs set heartbeat = 0 where run_id = ?", (run_id,))
+    assert runs.get(run_id).status == "running"
