@@ -181,6 +181,17 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from lab import bench
+
+    result = bench.run(quick=args.quick)
+    path = bench.write(result, args.out)
+    lines = [f"{f['name']:20} ratio {f['ratio']:.3f} (target {f['target']}: {'met' if f['met'] else 'MISSED'})"
+             for f in result["figures"]]
+    _print(args, {**result, "out": str(path)}, "\n".join(lines + [f"written to {path}"]))
+    return 0
+
+
 def cmd_runs(args) -> int:
     from lab.runs import RunStore
 
@@ -197,6 +208,25 @@ def cmd_collections(args) -> int:
                                  "chunk_config": asdict(c.chunk_config) if c.chunk_config else None} for c in infos]}
     _print(args, document, "\n".join(f"{c.name}\t{c.chunks} chunks\t{c.embedder}" for c in infos) or "(none)")
     return 0
+
+
+def cmd_train(args) -> int:
+    from lab.training import LoraTrainConfig, run_training
+
+    config = LoraTrainConfig(rank=args.rank, alpha=args.alpha, dropout=args.dropout, targets=tuple(args.targets.split(",")),
+                             epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
+                             seed=args.seed, max_steps=args.max_steps, merge=args.merge, evaluate=not args.no_eval)
+
+    def progress(status) -> None:
+        loss = f" loss {status.train_losses[-1][1]:.3f}" if status.train_losses else ""
+        eta = f" eta {status.eta_seconds:.0f} s" if status.eta_seconds else ""
+        print(f"[{status.step}/{status.total_steps}] {status.phase}{loss}{eta} {status.tokens_per_second:.0f} tok/s",
+              file=sys.stderr)
+
+    status, manifest = run_training(args.data, args.out, config, args.model, progress)
+    document = {"state": status.state, "message": status.message, "out": args.out, "manifest": manifest}
+    _print(args, document, json.dumps(document, indent=2) if manifest else f"{status.state}: {status.message}")
+    return 0 if status.state == "done" else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -252,11 +282,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser("bench", parents=[common], help="benchmark suite (ratios against same-run baselines)")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    p.add_argument("--out", default="bench-results.json")
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("runs", parents=[common], help="list stored runs")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("collections", parents=[common], help="list collections")
     p.set_defaults(func=cmd_collections)
+
+    from lab.training import LoraTrainConfig as T
+
+    p = sub.add_parser("train", parents=[common], help="train a LoRA adapter on a JSONL fine-tuning set")
+    p.add_argument("--data", required=True, help='JSONL: {"prompt","completion"} or {"messages": [...]} lines')
+    p.add_argument("--out", required=True, help="adapter folder to create (e.g. data/adapters/NAME)")
+    p.add_argument("--model", default=None, help="base model folder or Hugging Face id (default: embedded)")
+    p.add_argument("--rank", type=int, default=T.rank)
+    p.add_argument("--alpha", type=int, default=T.alpha)
+    p.add_argument("--dropout", type=float, default=T.dropout)
+    p.add_argument("--targets", default=",".join(T.targets), help="comma-separated module names")
+    p.add_argument("--epochs", type=int, default=T.epochs)
+    p.add_argument("--lr", type=float, default=T.lr)
+    p.add_argument("--max-length", type=int, default=T.max_length, help="longer examples are skipped")
+    p.add_argument("--batch-size", type=int, default=T.batch_size)
+    p.add_argument("--seed", type=int, default=T.seed)
+    p.add_argument("--max-steps", type=int, default=T.max_steps, help="stop after N steps (0: epochs decide)")
+    p.add_argument("--merge", action="store_true", help="also save base + adapter merged (safetensors)")
+    p.add_argument("--no-eval", action="store_true", help="skip the base-vs-adapter evaluation")
+    p.set_defaults(func=cmd_train)
     return top
 
 

@@ -21,6 +21,12 @@ def generator(name: str | None = None):
     return LocalGenerator(name)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def endpoint(base_url: str, model: str, api_key_env: str | None = None):
+    from lab.endpoint import EndpointGenerator
+    return EndpointGenerator(base_url, model, api_key_env)
+
+
 @st.cache_resource(show_spinner=False)
 def store():
     from lab.store import Store

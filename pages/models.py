@@ -1,0 +1,185 @@
+"""Models: the base model, LoRA adapters (list, load, train with live curves) and base-vs-adapter evaluation."""
+
+import hashlib
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from lab.adapters import adapters_dir, list_adapters
+from lab.config import SAMPLE_CORPUS, data_dir
+from lab.errors import InputError, LabError
+from lab.training import LoraTrainConfig, TrainingJob, read_status
+from pages import common
+
+SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",
+           "Sample: knowledge (product facts)": SAMPLE_CORPUS / "finetune_knowledge.jsonl"}
+HELP = LoraTrainConfig.help()
+
+st.title("Models")
+
+# --- base model -------------------------------------------------------------------------------------
+st.header("Base model")
+kind = st.radio("Source", ["Embedded default", "Local folder or Hugging Face id", "OpenAI-compatible endpoint"],
+                key="model_kind", horizontal=True)
+if kind == "Embedded default":
+    st.caption("SmolLM2-135M-Instruct (Apache-2.0), shipped with the lab; runs offline on CPU.")
+    if st.button("Use the embedded model", key="use_default"):
+        st.session_state.pop("endpoint", None)
+        st.session_state["model_name"] = None
+        st.session_state["adapter_dir"] = None
+elif kind == "Local folder or Hugging Face id":
+    path = st.text_input("Folder or id", key="model_path", placeholder="/models/Qwen2.5-0.5B-Instruct",
+                         help="safetensors weights only; remote code is never run.")
+    if st.button("Load model", key="load_model"):
+        try:
+            if not path.strip():
+                raise InputError("Type a model folder or a Hugging Face id.")
+            common.generator(path.strip())
+            st.session_state.pop("endpoint", None)
+            st.session_state["model_name"], st.session_state["adapter_dir"] = path.strip(), None
+            st.success(f"Loaded {path.strip()}.")
+        except LabError as exc:
+            st.error(str(exc))
+else:
+    left, mid, right = st.columns(3)
+    url = left.text_input("Base URL", key="endpoint_url", placeholder="http://127.0.0.1:8000/v1")
+    model = mid.text_input("Model name", key="endpoint_model")
+    key_env = right.text_input("API key environment variable (its name)", key="endpoint_key_env",
+                               placeholder="OPENAI_API_KEY", help="The key itself is never typed here or stored.")
+    if st.button("Use endpoint", key="use_endpoint"):
+        try:
+            generator = common.endpoint(url, model, key_env or None)
+            st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None}
+            st.session_state["model_name"], st.session_state["adapter_dir"] = generator.name, None
+            st.success(f"Using {generator.name}.")
+        except LabError as exc:
+            st.error(str(exc))
+st.caption(f"Active: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}"
+           f" | adapter: {st.session_state.get('adapter_dir') or 'none'}")
+
+# --- adapters ---------------------------------------------------------------------------------------
+st.header("LoRA adapters")
+adapters = list_adapters()
+if adapters:
+    st.dataframe([{"adapter": a.name, "base model": a.base_model, "date": a.manifest.get("date"),
+                   "data sha256": (a.manifest.get("data_sha256") or "")[:12],
+                   "rank": a.manifest.get("hyperparameters", {}).get("rank"),
+                   "epochs": a.manifest.get("hyperparameters", {}).get("epochs"),
+                   "val loss": a.manifest.get("val_loss"),
+                   "format ok (adapter)": ((a.manifest.get("metrics") or {}).get("adapter") or {}).get("json_format"),
+                   "folder": a.folder} for a in adapters], hide_index=True, key="adapters_table")
+else:
+    st.caption(f"No adapters yet in {adapters_dir()}: train one below or load a folder.")
+choices = [a.folder for a in adapters]
+left, right = st.columns([3, 1])
+folder = left.selectbox("Adapter folder", choices + ["(type a folder)"], key="adapter_pick") if choices else None
+if folder in (None, "(type a folder)"):
+    folder = left.text_input("Folder", key="adapter_folder")
+if right.button("Load adapter", key="load_adapter", disabled="endpoint" in st.session_state,
+                help="Adapters load onto a local base model (an endpoint serves its own)."):
+    try:
+        if not folder:
+            raise InputError("Choose or type an adapter folder.")
+        name = common.generator(st.session_state.get("model_name")).load_adapter(folder)
+        st.session_state["adapter_dir"] = folder
+        st.success(f"Adapter {name} loaded; the finetuned and hybrid paths use it.")
+    except LabError as exc:
+        st.error(str(exc))
+
+# --- training ---------------------------------------------------------------------------------------
+st.header("Train an adapter")
+with st.form("train_form"):
+    source = st.radio("Training data", list(SAMPLES) + ["Upload JSONL"], key="train_source", horizontal=True)
+    upload = st.file_uploader("JSONL file", type=["jsonl"], key="train_upload",
+                              help='One object a line: {"prompt", "completion"} or {"messages": [...]}.')
+    name = st.text_input("Adapter name", value="my-adapter", key="train_name")
+    c = st.columns(4)
+    rank = c[0].number_input("Rank", 1, 256, 8, key="train_rank", help=HELP["rank"])
+    alpha = c[1].number_input("Alpha", 1, 1024, 16, key="train_alpha", help=HELP["alpha"])
+    dropout = c[2].number_input("Dropout", 0.0, 0.5, 0.05, key="train_dropout", help=HELP["dropout"])
+    targets = c[3].text_input("Target modules", "q_proj,v_proj", key="train_targets", help=HELP["targets"])
+    c = st.columns(5)
+    epochs = c[0].number_input("Epochs", 1, 20, 1, key="train_epochs", help=HELP["epochs"])
+    lr = c[1].number_input("Learning rate", 1e-6, 1e-2, 1e-3, format="%.0e", key="train_lr", help=HELP["lr"])
+    max_length = c[2].number_input("Max length", 32, 4096, 256, key="train_max_length", help=HELP["max_length"])
+    batch_size = c[3].number_input("Batch size", 1, 64, 8, key="train_batch_size", help=HELP["batch_size"])
+    max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, 0, key="train_max_steps", help=HELP["max_steps"])
+    merge = st.checkbox("Also save a merged model", key="train_merge", help=HELP["merge"])
+    submitted = st.form_submit_button("Start training", type="primary")
+
+if submitted:
+    try:
+        if not name.strip() or not name.replace("-", "").replace("_", "").isalnum():
+            raise InputError("Adapter name: use letters, digits, - and _ only.")
+        config = LoraTrainConfig(rank=int(rank), alpha=int(alpha), dropout=float(dropout),
+                                 targets=tuple(targets.split(",")), epochs=int(epochs), lr=float(lr),
+                                 max_length=int(max_length), batch_size=int(batch_size), max_steps=int(max_steps),
+                                 merge=merge)
+        if source == "Upload JSONL":
+            if upload is None:
+                raise InputError("Choose a JSONL file to upload, or pick a sample set.")
+            raw = upload.getvalue()
+            data = data_dir() / "uploads" / "finetune" / f"{hashlib.sha256(raw).hexdigest()[:16]}.jsonl"
+            data.parent.mkdir(parents=True, exist_ok=True)
+            data.write_bytes(raw)
+            data_name = upload.name
+        else:
+            data, data_name = SAMPLES[source], SAMPLES[source].name
+        job = TrainingJob(data, adapters_dir() / name.strip(), config, st.session_state.get("model_name"),
+                          data_name=data_name).start()
+        st.session_state["train_job"], st.session_state["train_out"] = job, str(job.out)
+    except LabError as exc:
+        st.error(str(exc))
+
+
+def _curves(status) -> go.Figure:
+    figure = go.Figure()
+    for label, points in (("train", status.train_losses), ("validation", status.val_losses)):
+        points = [p for p in points if p[1] is not None]
+        figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=label)
+    figure.update_layout(xaxis_title="step", yaxis_title="loss (completion tokens)", height=300,
+                         margin=dict(l=10, r=10, t=30, b=10))
+    return figure
+
+
+def _evaluation_table(evaluation: dict) -> None:
+    rows = []
+    for metric in ("test_loss", "exact_match", "token_f1", "json_format", "general_accuracy"):
+        base, tuned = evaluation.get("base", {}).get(metric), evaluation.get("adapter", {}).get(metric)
+        if base is not None or tuned is not None:
+            rows.append({"metric": metric, "base": base, "adapter": tuned})
+    st.dataframe(rows, hide_index=True, key="train_eval_table")
+    st.caption(f"{evaluation.get('test_examples')} held-out test examples, {evaluation.get('general_questions')} "
+               "general questions (a drop in general_accuracy shows forgetting).")
+
+
+def _progress(polling: bool = False) -> None:
+    job = st.session_state.get("train_job")
+    if polling and job is not None and not job.running:
+        st.rerun()  # the job ended: redraw the whole page once (stops the polling, lists the new adapter)
+    status = job.status if job is not None else read_status(st.session_state["train_out"])
+    if status is None:
+        return
+    fraction = status.step / status.total_steps if status.total_steps else 0.0
+    eta = f", about {status.eta_seconds:.0f} s left" if status.eta_seconds else ""
+    st.progress(min(fraction, 1.0), text=f"{status.state} - {status.phase}: step {status.step}/{status.total_steps}"
+                                         f"{eta}, {status.tokens_per_second:.0f} tokens/s")
+    if status.train_losses or status.val_losses:
+        st.plotly_chart(_curves(status), key="train_curves")
+    if status.state == "running" and job is not None:
+        if st.button("Cancel training", key="train_cancel"):
+            job.cancel()
+    elif status.state == "done":
+        st.success(status.message)
+        if status.evaluation:
+            _evaluation_table(status.evaluation)
+    elif status.state in ("failed", "interrupted"):
+        st.error(f"Training {status.state}: {status.message}")
+    else:
+        st.warning(status.message)
+
+
+if st.session_state.get("train_out"):
+    job = st.session_state.get("train_job")
+    running = job is not None and job.running
+    st.fragment(_progress, run_every=2.0 if running else None)(polling=running)

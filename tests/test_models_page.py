@@ -1,0 +1,68 @@
+"""The Models page: loads, lists adapters with their manifests, validates the training form and endpoint."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def show_error_details():
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", before)
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "pages" / "models.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_loads_and_lists_adapters_with_their_manifest(lab_data_dir):
+    folder = lab_data_dir / "adapters" / "listed"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "SmolLM2-135M-Instruct"}))
+    (folder / "manifest.json").write_text(json.dumps({"base_model": "SmolLM2-135M-Instruct", "date": "2025-01-02",
+                                                      "data_sha256": "ab" * 32, "hyperparameters": {"rank": 8}}))
+    at = page()
+    assert at.title[0].value == "Models"
+    table = at.dataframe[0].value
+    assert "listed" in list(table["adapter"]) and 8 in list(table["rank"])
+
+
+def test_the_training_form_validates_its_inputs():
+    at = page()
+    at.radio(key="train_source").set_value("Upload JSONL")
+    submit = [b for b in at.button if b.label == "Start training"][0]
+    submit.click().run()
+    assert "Choose a JSONL file" in at.error[0].value
+    at.text_input(key="train_name").set_value("bad name!")
+    submit = [b for b in at.button if b.label == "Start training"][0]
+    submit.click().run()
+    assert "Adapter name" in at.error[0].value
+    at.text_input(key="train_name").set_value("ok")
+    at.text_input(key="train_targets").set_value(" , ")
+    submit = [b for b in at.button if b.label == "Start training"][0]
+    submit.click().run()
+    assert "LoraTrainConfig.targets" in at.error[0].value
+    assert "train_job" not in at.session_state
+
+
+def test_the_endpoint_form_reports_a_missing_key_variable(monkeypatch):
+    monkeypatch.delenv("LAB_PAGE_NO_KEY", raising=False)
+    at = page()
+    at.radio(key="model_kind").set_value("OpenAI-compatible endpoint").run()
+    at.text_input(key="endpoint_url").set_value("http://127.0.0.1:9/v1")
+    at.text_input(key="endpoint_model").set_value("m")
+    at.text_input(key="endpoint_key_env").set_value("LAB_PAGE_NO_KEY")
+    at.button(key="use_endpoint").click().run()
+    assert "LAB_PAGE_NO_KEY is not set" in at.error[0].value
