@@ -50,3 +50,14 @@ def query_cost(tokens_in: int, tokens_out: int, model_ms: float, retrieved: bool
 def monthly_cost(per_query: float, queries_per_month: int, one_off: float = 0.0, months: int = 12) -> float:
     """Per-query cost at a volume, plus one-off costs (index build, training) amortised over `months`."""
     return per_query * queries_per_month + one_off / max(months, 1)
+
+
+def reprice(records: list[dict], table: PriceTable) -> list[dict]:
+    """The run's answer records with cost_usd recomputed from their measured usage under another price table."""
+    out = []
+    for r in records:
+        model_ms = (r.get("latency_ms_generate") or 0.0) + (r.get("latency_ms_rerank") or 0.0)
+        cost = None if r.get("error") else query_cost(r["tokens_in"], r["tokens_out"], model_ms,
+                                                      bool(r.get("retrieved_sources")), table)
+        out.append({**r, "cost_usd": cost})
+    return out

@@ -42,7 +42,8 @@ class RunRecord:
     error: str | None
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists on this machine."""
     if not pid:
         return False
     try:
@@ -89,7 +90,7 @@ class RunStore:
 
     def _record(self, row) -> RunRecord:
         run_id, created, status, pid, heartbeat, manifest, total, done, error = row
-        if status == "running" and not _alive(pid):  # its process is gone: killed or crashed
+        if status == "running" and not process_alive(pid):  # its process is gone: killed or crashed
             status = "interrupted"
         return RunRecord(run_id, created, status, json.loads(manifest), total, done, error)
 

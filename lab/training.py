@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lab.errors import InputError, LabError
+from lab.runs import process_alive
 
 STATUS_FILE = "training_status.json"
 STATES = ("running", "done", "cancelled", "failed", "interrupted")
@@ -90,16 +91,6 @@ class TrainingStatus:
     evaluation: dict | None = None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_status(folder: str | Path) -> TrainingStatus | None:
     """The status a job left in `folder`; a running job whose process is gone reads as interrupted."""
     path = Path(folder) / STATUS_FILE
@@ -107,7 +98,7 @@ def read_status(folder: str | Path) -> TrainingStatus | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     status = TrainingStatus(**{k: v for k, v in data.items() if k in TrainingStatus.__dataclass_fields__})
-    if status.state == "running" and (not _alive(status.pid) or (status.pid == os.getpid()
+    if status.state == "running" and (not process_alive(status.pid) or (status.pid == os.getpid()
                                                                  and str(Path(folder).resolve()) not in _LIVE)):
         status.state, status.message = "interrupted", "The process running this job stopped; train again."
     return status

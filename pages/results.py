@@ -24,6 +24,29 @@ if not records:
 left, right = st.columns(2)
 metric = left.selectbox("Quality metric", list(QUALITY), format_func=lambda m: charts.LABELS[m], key="results_metric")
 volume = right.number_input("Queries per month", 1, 10**10, 100_000, step=10_000, key="results_volume")
+with st.expander("Price table (edit to your prices; costs are recomputed from the measured usage)"):
+    from lab.costs import PriceTable, reprice
+    from lab.errors import LabError
+
+    base = PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
+    c1, c2, c3, c4, c5 = st.columns(5)
+    mode = c1.selectbox("Serving", ["api", "self-hosted"], index=["api", "self-hosted"].index(base.mode),
+                        key="price_mode")
+    prices = dict(api_input_per_m=c2.number_input("$ / 1M input tokens", 0.0, value=base.api_input_per_m,
+                                                  format="%.4f", key="price_in"),
+                  api_output_per_m=c3.number_input("$ / 1M output tokens", 0.0, value=base.api_output_per_m,
+                                                   format="%.4f", key="price_out"),
+                  gpu_hour=c4.number_input("$ / GPU-hour", 0.0, value=base.gpu_hour, format="%.3f", key="price_gpu"),
+                  vector_db_per_1k=c5.number_input("$ / 1k vector queries", 0.0, value=base.vector_db_per_1k,
+                                                   format="%.5f", key="price_vdb"))
+    st.caption(base.source)
+    price_table = base
+    try:
+        price_table = PriceTable(mode=mode, source="edited on the Results page" if prices != {
+            k: getattr(base, k) for k in prices} or mode != base.mode else base.source, **prices)
+        records = reprice(records, price_table)
+    except LabError as exc:
+        st.error(str(exc))
 summary = summarize(records, metric)
 for warning in summary.warnings:
     st.warning(warning)
@@ -60,7 +83,7 @@ a, b = st.columns(2)
 a.plotly_chart(charts.latency_chart(summary), key="chart_latency")
 b.plotly_chart(charts.win_chart(win_matrix(summary)), key="chart_wins")
 st.plotly_chart(charts.cost_chart(summary, int(volume)), key="chart_cost")
-st.caption("Costs use the run's price table: " + run.manifest.get("price_table", {}).get("source", ""))
+st.caption("Costs use the price table above (" + price_table.source + ").")
 
 st.subheader("Paired tests")
 st.dataframe([{"a": t.a, "b": t.b, f"mean {metric} difference (a - b)": round(t.diff.mean, 3),

@@ -84,3 +84,16 @@ def test_costs():
     with pytest.raises(InputError, match="PriceTable.mode"):
         PriceTable(mode="free")
     assert "2024" in PriceTable().source
+
+
+def test_reprice_uses_measured_usage():
+    from lab.costs import reprice
+
+    records = [{"tokens_in": 1000, "tokens_out": 0, "latency_ms_generate": 3600.0, "latency_ms_rerank": None,
+                "retrieved_sources": ["a.md"], "error": None, "cost_usd": 9.9},
+               {"tokens_in": 0, "tokens_out": 0, "error": "no adapter", "cost_usd": None}]
+    hosted = reprice(records, PriceTable(mode="self-hosted", gpu_hour=1.0, vector_db_per_1k=0.0))
+    assert hosted[0]["cost_usd"] == pytest.approx(0.001) and hosted[1]["cost_usd"] is None
+    api = reprice(records, PriceTable(api_input_per_m=1.0, vector_db_per_1k=1.0))
+    assert api[0]["cost_usd"] == pytest.approx(0.001 + 0.001)
+    assert records[0]["cost_usd"] == 9.9, "the stored records are not changed"
