@@ -153,3 +153,14 @@ def sample_collection(real_embedder, store) -> str:
 
     ingest([SAMPLE_DOCS], "sample", real_embedder, store)
     return "sample"
+
+
+@pytest.fixture
+def show_error_details():
+    """The app hides tracebacks from viewers (.streamlit/config.toml); AppTests need to read them."""
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", before)

@@ -6,18 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("show_error_details")]
 REPO = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(autouse=True)
-def show_error_details():
-    from streamlit import config
-
-    before = config.get_option("client.showErrorDetails")
-    config.set_option("client.showErrorDetails", "full")
-    yield
-    config.set_option("client.showErrorDetails", before)
 
 
 def page() -> AppTest:

@@ -5,18 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("show_error_details")]
 
-
-@pytest.fixture(autouse=True)
-def show_error_details():
-    """The app hides tracebacks from viewers (.streamlit/config.toml); tests need to read them."""
-    from streamlit import config
-
-    before = config.get_option("client.showErrorDetails")
-    config.set_option("client.showErrorDetails", "full")
-    yield
-    config.set_option("client.showErrorDetails", before)
 TIMEOUT = 300
 REPO = Path(__file__).resolve().parent.parent
 
