@@ -140,7 +140,7 @@ def _summary_text(document: dict) -> str:
 def cmd_compare(args) -> int:
     from pathlib import Path
 
-    from lab.compare import CompareJob, manifest_for
+    from lab.compare import CompareJob, collection_manifest, manifest_for
     from lab.costs import PriceTable
     from lab.embeddings import SentenceTransformerEmbedder
     from lab.export import question_csv, to_csv, write_atomic
@@ -157,10 +157,7 @@ def cmd_compare(args) -> int:
     modes, extra = {}, {}
     if store.exists(args.collection):
         modes = retrievers_for(store, args.collection, embedder, rrf_k=args.rrf_k)
-        info = store.info(args.collection)
-        extra = {"collection_hash": store.fingerprint(args.collection), "embedder": info.embedder,
-                 "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
-                 "retrieval": {"rrf_k": args.rrf_k, "candidates": 20, "reranker": None}}
+        extra = collection_manifest(store, args.collection, args.rrf_k)
     generator = LocalGenerator(args.model)
     adapter = generator.load_adapter(args.adapter) if args.adapter else None
     ctx = PathContext(generator, modes.get("dense"), modes.get("hybrid"), args.k,

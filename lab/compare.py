@@ -150,3 +150,11 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         "python": platform.python_version(), "packages": versions, **(extra or {}),
     }
+
+
+def collection_manifest(store, collection: str, rrf_k: int = 60, reranker: str | None = None) -> dict:
+    """The index half of a run's manifest: which corpus, chunked how, embedded with what, retrieved how."""
+    info = store.info(collection)
+    return {"collection_hash": store.fingerprint(collection), "embedder": info.embedder,
+            "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
+            "retrieval": {"rrf_k": rrf_k, "candidates": 20, "reranker": reranker}}

@@ -87,19 +87,12 @@ def run_store():
 
 def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens: int, batch_size: int) -> str:
     """Start a background batch run; returns its run id (the job is kept in `jobs()`)."""
-    from dataclasses import asdict
-
-    from lab.compare import CompareJob, manifest_for
+    from lab.compare import CompareJob, collection_manifest, manifest_for
     from lab.config import DecodingConfig
 
     collection = active_collection()
     ctx = path_context(collection, k, DecodingConfig(max_new_tokens))
-    extra = {}
-    if collection:
-        info = store().info(collection)
-        extra = {"collection_hash": store().fingerprint(collection), "embedder": info.embedder,
-                 "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
-                 "retrieval": {"rrf_k": 60, "candidates": 20, "reranker": None}}
+    extra = collection_manifest(store(), collection) if collection else {}
     job = CompareJob(questions, paths, ctx, run_store(), manifest_for(ctx, collection, questions_name, extra),
                      embedder(), batch_size=batch_size).start()
     jobs()[job.run_id] = job
