@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import sidebar
+from pages.common import login_gate, sidebar
 
 st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=":material/science:", layout="wide")
 
@@ -12,6 +12,8 @@ navigation = st.navigation([
     st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),
+    st.Page("pages/decide.py", title="Decide", icon=":material/rule:"),
 ])
+login_gate()  # LAB_PASSWORD / OIDC, when configured: nothing below runs until passed
 sidebar()
 navigation.run()

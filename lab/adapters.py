@@ -72,7 +72,9 @@ def require_safetensors(folder: Path, what: str, weights: str = "*.safetensors")
 
 
 def check_adapter_folder(folder: str | Path) -> Path:
-    folder = Path(folder).expanduser().resolve()
+    from lab.model_paths import confine
+
+    folder = confine(folder, "The adapter folder")  # inside the allowed folders, symlinks followed
     if not (folder / "adapter_config.json").is_file():
         raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
                             "written by `python -m lab train` or peft's save_pretrained.")

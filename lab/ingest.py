@@ -2,7 +2,12 @@
 
 Unchanged files (same content hash as the chunks already stored) are skipped; a changed file
 replaces only its own chunks; a file that cannot be parsed is reported with its reason and the
-rest of the batch goes on.
+rest of the batch goes on. Every file is parsed in a separate process with time and memory limits
+(`lab.parse_worker`), so a hostile file costs at most that and a per-file reason.
+
+A batch is all-or-nothing: its chunks are staged and become visible together at the end (`Store.commit`).
+A run killed half-way leaves the collection as it was; running it again reuses the embeddings it had
+already staged, so only the rest is embedded.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from lab.chunking import chunk_document
 from lab.config import ChunkConfig
 from lab.embeddings import Embedder
 from lab.errors import InputError
-from lab.parsing import SUPPORTED, parse
+from lab.parse_worker import ParseWorker
+from lab.parsing import SUPPORTED
 from lab.store import Store, check_name
 
 Progress = Callable[[int, int, str], None]
@@ -33,6 +39,7 @@ class IngestReport:
     collection: str
     documents: int = 0  # files ingested or updated in this run
     unchanged: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # staged by an interrupted run: committed without re-embedding
     chunks_added: int = 0
     chunks_total: int = 0
     skipped: list[Skipped] = field(default_factory=list)
@@ -68,42 +75,50 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
     if not files:
         raise InputError("Nothing to ingest: give files or folders with "
                          f"{', '.join(sorted(SUPPORTED))} documents.")
-    target = store.open(collection, embedder.name, config)
-    known = store.source_hashes(collection)
+    staging = store.begin(collection, embedder.name, config)
+    known = store.source_hashes(collection) if store.exists(collection) else {}
     seen: dict[str, Path] = {}
-    for done, path in enumerate(files):
-        name = (names or {}).get(path, path.name)
-        if progress:
-            progress(done, len(files), name)
-        if name in seen:
-            report.skipped.append(Skipped(str(path), f"another file named {name} is in this batch "
-                                                     f"({seen[name]}); sources are identified by file name"))
-            continue
-        seen[name] = path
-        t0 = time.perf_counter()
-        try:
-            doc = parse(path, name)
-        except InputError as exc:
-            report.skipped.append(Skipped(str(path), str(exc)))
-            continue
-        t1 = time.perf_counter()
-        report.seconds["parse"] += t1 - t0
-        if known.get(name) == doc.sha256:
-            report.unchanged.append(name)
-            continue
-        chunks = chunk_document(doc, config, embedder.count_tokens)
-        t2 = time.perf_counter()
-        vectors = embedder.encode([c.text for c in chunks])
-        t3 = time.perf_counter()
-        store.replace_source(target, name, chunks, vectors)
-        t4 = time.perf_counter()
-        report.seconds["chunk"] += t2 - t1
-        report.seconds["embed"] += t3 - t2
-        report.seconds["write"] += t4 - t3
-        report.documents += 1
-        report.chunks_added += len(chunks)
+    staged: set[str] = set()
+    with ParseWorker() as worker:
+        for done, path in enumerate(files):
+            name = (names or {}).get(path, path.name)
+            if progress:
+                progress(done, len(files), name)
+            if name in seen:
+                report.skipped.append(Skipped(str(path), f"another file named {name} is in this batch "
+                                                         f"({seen[name]}); sources are identified by file name"))
+                continue
+            seen[name] = path
+            t0 = time.perf_counter()
+            try:
+                doc = worker.parse(path, name)
+            except InputError as exc:
+                report.skipped.append(Skipped(str(path), str(exc)))
+                continue
+            t1 = time.perf_counter()
+            report.seconds["parse"] += t1 - t0
+            if known.get(name) == doc.sha256:
+                report.unchanged.append(name)
+                continue
+            chunks = chunk_document(doc, config, embedder.count_tokens)
+            t2 = time.perf_counter()
+            report.seconds["chunk"] += t2 - t1
+            if store.staged(staging, name) == {c.id: doc.sha256 for c in chunks}:
+                report.resumed.append(name)
+            else:
+                vectors = embedder.encode([c.text for c in chunks])
+                t3 = time.perf_counter()
+                store.replace_source(staging.collection, name, chunks, vectors)
+                report.seconds["embed"] += t3 - t2
+                report.seconds["write"] += time.perf_counter() - t3
+            staged.add(name)
+            report.documents += 1
+            report.chunks_added += len(chunks)
     if progress:
         progress(len(files), len(files), "done")
-    report.chunks_total = target.count()
+    t5 = time.perf_counter()
+    store.commit(collection, staging, staged)
+    report.seconds["write"] += time.perf_counter() - t5
+    report.chunks_total = store.info(collection).chunks
     report.seconds["total"] = time.perf_counter() - started
     return report

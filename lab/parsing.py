@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import InputError
+from lab.untrusted import check_docx, check_pdf_header
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
              ".pdf": "pdf", ".docx": "docx", ".csv": "csv"}
@@ -52,8 +53,11 @@ def parse(path: Path, name: str | None = None) -> Document:
     parser = {"markdown": _markdown, "text": _text, "html": _html, "pdf": _pdf, "docx": _docx, "csv": _csv}[kind]
     try:
         sections = parser(data)
-    except InputError:
-        raise
+    except InputError as exc:
+        raise InputError(f"{name}: could not be read as {kind}: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{name}: could not be read as {kind}: it is nested too deeply or refers to itself "
+                         "(a reference loop).") from exc
     except Exception as exc:  # a parser library's own error: report it as this file's reason
         raise InputError(f"{name}: could not be read as {kind} ({type(exc).__name__}: {exc}).") from exc
     sections = [s for s in sections if s.text.strip()]
@@ -124,11 +128,17 @@ def _html(data: bytes) -> list[Section]:
 
 def _pdf(data: bytes) -> list[Section]:
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
+    check_pdf_header(data)
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         raise InputError("the PDF is encrypted; save an unencrypted copy and upload that.")
-    return [Section((page.extract_text() or "").strip(), page=i) for i, page in enumerate(reader.pages, 1)]
+    try:
+        return [Section((page.extract_text() or "").strip(), page=i) for i, page in enumerate(reader.pages, 1)]
+    except LimitReachedError as exc:
+        raise InputError(f"it goes past one of pypdf's safety limits ({exc}); refused as a possible decompression "
+                         "bomb.") from exc
 
 
 def _docx(data: bytes) -> list[Section]:
@@ -136,6 +146,7 @@ def _docx(data: bytes) -> list[Section]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_docx(data)  # zip bomb and entity-expansion checks before python-docx inflates anything
     document = docx.Document(io.BytesIO(data))
     sections, heading, parts = [], "", []
     for block in document.iter_inner_content():
@@ -159,11 +170,11 @@ def _docx(data: bytes) -> list[Section]:
 
 def _csv(data: bytes) -> list[Section]:
     text = _decode(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    try:  # only the delimiter is sniffed: the sniffer's guesses about quoting garble cells that hold quotes
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
     except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if len(rows) < 2:
         raise InputError("the CSV has a header but no rows.")
     header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(rows[0])]

@@ -8,7 +8,6 @@ raises ModelError, naming what to install, when it cannot.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from lab.errors import ModelError
 
@@ -17,12 +16,14 @@ USUAL_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
 class CrossEncoderReranker:
     def __init__(self, name_or_path: str):
-        from sentence_transformers import CrossEncoder
+        from lab.model_paths import local_or_hub
 
         self.name = name_or_path
+        target = local_or_hub(name_or_path, "The cross-encoder folder")  # checked before any heavy import
+        from sentence_transformers import CrossEncoder
+
         try:
-            self.model = CrossEncoder(str(Path(name_or_path).expanduser()) if Path(name_or_path).expanduser().exists()
-                                      else name_or_path, device="cpu")
+            self.model = CrossEncoder(target, device="cpu")
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"No cross-encoder could be loaded from {name_or_path!r}: {exc}. Reranking needs a "

@@ -43,7 +43,7 @@ class RunRecord:
 
 
 def process_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists on this machine."""
+    """Whether a process with this id is running on this machine (a zombie is not)."""
     if not pid:
         return False
     try:
@@ -52,7 +52,11 @@ def process_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (exited, not yet reaped by its parent) still has a pid but runs nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class RunStore:
@@ -118,9 +122,12 @@ class RunStore:
             db.execute("insert into votes values (?, ?, ?, ?, ?)",
                        (run_id, question_id, path, voter, datetime.now(timezone.utc).isoformat(timespec="seconds")))
 
-    def votes(self, run_id: str) -> dict[str, int]:
+    def votes(self, run_id: str, question_id: str | None = None) -> dict[str, int]:
+        """Votes per path for a run (or for one of its questions)."""
+        where, args = ("run_id = ?", (run_id,)) if question_id is None else \
+            ("run_id = ? and question_id = ?", (run_id, question_id))
         with self._connect() as db:
-            rows = db.execute("select path, count(*) from votes where run_id = ? group by path", (run_id,)).fetchall()
+            rows = db.execute(f"select path, count(*) from votes where {where} group by path", args).fetchall()
         return dict(rows)
 
     def delete(self, run_id: str) -> None:

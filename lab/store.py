@@ -3,10 +3,19 @@
 Embedded (`chromadb.PersistentClient` under the data directory) by default; a Chroma server
 when `LAB_CHROMA_HOST=host:port` is set. The lab computes embeddings itself and hands them to
 Chroma, so the store never downloads an embedding model.
+
+Ingestion is all-or-nothing per collection: new chunks go to a hidden staging collection first, and one
+atomic step makes them visible (renaming the staging collection when the collection is new; otherwise
+marking it committed, then copying its chunks over and dropping the replaced ones). A process killed before
+that step leaves the collection exactly as it was (the next ingest reuses the staged embeddings); one killed
+after it is rolled forward by whoever opens the collection next, before anything is read. (A reader in another
+process *during* that copy, a fraction of a second, can still see part of it; run one ingest per collection
+at a time. tests/test_crash_safety.py SIGKILLs ingests at chosen points to hold the module to this.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -16,6 +25,20 @@ from lab.errors import InputError, NotFoundError, StoreError
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
 _BATCH = 1000
+_STAGING = "lab-staging-"  # prefix of hidden staging collections (refused as a user's collection name)
+_HNSW = {"hnsw": {"space": "cosine"}}
+
+
+@dataclass
+class Staging:
+    """Where an ingest writes new chunks before they become visible; `resumed` if an interrupted one left it."""
+
+    collection: object
+    resumed: bool
+
+
+def staging_name(name: str) -> str:
+    return _STAGING + hashlib.sha256(name.encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -27,9 +50,9 @@ class CollectionInfo:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name or "") or ".." in name:
+    if not _NAME.match(name or "") or ".." in name or name.startswith(_STAGING):
         raise InputError(f"Collection name {name!r} is invalid: use 3-63 letters, digits, '.', '_' or '-', "
-                         "starting and ending with a letter or digit.")
+                         f"starting and ending with a letter or digit (and not starting with {_STAGING}).")
     return name
 
 
@@ -55,11 +78,15 @@ class Store:
     def __init__(self, host: str | None = None):
         self.client = client(host)
 
+    def names(self) -> list[str]:
+        """Collection names, staging collections left out."""
+        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(_STAGING))
+
     def collections(self) -> list[CollectionInfo]:
-        return [self.info(c.name) for c in self.client.list_collections()]
+        return [self.info(name) for name in self.names()]
 
     def exists(self, name: str) -> bool:
-        return name in {c.name for c in self.client.list_collections()}
+        return name in self.names()
 
     def info(self, name: str) -> CollectionInfo:
         collection = self._get(name)
@@ -67,27 +94,106 @@ class Store:
         config = ChunkConfig.from_json(meta["chunk_config"]) if "chunk_config" in meta else None
         return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config)
 
+    def _recover(self, name: str) -> dict:
+        """Roll a committed but unfinished ingest of `name` forward; returns the collections by name."""
+        listed = {c.name: c for c in self.client.list_collections()}
+        staging = listed.get(staging_name(check_name(name)))
+        if staging is not None and (staging.metadata or {}).get("state") == "committed":
+            self._apply(name, self.client.get_collection(staging.name, embedding_function=None))
+            listed = {c.name: c for c in self.client.list_collections()}
+        return listed
+
     def _get(self, name: str):
-        if not self.exists(check_name(name)):
+        if name not in self._recover(name):
             raise NotFoundError(f"Collection {name!r} does not exist: ingest documents into it first "
                                 "(Corpus page, or `python -m lab ingest PATH --collection NAME`).")
         return self.client.get_collection(name, embedding_function=None)
+
+    def _check_settings(self, name: str, embedder: str, config: ChunkConfig) -> None:
+        info = self.info(name)
+        if info.embedder != embedder:
+            raise InputError(f"Collection {name!r} was built with embedder {info.embedder}, not {embedder}: "
+                             "queries must use the ingestion embedder. Use another collection name.")
+        if info.chunk_config and info.chunk_config != config:
+            raise InputError(f"Collection {name!r} was chunked with {info.chunk_config}; ingest into a new "
+                             "collection to try other chunk settings, or delete this one first.")
 
     def open(self, name: str, embedder: str, config: ChunkConfig):
         """Get or create a collection; refuse one built with another embedder or chunking."""
         check_name(name)
         if self.exists(name):
-            info = self.info(name)
-            if info.embedder != embedder:
-                raise InputError(f"Collection {name!r} was built with embedder {info.embedder}, not {embedder}: "
-                                 "queries must use the ingestion embedder. Use another collection name.")
-            if info.chunk_config and info.chunk_config != config:
-                raise InputError(f"Collection {name!r} was chunked with {info.chunk_config}; ingest into a new "
-                                 "collection to try other chunk settings, or delete this one first.")
+            self._check_settings(name, embedder, config)
             return self._get(name)
-        return self.client.create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": embedder, "chunk_config": config.to_json()})
+        return self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
+                                             metadata={"embedder": embedder, "chunk_config": config.to_json()})
+
+    def begin(self, name: str, embedder: str, config: ChunkConfig) -> Staging:
+        """Check the settings against the collection (if it exists) and get its staging collection: the one an
+        interrupted ingest with the same settings left (its chunks can be reused), or a new, empty one."""
+        listed = self._recover(name)
+        if name in listed:
+            self._check_settings(name, embedder, config)
+        meta = {"embedder": embedder, "chunk_config": config.to_json(), "target": name, "state": "writing"}
+        left = listed.get(staging_name(name))
+        if left is not None:
+            if left.metadata == meta:
+                return Staging(self.client.get_collection(left.name, embedding_function=None), resumed=True)
+            self._drop(left.name)
+        return Staging(self.client.create_collection(staging_name(name), embedding_function=None,
+                                                     configuration=_HNSW, metadata=meta), resumed=False)
+
+    def staged(self, staging: Staging, source: str) -> dict[str, str]:
+        """chunk id -> doc sha256 of what an interrupted ingest staged for `source` (empty when new)."""
+        if not staging.resumed:
+            return {}
+        got = staging.collection.get(where={"source": source}, include=["metadatas"])
+        return {i: m["doc_sha256"] for i, m in zip(got["ids"], got["metadatas"])}
+
+    def commit(self, name: str, staging: Staging, sources: set[str]) -> None:
+        """Make the staged chunks of `sources` visible in one atomic step (what else is staged is dropped)."""
+        stage = staging.collection
+        others = set(self.source_hashes_of(stage)) - sources if staging.resumed else set()
+        if others:
+            stage.delete(where={"source": {"$in": sorted(others)}})
+        if not sources:
+            self._drop(stage.name)
+            if not self.exists(name):
+                self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
+                                              metadata=_settings(stage.metadata))
+            return
+        if not self.exists(name):  # a new collection appears whole, or not at all
+            stage.modify(name=name, metadata=_settings(stage.metadata))
+            return
+        stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
+        self._apply(name, stage)
+
+    def _apply(self, name: str, stage) -> None:
+        """Roll a committed staging collection into `name`; idempotent, so a crash here is finished later."""
+        if not self.exists(name):
+            stage.modify(name=name, metadata=_settings(stage.metadata))
+            return
+        target = self.client.get_collection(name, embedding_function=None)
+        staged: dict[str, set[str]] = {}
+        for offset in range(0, stage.count(), _BATCH):
+            got = stage.get(limit=_BATCH, offset=offset, include=["embeddings", "documents", "metadatas"])
+            target.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                          metadatas=got["metadatas"])
+            for i, meta in zip(got["ids"], got["metadatas"]):
+                staged.setdefault(meta["source"], set()).add(i)
+        if staged:
+            old = target.get(where={"source": {"$in": sorted(staged)}}, include=["metadatas"])
+            stale = [i for i, meta in zip(old["ids"], old["metadatas"]) if i not in staged[meta["source"]]]
+            for start in range(0, len(stale), _BATCH):
+                target.delete(ids=stale[start:start + _BATCH])
+        self._drop(stage.name)
+
+    def _drop(self, name: str) -> None:
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        try:
+            self.client.delete_collection(name)
+        except ChromaNotFound:
+            pass  # another process rolled the same staging collection forward first
 
     def rename(self, name: str, new_name: str) -> None:
         collection = self._get(name)
@@ -98,10 +204,16 @@ class Store:
     def delete(self, name: str) -> None:
         self._get(name)
         self.client.delete_collection(name)
+        if staging_name(name) in {c.name for c in self.client.list_collections()}:
+            self._drop(staging_name(name))  # what an interrupted ingest staged for it
 
     def source_hashes(self, name: str) -> dict[str, str]:
         """source file name -> sha256 of the file its chunks came from."""
-        got = self._get(name).get(include=["metadatas"])
+        return self.source_hashes_of(self._get(name))
+
+    @staticmethod
+    def source_hashes_of(collection) -> dict[str, str]:
+        got = collection.get(include=["metadatas"])
         return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
 
     def fingerprint(self, name: str) -> str:
@@ -125,6 +237,14 @@ class Store:
         if stale:
             collection.delete(ids=stale)
 
+    def remove_source(self, name: str, source: str) -> int:
+        """Delete one source file's chunks from a collection; returns how many were removed."""
+        collection = self._get(name)
+        ids = collection.get(where={"source": source}, include=[])["ids"]
+        if ids:
+            collection.delete(ids=ids)
+        return len(ids)
+
     def query(self, name: str, vector, k: int) -> list[dict]:
         collection = self._get(name)
         got = collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
@@ -137,3 +257,8 @@ class Store:
         got = self._get(name).get(where={"source": source} if source else None, limit=limit,
                                   include=["documents", "metadatas"])
         return [{"id": i, "text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+
+def _settings(meta: dict | None) -> dict:
+    """The metadata a collection keeps (a staging collection's bookkeeping keys left out)."""
+    return {k: v for k, v in (meta or {}).items() if k in ("embedder", "chunk_config")}

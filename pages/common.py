@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab.config import DEFAULT_COLLECTION
+from lab.display import as_text
 from lab.errors import LabError
 from lab.metrics import citations, json_answer
 
@@ -61,16 +62,22 @@ def jobs() -> dict:
     return {}
 
 
-def path_context(collection: str | None, k: int = 4, decoding=None):
-    """The PathContext for the active collection, base model and adapter chosen in the session."""
+def path_context(collection: str | None, k: int = 4, decoding=None, paths=None):
+    """The PathContext for the active collection, base model, adapter and endpoint chosen in the session
+    (the local model loads only when one of `paths` needs it; all of them when `paths` is None)."""
     from lab.config import DecodingConfig
-    from lab.paths import PathContext
+    from lab.paths import PathContext, is_endpoint_path
 
     modes = retrievers(collection) if collection else {}
-    model = generator(st.session_state.get("model_name"))
-    adapter_dir = st.session_state.get("adapter_dir")
-    adapter = model.load_adapter(adapter_dir) if adapter_dir and hasattr(model, "load_adapter") else None
-    return PathContext(model, modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig(), adapter)
+    model = adapter = None
+    if paths is None or not all(is_endpoint_path(p) for p in paths):
+        model = generator(st.session_state.get("model_name"))
+        adapter_dir = st.session_state.get("adapter_dir")
+        adapter = model.load_adapter(adapter_dir) if adapter_dir else None
+    settings = st.session_state.get("endpoint")
+    remote = endpoint(**settings) if settings else None
+    return PathContext(model, modes.get("dense"), modes.get("hybrid"), k, decoding or DecodingConfig(), adapter,
+                       remote)
 
 
 @st.cache_resource(show_spinner=False)
@@ -85,14 +92,15 @@ def run_store():
     return _run_store(str(data_dir() / "runs.sqlite"))
 
 
-def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens: int, batch_size: int) -> str:
+def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens: int, batch_size: int,
+                  extra_manifest: dict | None = None) -> str:
     """Start a background batch run; returns its run id (the job is kept in `jobs()`)."""
     from lab.compare import CompareJob, collection_manifest, manifest_for
     from lab.config import DecodingConfig
 
     collection = active_collection()
-    ctx = path_context(collection, k, DecodingConfig(max_new_tokens))
-    extra = collection_manifest(store(), collection) if collection else {}
+    ctx = path_context(collection, k, DecodingConfig(max_new_tokens), paths)
+    extra = {**(collection_manifest(store(), collection) if collection else {}), **(extra_manifest or {})}
     job = CompareJob(questions, paths, ctx, run_store(), manifest_for(ctx, collection, questions_name, extra),
                      embedder(), batch_size=batch_size).start()
     jobs()[job.run_id] = job
@@ -101,7 +109,7 @@ def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens:
 
 def collection_names() -> list[str]:
     try:
-        return sorted(c.name for c in store().client.list_collections())
+        return store().names()  # (staging collections of unfinished ingests left out)
     except LabError as exc:
         st.error(str(exc))
         return []
@@ -118,6 +126,54 @@ def active_collection() -> str | None:
     return st.session_state["collection"]
 
 
+def login_gate() -> None:
+    """Before any page draws: an OIDC sign-in when [auth] is in secrets.toml, the LAB_PASSWORD password when set
+    (lab.auth); st.stop() until this browser session has passed each configured one. Nothing when neither is."""
+    import time
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from lab.auth import AUTHLIB_MISSING, configured_password, failure_delay, password_matches
+
+    if PagesManager.uses_pages_directory:
+        # A fresh server answers its very first request in Streamlit's old pages/-folder mode, running a page
+        # file without app.py (no navigation, helper modules listed as pages). Go through the frame instead;
+        # app.py's st.navigation switches the server to the lab's own navigation for good.
+        st.switch_page("app.py")
+    try:
+        oidc = "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml
+        oidc = False
+    if oidc and not st.user.get("is_logged_in", False):
+        from streamlit.auth_util import is_authlib_installed
+
+        st.title("Sign in")
+        if not is_authlib_installed():
+            st.error(AUTHLIB_MISSING)
+        else:
+            st.button("Sign in with your identity provider", key="lab_login_oidc", type="primary", on_click=st.login)
+        st.stop()
+    try:
+        expected = configured_password()
+    except LabError as exc:
+        st.error(str(exc))
+        st.stop()
+    if expected is None or st.session_state.get("lab_password_ok"):
+        return
+    st.title("Sign in")
+    with st.form("lab_login"):
+        given = st.text_input("Password", type="password", key="lab_login_password")
+        submitted = st.form_submit_button("Enter", type="primary", key="lab_login_submit")
+    if submitted and password_matches(given, expected):
+        st.session_state["lab_password_ok"] = True
+        st.rerun()
+    if submitted:
+        failures = st.session_state["lab_login_failures"] = st.session_state.get("lab_login_failures", 0) + 1
+        time.sleep(failure_delay(failures))
+        st.error("Wrong password. Ask whoever shared the lab for it.")
+    st.stop()
+
+
 def sidebar() -> None:
     with st.sidebar:
         names = collection_names()
@@ -127,6 +183,8 @@ def sidebar() -> None:
         else:
             st.caption("No collection yet: ingest a corpus on the Corpus page.")
         st.caption(f"Base model: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}")
+        if st.session_state.get("endpoint"):
+            st.caption(f"Endpoint: {st.session_state['endpoint']['model']} (the ...@endpoint paths)")
         st.caption("Embedder: all-MiniLM-L6-v2 (embedded)")
 
 
@@ -143,7 +201,7 @@ def ingest_with_progress(paths, collection: str, config, names=None):
         report = ingest(paths, collection, embedder(), store(), config, progress, names)
     except LabError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(as_text(exc))  # it may name an uploaded file
         return None
     bar.progress(1.0, text=f"Done in {report.seconds['total']:.1f} s")
     st.session_state["collection"] = collection
@@ -157,6 +215,9 @@ def show_ingest_report(report) -> None:
     cols[2].metric("Chunks written", report.chunks_added)
     cols[3].metric("Chunks in collection", report.chunks_total)
     st.caption("Seconds by stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+    if getattr(report, "resumed", None):
+        st.info(f"{len(report.resumed)} file(s) had been embedded by an interrupted ingest: reused, not embedded "
+                "again.")
     if report.skipped:
         st.warning(f"{len(report.skipped)} file(s) skipped:")
         st.dataframe([{"file": s.path, "reason": s.reason} for s in report.skipped], hide_index=True,
@@ -166,24 +227,26 @@ def show_ingest_report(report) -> None:
 def show_answers(answers, gold: str | None = None, key: str = "answers") -> None:
     """Answers side by side: text (never rendered as HTML/Markdown), latency by stage, retrieved chunks."""
     if gold:
-        st.caption(f"Gold answer: {gold}")
+        st.caption(f"Gold answer: {as_text(gold)}")
     columns = st.columns(len(answers))
     for column, answer in zip(columns, answers):
         with column:
             st.subheader(answer.path)
             if answer.error:
-                st.error(f"Could not run: {answer.error}")
+                st.error(f"Could not run: {as_text(answer.error)}")
                 continue
             st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
             cited = citations(json_answer(answer.text))
             if cited:
                 st.caption("Cites: " + "; ".join(
-                    f"[{n}] {answer.hits[n - 1].source}" if 1 <= n <= len(answer.hits) else f"[{n}] (no such chunk)"
+                    f"[{n}] {as_text(answer.hits[n - 1].source)}" if 1 <= n <= len(answer.hits)
+                    else f"[{n}] (no such chunk)"
                     for n in cited))
             stages = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.latency_ms.items() if k != "total")
             st.metric("Latency", f"{answer.latency_ms.get('total', 0):.0f} ms", help=stages)
-            st.caption(f"{stages} | tokens in {answer.tokens_in}, out {answer.tokens_out}")
+            estimated = " (estimated: the endpoint reported no usage)" if answer.tokens_estimated else ""
+            st.caption(f"{answer.model} | {stages} | tokens in {answer.tokens_in}, out {answer.tokens_out}{estimated}")
             for i, hit in enumerate(answer.hits, 1):
                 where = f" p.{hit.page}" if hit.page else (f" - {hit.heading}" if hit.heading else "")
-                with st.expander(f"[{i}] {hit.source}{where} - score {hit.score:.3f}"):
+                with st.expander(f"[{i}] {as_text(hit.source + where, one_line=True)} - score {hit.score:.3f}"):
                     st.code(hit.text, language=None, wrap_lines=True)

@@ -3,10 +3,12 @@
 import streamlit as st
 
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, ChunkConfig
+from lab.display import as_text
 from lab.errors import LabError
 from lab.parsing import SUPPORTED
 from pages import common
 
+common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Corpus")
 
 st.header("Build or update a collection")
@@ -93,7 +95,7 @@ if "search_results" in st.session_state:
             st.subheader(mode)
             for rank, hit in enumerate(hits, 1):
                 stages = ", ".join(f"{s} #{hit.ranks[s]} ({hit.scores[s]:.3f})" for s in hit.ranks)
-                with st.expander(f"{rank}. {hit.source}"):
+                with st.expander(f"{rank}\\. {as_text(hit.source, one_line=True)}"):
                     st.caption(stages)
                     st.code(hit.text, language=None, wrap_lines=True)
 
@@ -132,5 +134,6 @@ if picked:
     for chunk in chunks:
         meta = chunk["meta"]
         where = f"page {meta['page']}" if meta.get("page") else meta.get("heading") or ""
-        with st.expander(f"{meta.get('start')}-{meta.get('end')} {where} ({meta.get('tokens')} tokens)"):
+        with st.expander(f"{meta.get('start')}-{meta.get('end')} {as_text(where, one_line=True)} "
+                         f"({meta.get('tokens')} tokens)"):
             st.code(chunk["text"], language=None, wrap_lines=True)

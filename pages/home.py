@@ -3,9 +3,11 @@
 import streamlit as st
 
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
+from lab.display import as_text
 from lab.errors import LabError
 from pages import common
 
+common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("RAG vs Fine-Tuning Lab")
 st.markdown(
     "Prompt engineering, RAG, fine-tuning, or both? Measure it on **your** data: the same questions go "
@@ -50,5 +52,5 @@ if st.button("Run the demo", key="demo", type="primary"):
             st.error(str(exc))
 if "demo_answers" in st.session_state:
     answers, question = st.session_state["demo_answers"]
-    st.markdown(f"**Question:** {question.question}")
+    st.markdown(f"**Question:** {as_text(question.question)}")
     common.show_answers(answers, gold=question.answer, key="demo")

@@ -22,6 +22,8 @@ def lab_data_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("labdata")
     os.environ["LAB_DATA_DIR"] = str(path)
     os.environ.pop("LAB_CHROMA_HOST", None)
+    # tests train and load adapters in their own tmp folders: allow those (lab.model_paths confines the rest)
+    os.environ["LAB_ALLOWED_MODEL_DIRS"] = str(tmp_path_factory.getbasetemp())
     return path
 
 
@@ -164,3 +166,28 @@ def show_error_details():
     config.set_option("client.showErrorDetails", "full")
     yield
     config.set_option("client.showErrorDetails", before)
+
+
+@pytest.fixture
+def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
+    """Pages backed by fakes: `pages.common`'s generator and embedder become FakeGenerator (which can "load"
+    an adapter) and FakeEmbedder, over a small collection built with the fake embedder; returns its name."""
+    from lab.ingest import ingest
+    from pages import common
+
+    class AdapterFakeGenerator(FakeGenerator):
+        def load_adapter(self, folder):
+            return Path(folder).name
+
+    generator = AdapterFakeGenerator()
+    monkeypatch.setattr(common, "generator", lambda name=None: generator)
+    monkeypatch.setattr(common, "embedder", lambda: fake_embedder)
+    docs = tmp_path / "fake-app-docs"
+    docs.mkdir()
+    (docs / "pricing.md").write_text("# Pricing\n\nThe Team plan costs $14 per user per month.\n")
+    (docs / "retention.md").write_text("# Retention\n\nThe default snapshot retention is 45 days.\n")
+    name = "fake-app"
+    if store.exists(name):
+        store.delete(name)
+    ingest([docs], name, fake_embedder, store)
+    return name

@@ -137,3 +137,22 @@ def test_a_long_batch_in_a_live_process_is_not_called_interrupted(runs):
     with sqlite3.connect(runs.path) as db:
         db.execute("update runs set heartbeat = 0 where run_id = ?", (run_id,))
     assert runs.get(run_id).status == "running"
+
+
+def test_a_dead_process_left_as_a_zombie_is_not_alive():
+    """A killed run whose parent has not reaped it yet is a zombie: its pid exists but it runs nothing."""
+    import time
+
+    from lab.runs import process_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(100):  # wait until it has exited, without reaping it
+            with open(f"/proc/{child.pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.05)
+        assert not process_alive(child.pid)
+    finally:
+        child.wait()
+    assert process_alive(os.getpid())

@@ -66,6 +66,17 @@ def set_number(page, label: str, value: int) -> None:
     page.wait_for_timeout(700)
 
 
+def test_a_deep_link_on_a_fresh_server_goes_through_the_frame(app_url, page):
+    """Streamlit's old pages/ folder mode runs a page file on its own for the very first request of a fresh
+    server; the lab must still show its own navigation (and gate), not helper modules listed as pages."""
+    page.set_default_timeout(120_000)
+    page.goto(app_url + "/corpus")
+    page.get_by_text("One-click demo").or_(page.get_by_role("heading", name="Corpus")).first.wait_for()
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Decide", exact=True).wait_for()
+    assert nav.get_by_text("common", exact=True).count() == 0
+
+
 def test_ingest_ask_batch_charts_and_csv(app_url, page, tmp_path):
     page.set_default_timeout(240_000)
     page.goto(app_url)

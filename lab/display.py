@@ -1,0 +1,30 @@
+r"""Untrusted text (documents, model output, file names, golden sets) prepared for Streamlit's Markdown.
+
+Streamlit renders Markdown in captions, alerts and widget or expander labels: links, images (fetched from any
+URL: a classic way for injected text to leak data), `:color[...]` directives, `$math$`. It never runs HTML
+unless `unsafe_allow_html=True`, which the lab never passes. Long text (answers, chunks) is drawn with
+`st.code`, which shows it verbatim; short untrusted strings inside Markdown go through `as_text`, which
+backslash-escapes every character Markdown or Streamlit give a meaning, so the string shows as is (only the
+spaces that start or end a line are dropped: four of them would start a code block). Escapes do not stop GFM's
+autolinks (a bare `https://...`, `www.` or e-mail address becomes a link), so a zero-width space goes after
+`:` in `://`, after `www` and after `@`: the text looks the same but is never a link.
+
+>>> print(as_text("<script>alert(1)</script> ![x](e.png?q=1) **b**"))
+\<script\>alert\(1\)\</script\> \!\[x\]\(e\.png?q\=1\) \*\*b\*\*
+>>> as_text("https://e.vil") == "https\\:" + ZERO_WIDTH_SPACE + "//e\\.vil"
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'@%])")
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def as_text(value: object, one_line: bool = False) -> str:
+    """`value` as Markdown that displays as exactly its text; `one_line` folds line breaks (for labels)."""
+    text = " ".join(str(value).split()) if one_line else "\n".join(line.strip() for line in str(value).splitlines())
+    return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(ZERO_WIDTH_SPACE, text))

@@ -1,0 +1,98 @@
+"""Item 4 of the hardening issue: only safetensors, no remote code, model and adapter folders confined."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from lab.errors import InputError, ModelError
+from lab.model_paths import ENV, allowed_dirs, confine, local_or_hub
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def outside(tmp_path_factory, monkeypatch):
+    """A folder outside every allowed folder (the session allows pytest's tmp root; narrow it to one folder)."""
+    allowed = tmp_path_factory.mktemp("allowed")
+    monkeypatch.setenv(ENV, str(allowed))
+    return allowed, tmp_path_factory.mktemp("outside")
+
+
+def test_folders_inside_the_data_models_or_listed_dirs_are_allowed(outside):
+    from lab.adapters import adapters_dir
+    from lab.config import models_dir
+
+    allowed, _ = outside
+    for folder in (adapters_dir() / "behaviour", models_dir() / "SmolLM2-135M-Instruct", allowed / "qwen"):
+        assert confine(folder, "The model folder") == folder.resolve()
+    assert confine(str(allowed / "a" / ".." / "b"), "x") == allowed / "b"
+    assert allowed in allowed_dirs()
+
+
+def test_a_folder_outside_is_refused_naming_the_env_var(outside):
+    _, elsewhere = outside
+    for path in (elsewhere, "/etc", "/"):
+        with pytest.raises(InputError, match=f"outside the folders the lab loads models from.*{ENV}"):
+            confine(path, "The model folder")
+
+
+def test_a_symlink_inside_that_leads_outside_is_refused(outside):
+    from lab.adapters import adapters_dir
+
+    _, elsewhere = outside
+    link = adapters_dir() / "sneaky"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    try:
+        with pytest.raises(InputError, match=str(elsewhere)):
+            confine(link, "The adapter folder")
+    finally:
+        link.unlink()
+
+
+def test_models_adapters_and_cross_encoders_are_confined(outside):
+    from lab.adapters import check_adapter_folder
+    from lab.models import resolve_model
+    from lab.rerank import CrossEncoderReranker
+
+    _, elsewhere = outside
+    (elsewhere / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
+    (elsewhere / "adapter_model.safetensors").write_bytes(b"")
+    (elsewhere / "model.safetensors").write_bytes(b"")
+    with pytest.raises(InputError, match="The model folder .* is outside"):
+        resolve_model(str(elsewhere))
+    with pytest.raises(InputError, match="The adapter folder .* is outside"):
+        check_adapter_folder(elsewhere)
+    with pytest.raises(InputError, match="The cross-encoder folder .* is outside"):
+        CrossEncoderReranker(str(elsewhere))
+    assert resolve_model("HuggingFaceTB/SmolLM2-360M-Instruct") == "HuggingFaceTB/SmolLM2-360M-Instruct"  # hub id
+    assert local_or_hub("cross-encoder/ms-marco-MiniLM-L-6-v2", "x") == "cross-encoder/ms-marco-MiniLM-L-6-v2"
+
+
+def test_a_folder_with_only_pickle_weights_is_refused(outside):
+    from lab.models import resolve_model
+
+    allowed, _ = outside
+    folder = allowed / "pickled"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x02")
+    with pytest.raises(ModelError, match="only pickle weights"):
+        resolve_model(str(folder))
+
+
+def test_no_code_in_lab_trusts_remote_code():
+    offenders = [f"{path.name}:{n}" for path in sorted((REPO / "lab").glob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"trust_remote_code\s*=\s*True", line)]
+    assert offenders == []
+    source = (REPO / "lab" / "models.py").read_text()
+    assert "trust_remote_code=False" in source and "use_safetensors=True" in source
+
+
+def test_the_env_var_accepts_several_folders(monkeypatch, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    monkeypatch.setenv(ENV, os.pathsep.join([str(a), "", str(b)]))
+    assert {a, b} <= set(allowed_dirs())
