@@ -23,7 +23,7 @@ def retrieval_chart(results: Sequence) -> "object":
 
 LABELS = {"correct": "accuracy (alias match)", "f1": "token F1", "semantic_similarity": "semantic similarity",
           "grounded": "groundedness", "citation_valid": "citation validity", "hit_at_k": "retrieval hit@k",
-          "format_ok": "JSON format compliance"}
+          "format_ok": "JSON format compliance", "abstained": "abstention (says it does not know)"}
 
 
 def quality_chart(summary, metric: str = "correct"):
@@ -103,4 +103,40 @@ def win_chart(matrix: dict):
     figure = go.Figure(go.Heatmap(z=z, x=paths, y=paths, text=text, texttemplate="%{text}", colorscale="RdBu",
                                   zmid=0, colorbar={"title": "wins - losses"}))
     figure.update_layout(title="Win / tie / loss, row path vs column path", yaxis={"autorange": "reversed"})
+    return figure
+
+
+def ownership_chart(costs, months: int, volume: float, rows):
+    """Monthly cost of ownership over volume (log x), one line per path, break-even points marked.
+
+    The y axis is logarithmic (labelled so) when every cost is above zero, else linear from zero."""
+    import math
+
+    import plotly.graph_objects as go
+
+    from lab.tco import curves, volume_range, volumes
+
+    grid = volumes(*volume_range(rows, volume))
+    lines = curves(costs, months, grid)
+    figure = go.Figure()
+    for path, values in lines.items():
+        figure.add_scatter(x=grid, y=values, mode="lines", name=path,
+                           hovertemplate=path + ": $%{y:,.2f}/month at %{x:,.0f} queries/month<extra></extra>")
+    by_path = {c.path: c for c in costs}
+    crossings = [r for r in rows if r.volume]
+    if crossings:
+        figure.add_scatter(
+            x=[r.volume for r in crossings], y=[by_path[r.a].monthly(r.volume, months) for r in crossings],
+            mode="markers", name="break-even", marker={"symbol": "x", "size": 11, "color": "black"},
+            text=[f"{r.a} = {r.b}; {r.cheaper_above} cheaper above" for r in crossings],
+            hovertemplate="%{text}<br>%{x:,.0f} queries/month, $%{y:,.2f}/month<extra></extra>")
+    figure.add_vline(x=volume, line_dash="dot")
+    figure.add_annotation(x=math.log10(volume), y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                          text=f"your volume: {volume:,.0f}/month")  # annotations on a log axis take log10(x)
+    positive = all(v > 0 for values in lines.values() for v in values)
+    figure.update_layout(
+        title=f"Monthly cost of ownership (one-off costs amortised over {months} months)",
+        xaxis={"type": "log", "title": "queries per month (log scale)"},
+        yaxis={"type": "log", "title": "USD per month (log scale)"} if positive else
+        {"rangemode": "tozero", "title": "USD per month"}, legend_title="path")
     return figure

@@ -1,0 +1,166 @@
+"""The HTML brief (self-contained, escaped), `python -m lab report`, the Decide page, and the brief button."""
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.costs import PriceTable
+from lab.runs import RunStore
+
+REPO = Path(__file__).resolve().parent.parent
+EVIL = "<script>alert('x')</script>"
+ALL_PATHS = ("prompt", "rag", "hybrid-rag", "finetuned", "hybrid")
+
+
+def synthetic_run(runs: RunStore, paths=ALL_PATHS, n: int = 40) -> str:
+    """A finished run: retrieval paths know 3 answers in 4, adapter paths answer in JSON, one answer is hostile."""
+    manifest = {"collection": "sample", "collection_hash": "c0ffee", "model": "fake-generator", "model_hash": "f00d",
+                "adapter": None, "decoding": {"max_new_tokens": 8, "temperature": 0.0}, "k": 4,
+                "paths": list(paths), "questions": n, "questions_file": "golden.jsonl",
+                "price_table": asdict(PriceTable()), "date": "2026-01-01T00:00:00+00:00"}
+    run_id = runs.create(manifest, n * len(paths))
+    records = []
+    for i in range(n):
+        for path in paths:
+            retrieves, tuned = path in ("rag", "hybrid-rag", "hybrid"), path in ("finetuned", "hybrid")
+            answer = EVIL if (path, i) == ("prompt", 0) else ('{"answer": "x"}' if tuned else "x")
+            records.append({
+                "run_id": run_id, "question_id": f"q{i:02d}", "question": f"Question {i} <b>?", "kind": "fact",
+                "path": path, "answer": answer, "gold": "x", "correct": float(retrieves and i % 4 != 0),
+                "f1": 0.5, "semantic_similarity": 0.5, "grounded": 1.0 if retrieves else None,
+                "citation_valid": None, "format_ok": float(tuned), "cited_sources": [],
+                "retrieved_sources": ["a.md"] if retrieves else [], "hit_at_k": 1.0 if retrieves else None,
+                "latency_ms_total": (500.0 if retrieves else 100.0) + i, "latency_ms_retrieve": 20.0 if retrieves
+                else None, "latency_ms_rerank": None, "latency_ms_generate": 100.0 + i,
+                "tokens_in": 900 if retrieves else 80, "tokens_out": 20, "cost_usd": 0.0, "model": "fake-generator",
+                "adapter": None, "error": None})
+    runs.add_answers(run_id, records)
+    runs.finish(run_id, "done")
+    return run_id
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch) -> RunStore:
+    """An empty run store in a data directory of this test's own."""
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path / "data"))
+    return RunStore()
+
+
+def test_brief_is_self_contained_and_escapes_text(runs, tmp_path):
+    import plotly.offline
+
+    from lab.report import manifest_hash, parse_needs, write_brief
+
+    run_id = synthetic_run(runs)
+    html = write_brief(run_id, tmp_path / "brief.html", parse_needs("knowledge,behaviour"), runs=runs).read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<html" in html
+    js = plotly.offline.get_plotlyjs()
+    assert js in html and html.count(js[5000:5200]) == 1, "plotly.js is inline, exactly once"
+    assert re.search(r"<script[^>]*\ssrc=", html) is None, "no script is fetched"
+    rest = html.replace(js, "")
+    assert "http://" not in rest and "https://" not in rest, "nothing outside plotly.js points to the network"
+    assert html.count("Plotly.newPlot(") == 5  # accuracy, format, latency, trade-off, cost of ownership
+    assert EVIL not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "Question 3 &lt;b&gt;?" in html
+    assert "Decision brief: Hybrid (RAG + fine-tuning)" in html
+    assert "rag - prompt = +0.75, 95% CI [" in html and "supported" in html
+    assert manifest_hash(runs.get(run_id).manifest) in html
+    assert "break-even (queries / month)" in html and "prompt cheaper at every volume" in html
+
+
+def test_cli_report_writes_the_brief_and_prints_json(runs, tmp_path, capsys):
+    from lab.cli import main
+
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=12)
+    out = tmp_path / "out" / "brief.html"
+    assert main(["report", run_id, "--out", str(out), "--volume", "5000", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == {"run_id": run_id, "out": str(out), "bytes": out.stat().st_size}
+    html = out.read_text()
+    assert "$ / month at 5,000" in html and "Only 12 questions" in html
+    assert "Needs not stated" in html and "Decision brief: Prompt engineering first" in html
+    assert not list(out.parent.glob("*.partial")), "written atomically"
+
+
+def test_cli_report_unknown_run_and_bad_needs_exit_2(runs, tmp_path, capsys):
+    from lab.cli import main
+
+    out = tmp_path / "brief.html"
+    assert main(["report", "no-such-run", "--out", str(out)]) == 2
+    assert "Run 'no-such-run' not found" in capsys.readouterr().err and not out.exists()
+    assert main(["report", "no-such-run", "--out", str(out), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["kind"] == "NotFoundError"
+    run_id = synthetic_run(runs, ("prompt",), n=3)
+    assert main(["report", run_id, "--out", str(out), "--needs", "magic"]) == 2
+    assert "Unknown need(s) magic" in capsys.readouterr().err
+    empty = runs.create({"paths": ["prompt"]}, 3)
+    assert main(["report", empty, "--out", str(out)]) == 2
+    assert "has no answers yet" in capsys.readouterr().err
+
+
+# Pages -----------------------------------------------------------------------------------------------------------
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / path), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at: AppTest, column: str, which: int = 0):
+    """The `which`-th dataframe that has `column` (AppTest does not find dataframes by key)."""
+    return [d.value for d in at.dataframe if column in d.value.columns][which]
+
+
+@pytest.mark.usefixtures("show_error_details")
+def test_decide_page_without_runs_says_not_measured_and_sends_to_compare(runs):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/decide.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "No runs yet" in at.info[0].value
+    assert at.success[0].value == "**Prompt engineering first**"
+    evidence = table(at, "verdict")
+    assert set(evidence["verdict"]) == {"not measured"} and "not measured yet" in evidence.iloc[0, 2]
+    assert len(table(at, "Your situation")) == 10
+    at.button(key="measure_rag_accuracy").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["paths"] == ["prompt", "rag"]
+    assert at.multiselect(key="paths").value == ["prompt", "rag"], "the Compare page opened with them chosen"
+
+
+@pytest.mark.usefixtures("show_error_details")
+def test_decide_page_cites_the_run_and_follows_the_wizard(runs):
+    synthetic_run(runs, ("prompt", "rag", "finetuned"))
+    at = page("pages/decide.py")
+    claims = table(at, "claim", 1)  # every claim (the first table holds those the recommendation cites)
+    assert len(claims) == 8
+    assert "supported" in set(claims["verdict"]) and "not measured" in set(claims["verdict"])
+    assert at.success[0].value == "**Prompt engineering first**"
+    at.radio(key="decide_knowledge").set_value("Yes").run()
+    assert at.success[0].value == "**RAG**"
+    evidence = table(at, "claim")
+    assert evidence.iloc[0]["claim"] == "RAG raises accuracy over prompt-only"
+    assert evidence.iloc[0]["verdict"] == "supported" and "95% CI [" in evidence.iloc[0, 2]
+    at.radio(key="decide_behaviour").set_value("Yes: a specific format, tone or domain behaviour").run()
+    assert at.success[0].value == "**Hybrid (RAG + fine-tuning)**"
+    assert at.button(key="measure_hybrid_format"), "hybrid was not run: a button offers to measure it"
+    at.checkbox(key="decide_not_sure").check().run()
+    assert at.success[0].value == "**Prompt engineering first**"
+    assert len(table(at, "break-even")) == 3 and len(table(at, "one-off")) == 3 and at.get("plotly_chart")
+    at.number_input(key="tco_index_hours").set_value(2.0).run()
+    assert set(table(at, "one-off")["one-off"]) == {"none", "index build $0.20", "training $0.00"}  # 2 h x $0.1008
+    assert any(b.proto.label == "Download the brief (HTML)" for b in at.get("download_button"))
+
+
+@pytest.mark.usefixtures("show_error_details")
+def test_results_page_offers_the_brief(runs):
+    synthetic_run(runs)
+    at = page("pages/results.py")
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert "Download the brief (HTML)" in labels and "Download per-question CSV" in labels
