@@ -41,7 +41,9 @@ class LoraTrainConfig:
                                      metadata={"help": "Module names that get LoRA, e.g. q_proj,v_proj."})
     epochs: int = field(default=1, metadata={"help": "Passes over the training split (1-20)."})
     lr: float = field(default=5e-4, metadata={"help": "AdamW peak learning rate (1e-6 to 1e-2)."})
-    max_length: int = field(default=384, metadata={"help": "Longest example in tokens; longer ones are skipped."})
+    max_length: int = field(default=512, metadata={
+        "help": "Longest example in tokens, counting the chat template, system prompt and context passages; longer "
+                "ones are skipped (never truncated) and counted in the manifest. 512 keeps every sample example."})
     batch_size: int = field(default=8, metadata={"help": "Examples per optimizer step (1-64)."})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the batch order and the LoRA init."})
     max_steps: int = field(default=0, metadata={"help": "Stop after this many steps (0: the epochs decide)."})
@@ -89,6 +91,7 @@ class TrainingStatus:
     pid: int = field(default_factory=os.getpid)
     updated: float = field(default_factory=time.time)
     evaluation: dict | None = None
+    skipped_too_long: int = 0  # training/validation examples left out as longer than max_length
 
 
 def read_status(folder: str | Path) -> TrainingStatus | None:
@@ -169,7 +172,9 @@ class TrainingJob:
     def _run(self) -> None:
         try:
             self._train()
-            self._save_status(state="done", phase="finished", eta_seconds=0.0, message=f"Saved to {self.out}")
+            note = (self.manifest or {}).get("skipped_note") or ""
+            self._save_status(state="done", phase="finished", eta_seconds=0.0,
+                              message=f"Saved to {self.out}." + (f" {note}" if note else ""))
         except Cancelled:
             self._save_status(state="cancelled", phase="finished", eta_seconds=None, message="Cancelled; nothing saved.")
         except (LabError, OSError, ValueError, RuntimeError) as exc:
@@ -182,7 +187,7 @@ class TrainingJob:
             raise Cancelled()
 
     def _train(self) -> None:
-        from lab.finetune_loop import load_for_training, train_loop
+        from lab.finetune_loop import load_for_training, skipped_note, train_loop
 
         cfg = self.config
         start = time.perf_counter()
@@ -201,6 +206,9 @@ class TrainingJob:
         self.manifest = {
             "base_model": base_name, "data_file": self.data_name, "data_sha256": self.data_sha256,
             "hyperparameters": asdict(cfg), "split": result.split_sizes, "skipped_too_long": result.skipped,
+            "longest_example_tokens": result.longest,
+            "skipped_note": skipped_note(result.skipped, result.split_sizes["train"] + result.split_sizes["validation"],
+                                         cfg.max_length, result.longest),
             "steps": result.steps, "train_loss": result.final_train_loss, "val_loss": result.final_val_loss,
             "train_seconds": round(train_seconds, 1), "tokens_per_second": round(result.tokens_per_second, 1),
             "device": device, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -228,6 +236,11 @@ class TrainingJob:
             merged.save_pretrained(tmp / "merged", safe_serialization=True)
             tokenizer.save_pretrained(tmp / "merged")
             self.manifest["merged_model"] = "merged"
+        from lab.finetune_data import split_examples
+        from lab.leakage import EXAMPLES_FILE, save_training_texts
+
+        save_training_texts(tmp, split_examples(self.examples, self.config.seed)[0])  # for the leakage check
+        self.manifest["training_examples"] = EXAMPLES_FILE
         _write_json(tmp / "manifest.json", self.manifest)
         self.status.phase, self.status.state = "finished", "done"
         _write_json(tmp / STATUS_FILE, asdict(self.status))

@@ -3,35 +3,47 @@
 import streamlit as st
 
 from lab.config import SAMPLE_GOLDEN, DecodingConfig
+from lab.display import as_text
 from lab.errors import LabError
+from lab.endpoint import host_of
 from lab.golden import load_golden, parse_golden
-from lab.paths import PATHS, run_path
-from pages import common
+from lab.paths import PATHS, available_paths, run_path
+from pages import blind_view, common, leakage_view, update_view
 
+common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Compare")
 adapter_dir = st.session_state.get("adapter_dir")
 default_paths = list(PATHS) if adapter_dir else ["prompt", "rag", "hybrid-rag"]
 st.caption(f"Adapter: {adapter_dir or 'none loaded (finetuned and hybrid need one: Models page)'}")
+remote = st.session_state.get("endpoint")
+st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ...@endpoint paths; finetuned and "
+           "hybrid stay local)" if remote else "Endpoint: none (set an OpenAI-compatible one on the Models page to add "
+           "prompt@endpoint, rag@endpoint and hybrid-rag@endpoint)")
+options = available_paths(endpoint=bool(remote))
+if any(p not in options for p in st.session_state.get("paths", [])):  # endpoint paths need an endpoint
+    st.session_state["paths"] = [p for p in st.session_state["paths"] if p in options]
 
 left, mid, right = st.columns([3, 1, 1])
-paths = left.multiselect("Paths", list(PATHS), default=default_paths, key="paths")
+paths = left.multiselect("Paths", options, default=default_paths, key="paths")
 k = mid.number_input("Chunks (k)", 1, 20, 4, key="k")
 max_new = right.number_input("Max new tokens", 8, 512, DecodingConfig.max_new_tokens, key="max_new_tokens")
 
-single, batch = st.tabs(["One question", "Golden set (batch)"])
+single, batch, update = st.tabs(["One question", "Golden set (batch)", "Knowledge update"])
 
 with single:
     golden = {f"{q.id}: {q.question}": q for q in load_golden(SAMPLE_GOLDEN)}
     pick = st.selectbox("Sample golden question", ["(type your own)"] + list(golden), key="golden_pick")
     chosen = golden.get(pick)
     question = st.text_area("Question", value=chosen.question if chosen else "", key=f"question_{pick}")
+    blind = st.toggle("Blind mode (for stakeholders: answers shuffled and unlabeled; vote, then reveal)",
+                      key="blind_mode")
     if st.button("Ask", key="ask", type="primary"):
         try:
             if not question.strip():
                 raise LabError("Type a question or pick a golden one.")
             if not paths:
                 raise LabError("Choose at least one path.")
-            ctx = common.path_context(common.active_collection(), int(k), DecodingConfig(int(max_new)))
+            ctx = common.path_context(common.active_collection(), int(k), DecodingConfig(int(max_new)), paths)
             answers = []
             progress = st.progress(0.0, text="Answering...")
             for i, path in enumerate(paths):
@@ -39,9 +51,13 @@ with single:
                 answers.append(run_path(path, question, ctx))
             progress.empty()
             st.session_state["compare_answers"] = (answers, chosen.answer if chosen else None)
+            if blind:
+                st.session_state["blind_current"] = blind_view.store_question(answers, question, chosen, ctx)
         except LabError as exc:
             st.error(str(exc))
-    if "compare_answers" in st.session_state:
+    if blind:
+        blind_view.draw()
+    elif "compare_answers" in st.session_state:
         answers, gold = st.session_state["compare_answers"]
         common.show_answers(answers, gold=gold, key="compare")
 
@@ -53,6 +69,12 @@ with batch:
     a, b = st.columns(2)
     limit = a.number_input("Questions (0 = all)", 0, 10_000, 0, key="batch_limit")
     batch_size = b.number_input("Generation batch size", 1, 64, 8, key="batch_size")
+    try:  # the leakage check needs the questions before the run starts
+        listed = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name) if upload is not None \
+            else load_golden(SAMPLE_GOLDEN) if source == "Sample golden set" else None
+    except LabError:
+        listed = None  # reported when the run is started
+    exclude, leak = leakage_view.batch_warning(paths, listed[: int(limit) or None] if listed else None)
     if st.button("Start batch run", key="batch_start", type="primary"):
         try:
             if not paths:
@@ -63,9 +85,9 @@ with batch:
                 questions, name = load_golden(SAMPLE_GOLDEN), SAMPLE_GOLDEN.name
             else:
                 raise LabError("Upload a golden set first (one JSON object a line with question and answer).")
-            questions = questions[: int(limit) or None]
+            questions = [q for q in questions[: int(limit) or None] if q.id not in exclude]
             st.session_state["batch_job"] = common.start_compare(questions, name, paths, int(k), int(max_new),
-                                                                 int(batch_size))
+                                                                 int(batch_size), {"leakage": leak} if leak else None)
         except LabError as exc:
             st.error(str(exc))
 
@@ -80,7 +102,7 @@ with batch:
         state = "running" if job.running else common.run_store().get(run_id).status
         st.progress(p.done / max(p.total, 1), text=f"Run {run_id}: {state}, {p.done}/{p.total} answers{eta}")
         if job.error:
-            st.error(f"The run failed: {job.error}")
+            st.error(f"The run failed: {as_text(job.error)}")
         if job.running:
             if st.button("Cancel run", key="batch_cancel"):
                 job.cancel()
@@ -88,3 +110,6 @@ with batch:
             st.page_link("pages/results.py", label="See the results", icon=":material/bar_chart:")
 
     show_progress()
+
+with update:
+    update_view.draw(paths, int(k), int(max_new))

@@ -1,0 +1,84 @@
+"""Leakage check views (a UI helper, not a page): the warning before a batch run with an adapter path, and
+the with/without scores on the Results page. The check itself is `lab.leakage`."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import streamlit as st
+
+from lab import leakage
+from lab.display import as_text
+from lab.errors import LabError
+from pages import common
+
+
+def _report(questions, adapter_dir: str):
+    """The check for these questions and this adapter, computed once per session (it embeds every example)."""
+    digest = hashlib.sha256(repr([(q.id, q.question, q.answer) for q in questions]).encode()).hexdigest()[:16]
+    cache = st.session_state.setdefault("leakage_reports", {})
+    key = (adapter_dir, digest)
+    if key not in cache:
+        with st.spinner("Checking the golden set against the adapter's training data..."):
+            cache[key] = leakage.check_adapter(questions, adapter_dir, common.embedder())
+    return cache[key]
+
+
+def batch_warning(paths, questions) -> tuple[set[str], dict | None]:
+    """Before a run with finetuned or hybrid: flagged questions and an opt-in exclusion.
+
+    Returns (question ids to leave out, the run manifest's `leakage` entry or None).
+    """
+    adapter_dir = st.session_state.get("adapter_dir")
+    if not questions or not adapter_dir or not leakage.applies(paths):
+        return set(), None
+    try:
+        report = _report(questions, adapter_dir)
+    except LabError as exc:
+        st.warning(f"Leakage check not possible: {as_text(exc)}")
+        return set(), {"error": str(exc), "flagged": []}
+    if not report.flagged_ids:
+        st.success(f"Leakage check: none of the {report.questions} questions duplicates the adapter's "
+                   f"{report.examples} training examples.")
+        return set(), {**report.to_manifest(), "excluded": False}
+    st.warning(f"Leakage check: {len(report.flagged_ids)} of {report.questions} golden questions (near-)duplicate "
+               f"the adapter's training data, so the fine-tuned paths may be scored on memorised answers: "
+               f"{as_text(', '.join(report.flagged_ids))}.")
+    with st.expander("Flagged questions and the training examples they match"):
+        st.dataframe([{"question": m.question_id, "training line": m.line, "signals": ", ".join(m.reasons),
+                       "n-gram": round(m.ngram, 2), "overlap": round(m.overlap, 2),
+                       "cosine": None if m.cosine is None else round(m.cosine, 2), "text": m.question,
+                       "training example": m.example} for m in report.matches], hide_index=True,
+                     key="leakage_matches")
+        st.caption(f"Training data: {as_text(report.data)}. Thresholds: {as_text(report.thresholds)}.")
+    exclude = st.checkbox("Leave the flagged questions out of this run", key="batch_exclude_leaked")
+    return (set(report.flagged_ids) if exclude else set()), {**report.to_manifest(), "excluded": exclude}
+
+
+def _estimate(e) -> str:
+    return "n/a" if not e.n or math.isnan(e.mean) else f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}] (n={e.n})"
+
+
+def results_section(manifest: dict, records: list[dict], metric: str, label: str) -> None:
+    """Scores with and without the questions the run's leakage check flagged."""
+    check = manifest.get("leakage") or {}
+    flagged = check.get("flagged") or []
+    if check.get("error"):
+        st.caption(f"Leakage check not run: {as_text(check['error'])}")
+    if not flagged:
+        return
+    st.subheader("Leakage check")
+    present = sorted({r["question_id"] for r in records} & set(flagged))
+    if not present:
+        st.info(f"{len(flagged)} golden question(s) duplicating the adapter's training data were left out of this "
+                f"run: {as_text(', '.join(flagged))}.")
+        return
+    st.warning(f"{len(present)} question(s) of this run (near-)duplicate the adapter's training data "
+               f"({as_text(check.get('data', 'its training file'))}): {as_text(', '.join(present))}. The scores "
+               "without them show what "
+               "the paths do on questions the adapter was not trained on.")
+    st.dataframe([{"path": r.path, f"{label}: all questions": _estimate(r.all),
+                   f"{label}: without flagged": _estimate(r.clean), f"{label}: flagged only": _estimate(r.flagged)}
+                  for r in leakage.scores_with_without(records, flagged, metric)], hide_index=True,
+                 key="results_leakage")
