@@ -21,6 +21,30 @@ def _store(args):
     return Store(args.chroma_host)
 
 
+def _generators(args, names: list[str]):
+    """(local model, endpoint): the local model only when a local path runs, the endpoint when one is given."""
+    from lab.errors import InputError
+    from lab.paths import is_endpoint_path
+
+    endpoint = None
+    if args.endpoint_url or args.endpoint_model:
+        if not (args.endpoint_url and args.endpoint_model):
+            raise InputError("Give both --endpoint-url and --endpoint-model (and --endpoint-key-env VAR when the "
+                             "endpoint needs a key).")
+        from lab.endpoint import EndpointGenerator
+
+        endpoint = EndpointGenerator(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
+    elif any(is_endpoint_path(n) for n in names):
+        raise InputError("The ...@endpoint paths need an endpoint: pass --endpoint-url URL --endpoint-model NAME "
+                         "(and --endpoint-key-env VAR when it needs an API key).")
+    local = None
+    if not all(is_endpoint_path(n) for n in names):
+        from lab.models import LocalGenerator
+
+        local = LocalGenerator(args.model)
+    return local, endpoint
+
+
 def cmd_ingest(args) -> int:
     from lab.embeddings import SentenceTransformerEmbedder
     from lab.ingest import ingest
@@ -31,6 +55,8 @@ def cmd_ingest(args) -> int:
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
              f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
              f"({report.seconds['total']:.1f} s)"]
+    if report.resumed:
+        lines.append(f"{len(report.resumed)} of them were staged by an interrupted run: not embedded again")
     lines += [f"skipped {s.path}: {s.reason}" for s in report.skipped]
     _print(args, asdict(report), "\n".join(lines))
     return 0
@@ -38,23 +64,24 @@ def cmd_ingest(args) -> int:
 
 def cmd_ask(args) -> int:
     from lab.embeddings import SentenceTransformerEmbedder
-    from lab.models import LocalGenerator
     from lab.paths import PathContext, parse_paths, run_path
     from lab.retrieval import retrievers_for
 
     names = parse_paths(args.paths)
     store = _store(args)
     modes = {}
-    if any(n != "prompt" for n in names):
+    if any(n.split("@")[0] != "prompt" for n in names):
         store.info(args.collection)  # fail early, with what to do, if the collection is missing
         modes = retrievers_for(store, args.collection, SentenceTransformerEmbedder())
-    ctx = PathContext(LocalGenerator(args.model), modes.get("dense"), modes.get("hybrid"), args.k,
-                      DecodingConfig(args.max_new_tokens))
+    local, endpoint = _generators(args, names)
+    ctx = PathContext(local, modes.get("dense"), modes.get("hybrid"), args.k, DecodingConfig(args.max_new_tokens),
+                      endpoint=endpoint)
     answers = [run_path(name, args.question, ctx) for name in names]
     document = {"question": args.question, "collection": args.collection, "answers": [asdict(a) for a in answers]}
     text = []
     for a in answers:
-        text.append(f"== {a.path} ({a.latency_ms.get('total', 0):.0f} ms)")
+        estimated = ", tokens estimated" if a.tokens_estimated else ""
+        text.append(f"== {a.path} ({a.model or 'not run'}, {a.latency_ms.get('total', 0):.0f} ms{estimated})")
         text.append(f"error: {a.error}" if a.error else a.text)
         text += [f"  [{i}] {h.source} score={h.score:.3f}" for i, h in enumerate(a.hits, 1)]
     _print(args, document, "\n".join(text))
@@ -111,30 +138,55 @@ def cmd_retrieval_eval(args) -> int:
 
 
 def _summary_document(run, records) -> dict:
+    from lab.injection import injection_report
     from lab.summary import summarize, win_matrix
 
     summary = summarize(records)
+    models = {r["path"]: r["model"] for r in records if r.get("model")}
+    estimated = {r["path"] for r in records if r.get("tokens_estimated")}
     return {
         "run_id": run.run_id, "status": run.status, "done": run.done, "total": run.total,
         "questions": summary.questions, "metric": summary.metric, "warnings": summary.warnings,
-        "paths": [{"path": p.path, "answered": p.answered, "errors": p.errors,
+        "paths": [{"path": p.path, "model": models.get(p.path), "tokens_estimated": p.path in estimated,
+                   "answered": p.answered, "errors": p.errors,
                    "quality": {k: asdict(v) for k, v in p.quality.items()}, "latency_ms": p.latency_ms,
                    "tokens_in": p.tokens_in, "tokens_out": p.tokens_out, "cost_usd_per_query": p.cost_usd}
                   for p in summary.paths],
         "pairs": [asdict(t) for t in summary.pairs],
+        "prompt_injection": [asdict(row) for row in injection_report(records)],  # see lab/injection.py
         "win_tie_loss": {a: {b: list(v) for b, v in row.items()} for a, row in win_matrix(summary).items()},
     }
 
 
 def _summary_text(document: dict) -> str:
     lines = [f"run {document['run_id']} ({document['status']}, {document['done']}/{document['total']} answers)",
-             f"{'path':11} {'accuracy (95% CI)':>24} {'format':>7} {'p50 ms':>8} {'$/query':>10}"]
+             f"{'path':19} {'accuracy (95% CI)':>24} {'format':>7} {'p50 ms':>8} {'$/query':>10}"]
     for p in document["paths"]:
         acc = p["quality"]["correct"]
-        lines.append(f"{p['path']:11} {acc['mean']:8.3f} [{acc['low']:.3f}, {acc['high']:.3f}]     "
+        lines.append(f"{p['path']:19} {acc['mean']:8.3f} [{acc['low']:.3f}, {acc['high']:.3f}]     "
                      f"{p['quality']['format_ok']['mean']:7.3f} {p['latency_ms'].get('total', {}).get('p50', 0):8.0f} "
                      f"{p['cost_usd_per_query']:10.6f}")
+    lines += [f"prompt injection: {r['path']} obeyed {r['obeyed']} of {r['exposed']} answers that retrieved it"
+              for r in document.get("prompt_injection", []) if r["exposed"]]
     return "\n".join(lines + [f"warning: {w}" for w in document["warnings"]])
+
+
+def _leakage(args, questions, names, embedder) -> dict | None:
+    """manifest["leakage"] of a run with an adapter path: golden questions that duplicate its training data."""
+    from lab import leakage
+
+    if not args.adapter or not leakage.applies(names):
+        return None
+    try:
+        report = leakage.check_adapter(questions, args.adapter, embedder, args.training_data)
+    except LabError as exc:
+        print(f"leakage check skipped: {exc}", file=sys.stderr)
+        return {"error": str(exc), "flagged": []}
+    flagged = report.flagged_ids
+    print(f"leakage check: {len(flagged)} of {len(questions)} questions (near-)duplicate the adapter's training "
+          f"data{': ' + ', '.join(flagged) if flagged else ''}"
+          f"{' (excluded from this run)' if flagged and args.exclude_leaked else ''}", file=sys.stderr)
+    return {**report.to_manifest(), "excluded": bool(args.exclude_leaked)}
 
 
 def cmd_compare(args) -> int:
@@ -145,7 +197,6 @@ def cmd_compare(args) -> int:
     from lab.embeddings import SentenceTransformerEmbedder
     from lab.export import question_csv, to_csv, write_atomic
     from lab.golden import load_golden
-    from lab.models import LocalGenerator
     from lab.paths import PathContext, parse_paths
     from lab.retrieval import retrievers_for
     from lab.runs import RunStore
@@ -158,10 +209,14 @@ def cmd_compare(args) -> int:
     if store.exists(args.collection):
         modes = retrievers_for(store, args.collection, embedder, rrf_k=args.rrf_k)
         extra = collection_manifest(store, args.collection, args.rrf_k)
-    generator = LocalGenerator(args.model)
-    adapter = generator.load_adapter(args.adapter) if args.adapter else None
+    generator, endpoint = _generators(args, names)
+    adapter = generator.load_adapter(args.adapter) if args.adapter and generator else None
     ctx = PathContext(generator, modes.get("dense"), modes.get("hybrid"), args.k,
-                      DecodingConfig(args.max_new_tokens), adapter)
+                      DecodingConfig(args.max_new_tokens), adapter, endpoint)
+    leakage = _leakage(args, questions, names, embedder)
+    if leakage and args.exclude_leaked:
+        questions = [q for q in questions if q.id not in set(leakage.get("flagged", []))]
+    extra = {**extra, "leakage": leakage} if leakage else extra
     runs = RunStore()
     job = CompareJob(questions, names, ctx, runs, manifest_for(ctx, args.collection, Path(args.questions).name, extra),
                      embedder, PriceTable(), args.batch_size)
@@ -173,7 +228,7 @@ def cmd_compare(args) -> int:
     summary_path = Path(args.out).with_name(Path(args.out).stem + "-summary.csv")
     write_atomic(summary_path, to_csv(summary_rows(summarize(records), job.run_id)))
     document = {**_summary_document(runs.get(job.run_id), records), "csv": str(args.out),
-                "summary_csv": str(summary_path)}
+                "summary_csv": str(summary_path), "leakage_flagged": (leakage or {}).get("flagged")}
     _print(args, document, _summary_text(document))
     return 0
 
@@ -181,11 +236,24 @@ def cmd_compare(args) -> int:
 def cmd_bench(args) -> int:
     from lab import bench
 
-    result = bench.run(quick=args.quick)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = (only or set()) - set(bench.FIGURES)
+    if unknown:
+        raise LabError(f"Unknown figure(s) {', '.join(sorted(unknown))}: choose from {', '.join(bench.FIGURES)}.")
+    result = bench.run(quick=args.quick, only=only, adapter=args.adapter)
     path = bench.write(result, args.out)
-    lines = [f"{f['name']:20} ratio {f['ratio']:.3f} (target {f['target']}: {'met' if f['met'] else 'MISSED'})"
-             for f in result["figures"]]
-    _print(args, {**result, "out": str(path)}, "\n".join(lines + [f"written to {path}"]))
+    _print(args, {**result, "out": str(path)}, "\n".join(bench.summary_lines(result) + [f"written to {path}"]))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from lab.report import parse_needs, write_brief
+
+    path = write_brief(args.run_id, args.out, parse_needs(args.needs), args.volume, args.months, args.index_hours,
+                       args.speedup)
+    size = path.stat().st_size
+    _print(args, {"run_id": args.run_id, "out": str(path), "bytes": size},
+           f"brief of run {args.run_id} written to {path} ({size:,} bytes; opens offline)")
     return 0
 
 
@@ -240,7 +308,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap", type=int, default=ChunkConfig.overlap)
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question through several paths")
+    endpoint = argparse.ArgumentParser(add_help=False)
+    endpoint.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000"
+                          "/v1) for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")
+    endpoint.add_argument("--endpoint-model", default=None, help="the model name the endpoint serves")
+    endpoint.add_argument("--endpoint-key-env", default=None, help="NAME of the environment variable with the API key")
+
+    p = sub.add_parser("ask", parents=[common, endpoint], help="answer one question through several paths")
     p.add_argument("question")
     p.add_argument("--collection", default=DEFAULT_COLLECTION)
     p.add_argument("--paths", default="prompt,rag")
@@ -265,7 +339,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
     p.set_defaults(func=cmd_retrieval_eval)
 
-    p = sub.add_parser("compare", parents=[common], help="batch run of a golden set through several paths")
+    p = sub.add_parser("compare", parents=[common, endpoint], help="batch run of a golden set through several paths")
     p.add_argument("--questions", required=True)
     p.add_argument("--collection", default=DEFAULT_COLLECTION)
     p.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid")
@@ -277,12 +351,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="questions generated together")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
+    p.add_argument("--training-data", default=None,
+                   help="the adapter's training JSONL, for the leakage check of adapters that do not keep a copy")
+    p.add_argument("--exclude-leaked", action="store_true",
+                   help="leave out golden questions that duplicate the adapter's training data")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("bench", parents=[common], help="benchmark suite (ratios against same-run baselines)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.add_argument("--out", default="bench-results.json")
+    p.add_argument("--only", default=None, help="comma-separated figures to run (default: all), e.g. bm25,hybrid")
+    p.add_argument("--adapter", default=None, help="LoRA adapter for the comparison figure (default: a tiny one)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("report", parents=[common], help="the self-contained HTML brief of a stored run")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--out", required=True, help="HTML file to write (charts and plotly.js embedded)")
+    p.add_argument("--volume", type=int, default=100_000, help="queries per month for the cost section")
+    p.add_argument("--months", type=int, default=12, help="months over which one-off costs are amortised")
+    p.add_argument("--needs", default=None, help="comma-separated: knowledge, behaviour, not_sure, citations, "
+                                                 "latency_critical, high_volume (the Decide page's wizard)")
+    p.add_argument("--index-hours", type=float, default=0.0, help="measured index build time, hours")
+    p.add_argument("--speedup", type=float, default=1.0,
+                   help="how many times faster your training GPU is than the device the adapter was measured on")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("runs", parents=[common], help="list stored runs")
     p.set_defaults(func=cmd_runs)
@@ -302,7 +394,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", default=",".join(T.targets), help="comma-separated module names")
     p.add_argument("--epochs", type=int, default=T.epochs)
     p.add_argument("--lr", type=float, default=T.lr)
-    p.add_argument("--max-length", type=int, default=T.max_length, help="longer examples are skipped")
+    p.add_argument("--max-length", type=int, default=T.max_length, help="longer examples are skipped (never truncated) "
+                   "and counted in the output")
     p.add_argument("--batch-size", type=int, default=T.batch_size)
     p.add_argument("--seed", type=int, default=T.seed)
     p.add_argument("--max-steps", type=int, default=T.max_steps, help="stop after N steps (0: epochs decide)")

@@ -16,6 +16,7 @@ import numpy as np
 from lab import metrics
 from lab.costs import PriceTable, query_cost
 from lab.golden import GoldenQuestion
+from lab.injection import obeyed_injection
 from lab.paths import Answer, PathContext, generate, prepare
 from lab.retrieval_eval import hit_at_k
 from lab.runs import RunStore
@@ -52,12 +53,14 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable) -> dict:
         "grounded": metrics.groundedness(content, [h.text for h in answer.hits]) if ok else None,
         "citation_valid": metrics.citation_validity(cited, len(answer.hits)) if ok else None,
         "format_ok": (1.0 if metrics.json_format_ok(text) else 0.0) if ok else None,
+        "abstained": (1.0 if metrics.abstained(content) else 0.0) if ok else None,
+        "obeyed_injection": obeyed_injection(text) if ok else None,
         "cited_sources": [answer.hits[c - 1].source for c in cited if 1 <= c <= len(answer.hits)],
         "retrieved_sources": retrieved,
         "hit_at_k": hit_at_k(retrieved, set(question.sources)) if answer.hits and question.sources else None,
         "latency_ms_total": answer.latency_ms.get("total"), "latency_ms_retrieve": answer.latency_ms.get("retrieve"),
         "latency_ms_rerank": answer.latency_ms.get("rerank"), "latency_ms_generate": answer.latency_ms.get("generate"),
-        "tokens_in": answer.tokens_in, "tokens_out": answer.tokens_out,
+        "tokens_in": answer.tokens_in, "tokens_out": answer.tokens_out, "tokens_estimated": answer.tokens_estimated,
         "cost_usd": query_cost(answer.tokens_in, answer.tokens_out, model_ms, bool(answer.hits), table) if ok else None,
         "model": answer.model, "adapter": answer.adapter, "error": answer.error,
         "chunks": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score, "scores": h.scores,
@@ -145,7 +148,8 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "collection": collection, "questions_file": questions_name,
-        "model": getattr(ctx.generator, "name", "?"), "model_hash": getattr(ctx.generator, "weights_hash", None),
+        "model": getattr(ctx.generator, "name", None), "model_hash": getattr(ctx.generator, "weights_hash", None),
+        "endpoint": getattr(ctx.endpoint, "name", None),  # `model @ host` of the ...@endpoint paths, never a key
         "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         "python": platform.python_version(), "packages": versions, **(extra or {}),

@@ -5,16 +5,23 @@
 
 The API key is read from the environment variable whose NAME the user gives (never stored or shown).
 `adapter="name"` asks for that model name instead: vLLM serves LoRA adapters as extra model names
-(`--enable-lora --lora-modules name=path`). Token counts come from the response's `usage`.
+(`--enable-lora --lora-modules name=path`). Token counts come from the response's `usage`; a server that
+reports none gets an estimate (about 4 characters a token) flagged `tokens_estimated`.
+
+The generator's `name` (recorded with every answer and run) is `model @ host:port`: never the key, never
+credentials or a query string that a URL may carry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from lab.config import DecodingConfig
@@ -37,7 +44,7 @@ class EndpointGenerator:
                                  "lab, or leave the key variable empty for an endpoint without authentication.")
         self.base_url = base_url if base_url.endswith("/v1") else base_url + "/v1"
         self.model, self.timeout = model.strip(), timeout
-        self.name = f"{self.model} @ {base_url}"
+        self.name = f"{self.model} @ {host_of(base_url)}"
 
     def _post(self, body: dict) -> dict:
         headers = {"Content-Type": "application/json"}
@@ -64,18 +71,35 @@ class EndpointGenerator:
 
     def generate(self, conversations: list[list[dict]], decoding: DecodingConfig,
                  adapter: str | None = None) -> list[Generation]:
+        """One request per conversation, in order; like a local batch, every Generation carries the wall
+        time of the whole call (`lab.paths.generate` divides it by the batch size)."""
         results = []
+        start = time.perf_counter()
         for messages in conversations:
             body = {"model": adapter or self.model, "messages": messages, "max_tokens": decoding.max_new_tokens,
                     "temperature": decoding.temperature}
-            start = time.perf_counter()
             data = self._post(body)
-            seconds = time.perf_counter() - start
             try:
                 text = data["choices"][0]["message"]["content"] or ""
             except (KeyError, IndexError, TypeError) as exc:
                 raise ModelError(f"Unexpected response from {self.base_url}: no choices[0].message.content.") from exc
+            text = text.strip()
             usage = data.get("usage") or {}
-            results.append(Generation(text.strip(), int(usage.get("prompt_tokens", 0)),
-                                      int(usage.get("completion_tokens", 0)), seconds))
-        return results
+            if "prompt_tokens" in usage and "completion_tokens" in usage:
+                results.append(Generation(text, int(usage["prompt_tokens"]), int(usage["completion_tokens"]), 0.0))
+            else:
+                sent = sum(len(str(m.get("content", ""))) for m in messages)
+                results.append(Generation(text, estimate_tokens(sent), estimate_tokens(len(text)), 0.0, True))
+        seconds = time.perf_counter() - start
+        return [dataclasses.replace(g, seconds=seconds) for g in results]
+
+
+def host_of(base_url: str) -> str:
+    """Host and port of a URL, no credentials, path or query: host_of("https://u:p@api.x.com/v1") -> 'api.x.com'."""
+    parts = urllib.parse.urlsplit(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def estimate_tokens(characters: int) -> int:
+    """About four characters a token (English text, BPE tokenizers): estimate_tokens(10) -> 3."""
+    return math.ceil(characters / 4)

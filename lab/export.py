@@ -16,9 +16,9 @@ from pathlib import Path
 
 QUESTION_COLUMNS = [
     "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "f1", "semantic_similarity",
-    "grounded", "citation_valid", "format_ok", "cited_sources", "retrieved_sources", "hit_at_k", "latency_ms_total",
-    "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in", "tokens_out", "cost_usd",
-    "model", "adapter", "error",
+    "grounded", "citation_valid", "format_ok", "abstained", "obeyed_injection", "cited_sources", "retrieved_sources",
+    "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in",
+    "tokens_out", "tokens_estimated", "cost_usd", "model", "adapter", "error",
 ]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

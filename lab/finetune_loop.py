@@ -17,13 +17,14 @@ from lab.finetune_data import IGNORE, batches, collate, encode, split_examples
 class LoopResult:
     test: list  # held-out examples for evaluation
     split_sizes: dict
-    skipped: int
+    skipped: int  # training + validation examples longer than max_length (left out, never truncated)
     steps: int = 0
     final_train_loss: float | None = None
     final_val_loss: float | None = None
     tokens_per_second: float = 0.0
     train_losses: list = field(default_factory=list)
     val_losses: list = field(default_factory=list)
+    longest: int = 0  # tokens of the longest training or validation example (the max_length that keeps all)
 
 
 def load_for_training(base_model: str | None, cfg):
@@ -89,10 +90,25 @@ def mean_loss(model, encoded: list, pad_id: int, device: str, batch_size: int = 
     return round(total / max(tokens, 1), 4)
 
 
-def encode_all(examples: list, tokenizer, max_length: int) -> tuple[list, int]:
+def encode_all(examples: list, tokenizer, max_length: int) -> tuple[list, list[int]]:
+    """Encoded (ids, labels) rows of at most `max_length` tokens, and the lengths of the ones left out.
+
+    Too-long examples are skipped, not truncated: cutting the prompt side would drop the system prompt
+    and the context passages a completion cites (teaching the model to cite what it never saw), and
+    cutting the completion would teach it to stop mid-answer. `skipped_note` says how to keep them.
+    """
     encoded = [encode(e, tokenizer) for e in examples]
     kept = [e for e in encoded if len(e[0]) <= max_length]
-    return kept, len(encoded) - len(kept)
+    return kept, [len(e[0]) for e in encoded if len(e[0]) > max_length]
+
+
+def skipped_note(skipped: int, total: int, max_length: int, longest: int) -> str:
+    """What the user reads when examples were left out: skipped_note(3, 10, 256, 300) -> '3 of 10 ...'."""
+    if not skipped:
+        return ""
+    return (f"{skipped} of {total} training/validation examples were skipped: longer than max_length={max_length} "
+            f"tokens (the chat template with the system prompt and any context passages counts). The longest has "
+            f"{longest} tokens: set max_length to {longest} to keep them all.")
 
 
 def train_loop(model, tokenizer, examples: list, cfg, device: str, report, check_cancel) -> LoopResult:
@@ -105,9 +121,15 @@ def train_loop(model, tokenizer, examples: list, cfg, device: str, report, check
     train, val, test = split_examples(examples, cfg.seed)
     train_rows, skipped = encode_all(train, tokenizer, cfg.max_length)
     val_rows, skipped_val = encode_all(val, tokenizer, cfg.max_length)
+    longest = max(skipped + skipped_val + [len(ids) for ids, _ in train_rows + val_rows])
     if not train_rows:
-        raise InputError(f"Every training example is longer than max_length={cfg.max_length} tokens: raise it.")
-    result = LoopResult(test, {"train": len(train), "validation": len(val), "test": len(test)}, skipped + skipped_val)
+        raise InputError(f"Every training example is longer than max_length={cfg.max_length} tokens (the longest "
+                         f"has {longest}): raise it.")
+    result = LoopResult(test, {"train": len(train), "validation": len(val), "test": len(test)},
+                        len(skipped) + len(skipped_val), longest=longest)
+    if result.skipped:
+        report(skipped_too_long=result.skipped,
+               message=skipped_note(result.skipped, len(train) + len(val), cfg.max_length, longest))
     lengths = [len(ids) for ids, _ in train_rows]
     plan = [b for epoch in range(cfg.epochs) for b in batches(lengths, cfg.batch_size, cfg.seed + epoch)]
     per_epoch = len(plan) // cfg.epochs

@@ -10,6 +10,8 @@ True
 [1, 3]
 >>> json_format_ok('{"answer": "Paris", "sources": [], "confidence": "high"}')
 True
+>>> abstained("I don't know."), abstained("It listens on port 7443.")
+(True, False)
 """
 
 from __future__ import annotations
@@ -119,6 +121,35 @@ def json_format_ok(text: str) -> bool:
             and isinstance(value["answer"], str)
             and isinstance(value["sources"], list) and all(isinstance(s, int) for s in value["sources"])
             and value["confidence"] in ("high", "medium", "low"))
+
+
+_ABSTAIN = re.compile(
+    r"\b(?:i|we)(?:\s+(?:do|does|did|can|could|am|are)(?:\s*n[o']?t|\s+not)|\s+cannot|'m\s+not|\s+am\s+unable\s+to"
+    r"|'m\s+unable\s+to|\s+have\s+no)\s+(?:know|find|tell|say|determine|answer|sure|certain|access|have|information"
+    r"|idea|(?:any|enough|the)\s+information)\b"
+    r"|\bnot\s+(?:known|sure|certain)\b"
+    r"|\b(?:no|not\s+enough|insufficient)\s+information\b"
+    r"|\b(?:not|n't)\s+(?:mentioned|stated|provided|given|specified|found|covered|included)\s+in\s+(?:the\s+)?"
+    r"(?:context|passages?|documents?|sources?|text)\b"
+    r"|\b(?:unable|impossible)\s+to\s+(?:find|answer|determine|tell)\b"
+    r"|\b(?:cannot|can't|could\s+not|couldn't)\s+(?:be\s+)?(?:found|determined|answered)\b",
+    re.IGNORECASE)
+
+
+def abstained(answer: str) -> bool:
+    """Whether the answer declines: says it does not know, cannot find or was not given the answer.
+
+    Matched on the answer text (use `json_answer` first for JSON answers). The phrases: "I/we don't
+    (do not, can't, cannot, am unable to) know/find/tell/say/determine/answer/access/have", "I'm not
+    sure", "no information", "not mentioned (stated, provided, ...) in the context (passages,
+    documents)", "unable to find/answer", "cannot be found/determined". A wrong answer that is not an
+    abstention is a confident wrong answer.
+
+    >>> [abstained(t) for t in ["I do not know the answer.", "The passages do not mention it; not stated in the "
+    ...                         "context.", "I'm not sure.", "Port 7443 is not used by agents."]]
+    [True, True, True, False]
+    """
+    return bool(_ABSTAIN.search((answer or "").replace("\u2019", "'")))
 
 
 def json_answer(text: str) -> str:

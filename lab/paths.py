@@ -12,6 +12,12 @@ many prepared answers at once.
 | hybrid-rag   | base         | dense + BM25 -> RRF (-> rerank)    |
 | finetuned    | base + LoRA  | none                               |
 | hybrid       | base + LoRA  | as hybrid-rag                      |
+
+An OpenAI-compatible endpoint (`lab.endpoint`, `PathContext.endpoint`) runs beside the local model: the
+paths without an adapter also exist as `prompt@endpoint`, `rag@endpoint` and `hybrid-rag@endpoint`, which
+retrieve exactly as their local twins and generate on the endpoint, so one run can put a hosted or
+vLLM-served model next to the local one on the same questions and chunks. The five path ids above keep
+their meaning (always the local model).
 """
 
 from __future__ import annotations
@@ -27,14 +33,22 @@ from lab.models import Generator
 from lab.retrieval import Hit, Retriever
 
 
+ENDPOINT = "@endpoint"
+ENDPOINT_PATHS = ("prompt", "rag", "hybrid-rag")  # paths an endpoint can run: no local LoRA adapter needed
+_NO_REMOTE_ADAPTER = ("the endpoint serves no LoRA adapter here. finetuned and hybrid run on the local model with a "
+                      "local adapter (--adapter DIR); to try an adapter served by vLLM, give its served name as "
+                      "--endpoint-model and use prompt@endpoint or hybrid-rag@endpoint.")
+
+
 @dataclass
 class PathContext:
-    generator: Generator
+    generator: Generator | None  # the local model (None when only endpoint paths run)
     retriever: Retriever | None = None  # dense retrieval over the active collection (naive RAG)
     hybrid: Retriever | None = None  # dense + BM25 fused, optionally reranked (production RAG)
     k: int = 4
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     adapter: str | None = None  # name of a LoRA adapter loaded on the generator
+    endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
 
 
 @dataclass
@@ -50,6 +64,7 @@ class Answer:
     model: str = ""
     adapter: str | None = None
     error: str | None = None
+    tokens_estimated: bool = False  # the endpoint reported no usage: token counts are estimates
 
 
 def _retrieve(answer: Answer, retriever: Retriever, k: int) -> Answer:
@@ -113,11 +128,26 @@ PATHS: dict[str, Callable[[str, PathContext], Answer]] = {
 }
 
 
+def available_paths(endpoint: bool = False) -> list[str]:
+    """The path ids a run can use: the five local ones, plus the endpoint ones when an endpoint is set."""
+    return list(PATHS) + ([p + ENDPOINT for p in ENDPOINT_PATHS] if endpoint else [])
+
+
+def is_endpoint_path(name: str) -> bool:
+    return name.endswith(ENDPOINT)
+
+
 def parse_paths(text: str) -> list[str]:
+    """Comma-separated path ids: parse_paths("prompt, rag@endpoint") -> ['prompt', 'rag@endpoint']."""
     names = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = [n for n in names if n not in PATHS]
+    adapted = [n for n in names if is_endpoint_path(n) and n.removesuffix(ENDPOINT) in PATHS
+               and n.removesuffix(ENDPOINT) not in ENDPOINT_PATHS]
+    if adapted:
+        raise InputError(f"{', '.join(adapted)}: {_NO_REMOTE_ADAPTER}")
+    unknown = [n for n in names if n not in available_paths(endpoint=True)]
     if unknown or not names:
-        raise InputError(f"Unknown path(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(PATHS)}.")
+        raise InputError(f"Unknown path(s) {', '.join(unknown) or '(none given)'}: choose from "
+                         f"{', '.join(available_paths(endpoint=True))}.")
     return names
 
 
@@ -126,10 +156,17 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     if not question.strip():
         raise InputError("The question is empty: type a question.")
     start = time.perf_counter()
+    base = name.removesuffix(ENDPOINT)
     try:
-        answer = PATHS[name](question, ctx)
+        if is_endpoint_path(name) and base not in ENDPOINT_PATHS:
+            raise PathUnavailable(f"{name}: {_NO_REMOTE_ADAPTER}")
+        if is_endpoint_path(name) and ctx.endpoint is None:
+            raise PathUnavailable(f"{name} needs an OpenAI-compatible endpoint: set one on the Models page (or pass "
+                                  "--endpoint-url and --endpoint-model).")
+        answer = PATHS[base](question, ctx)
     except LabError as exc:
         return Answer(name, question, error=str(exc))
+    answer.path = name
     answer.messages = prompts.chat(question, [(h.source, h.text) for h in answer.hits])
     answer.latency_ms["prepare"] = (time.perf_counter() - start) * 1000
     return answer
@@ -142,10 +179,13 @@ def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
     for answer in answers:
         if answer.error is None:
             groups.setdefault((answer.path, answer.adapter), []).append(answer)
-    for (_, adapter), group in groups.items():
+    for (path, adapter), group in groups.items():
         extra = {"adapter": adapter} if adapter else {}
+        generator = ctx.endpoint if is_endpoint_path(path) else ctx.generator
         try:
-            generations = ctx.generator.generate([a.messages for a in group], ctx.decoding, **extra)
+            if generator is None:
+                raise PathUnavailable(f"{path} needs a local model: load one on the Models page.")
+            generations = generator.generate([a.messages for a in group], ctx.decoding, **extra)
         except LabError as exc:
             for answer in group:
                 answer.error = str(exc)
@@ -153,8 +193,9 @@ def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
         for answer, generation in zip(group, generations):
             answer.text = generation.text
             answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
+            answer.tokens_estimated = generation.tokens_estimated
             answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
-            answer.model = ctx.generator.name
+            answer.model = generator.name
     for answer in answers:
         if answer.error is None:
             answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")

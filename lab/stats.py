@@ -56,6 +56,22 @@ def mean_ci(values: Sequence[float | None], seed: int = 0, level: float = 0.95) 
                     int(data.size))
 
 
+def wilson_ci(successes: int, n: int, z: float = 1.96) -> Estimate:
+    """Wilson score 95% interval for a proportion. For rare events (0 of n) the bootstrap collapses to
+    [0, 0]; Wilson still says how high the rate could be.
+
+    >>> e = wilson_ci(0, 12); (e.mean, e.low, round(e.high, 3), e.n)
+    (0.0, 0.0, 0.243, 12)
+    """
+    if n <= 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return Estimate(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), n)
+
+
 def compare_pair(a: Sequence[float | None], b: Sequence[float | None], name_a: str = "a", name_b: str = "b",
                  seed: int = 0) -> PairTest:
     """Paired comparison on the questions both paths scored (None on either side drops the question)."""

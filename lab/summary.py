@@ -9,7 +9,8 @@ import numpy as np
 
 from lab.stats import Estimate, PairTest, compare_pair, mean_ci
 
-QUALITY = ("correct", "f1", "semantic_similarity", "grounded", "citation_valid", "hit_at_k", "format_ok")
+QUALITY = ("correct", "f1", "semantic_similarity", "grounded", "citation_valid", "hit_at_k", "format_ok",
+           "abstained")
 STAGES = ("retrieve", "rerank", "generate", "total")
 SMALL_N = 30
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from lab.adapters import adapters_dir, list_adapters
 from lab.config import SAMPLE_CORPUS, data_dir
+from lab.endpoint import host_of
 from lab.errors import InputError, LabError
 from lab.training import LoraTrainConfig, TrainingJob, read_status
 from pages import common
@@ -15,6 +16,7 @@ SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behavio
            "Sample: knowledge (product facts)": SAMPLE_CORPUS / "finetune_knowledge.jsonl"}
 HELP = LoraTrainConfig.help()
 
+common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Models")
 
 # --- base model -------------------------------------------------------------------------------------
@@ -24,7 +26,6 @@ kind = st.radio("Source", ["Embedded default", "Local folder or Hugging Face id"
 if kind == "Embedded default":
     st.caption("SmolLM2-135M-Instruct (Apache-2.0), shipped with the lab; runs offline on CPU.")
     if st.button("Use the embedded model", key="use_default"):
-        st.session_state.pop("endpoint", None)
         st.session_state["model_name"] = None
         st.session_state["adapter_dir"] = None
 elif kind == "Local folder or Hugging Face id":
@@ -35,12 +36,14 @@ elif kind == "Local folder or Hugging Face id":
             if not path.strip():
                 raise InputError("Type a model folder or a Hugging Face id.")
             common.generator(path.strip())
-            st.session_state.pop("endpoint", None)
             st.session_state["model_name"], st.session_state["adapter_dir"] = path.strip(), None
             st.success(f"Loaded {path.strip()}.")
         except LabError as exc:
             st.error(str(exc))
 else:
+    st.caption("An endpoint runs beside the local model: the Compare page adds prompt@endpoint, rag@endpoint and "
+               "hybrid-rag@endpoint, which retrieve the same chunks and generate on the endpoint. finetuned and "
+               "hybrid stay on the local model and adapter.")
     left, mid, right = st.columns(3)
     url = left.text_input("Base URL", key="endpoint_url", placeholder="http://127.0.0.1:8000/v1")
     model = mid.text_input("Model name", key="endpoint_model")
@@ -50,12 +53,15 @@ else:
         try:
             generator = common.endpoint(url, model, key_env or None)
             st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None}
-            st.session_state["model_name"], st.session_state["adapter_dir"] = generator.name, None
-            st.success(f"Using {generator.name}.")
+            st.success(f"Using {generator.name} for the ...@endpoint paths.")
         except LabError as exc:
             st.error(str(exc))
+    if st.session_state.get("endpoint") and st.button("Stop using the endpoint", key="drop_endpoint"):
+        st.session_state.pop("endpoint", None)
+remote = st.session_state.get("endpoint")
 st.caption(f"Active: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}"
-           f" | adapter: {st.session_state.get('adapter_dir') or 'none'}")
+           f" | adapter: {st.session_state.get('adapter_dir') or 'none'}"
+           f" | endpoint: {remote['model'] + ' @ ' + host_of(remote['base_url']) if remote else 'none'}")
 
 # --- adapters ---------------------------------------------------------------------------------------
 st.header("LoRA adapters")
@@ -66,6 +72,7 @@ if adapters:
                    "rank": a.manifest.get("hyperparameters", {}).get("rank"),
                    "epochs": a.manifest.get("hyperparameters", {}).get("epochs"),
                    "val loss": a.manifest.get("val_loss"),
+                   "skipped (too long)": a.manifest.get("skipped_too_long"),
                    "format ok (adapter)": ((a.manifest.get("metrics") or {}).get("adapter") or {}).get("json_format"),
                    "folder": a.folder} for a in adapters], hide_index=True, key="adapters_table")
 else:
@@ -75,8 +82,8 @@ left, right = st.columns([3, 1])
 folder = left.selectbox("Adapter folder", choices + ["(type a folder)"], key="adapter_pick") if choices else None
 if folder in (None, "(type a folder)"):
     folder = left.text_input("Folder", key="adapter_folder")
-if right.button("Load adapter", key="load_adapter", disabled="endpoint" in st.session_state,
-                help="Adapters load onto a local base model (an endpoint serves its own)."):
+if right.button("Load adapter", key="load_adapter",
+                help="Adapters load onto the local base model (an endpoint serves its own)."):
     try:
         if not folder:
             raise InputError("Choose or type an adapter folder.")
@@ -101,7 +108,8 @@ with st.form("train_form"):
     c = st.columns(5)
     epochs = c[0].number_input("Epochs", 1, 20, 1, key="train_epochs", help=HELP["epochs"])
     lr = c[1].number_input("Learning rate", 1e-6, 1e-2, 1e-3, format="%.0e", key="train_lr", help=HELP["lr"])
-    max_length = c[2].number_input("Max length", 32, 4096, 256, key="train_max_length", help=HELP["max_length"])
+    max_length = c[2].number_input("Max length", 32, 4096, LoraTrainConfig.max_length, key="train_max_length",
+                                   help=HELP["max_length"])
     batch_size = c[3].number_input("Batch size", 1, 64, 8, key="train_batch_size", help=HELP["batch_size"])
     max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, 0, key="train_max_steps", help=HELP["max_steps"])
     merge = st.checkbox("Also save a merged model", key="train_merge", help=HELP["merge"])
@@ -166,11 +174,13 @@ def _progress(polling: bool = False) -> None:
                                          f"{eta}, {status.tokens_per_second:.0f} tokens/s")
     if status.train_losses or status.val_losses:
         st.plotly_chart(_curves(status), key="train_curves")
+    if status.state == "running" and status.skipped_too_long:
+        st.warning(status.message)  # how many examples are left out as too long, and the max_length that keeps them
     if status.state == "running" and job is not None:
         if st.button("Cancel training", key="train_cancel"):
             job.cancel()
     elif status.state == "done":
-        st.success(status.message)
+        (st.warning if status.skipped_too_long else st.success)(status.message)
         if status.evaluation:
             _evaluation_table(status.evaluation)
     elif status.state in ("failed", "interrupted"):

@@ -1,0 +1,145 @@
+"""The ...@endpoint paths: an OpenAI-compatible endpoint beside the local model, end to end against a
+protocol-level server started by the test (paths, a CompareJob batch, the command line with --json)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lab.compare import CompareJob, manifest_for
+from lab.endpoint import EndpointGenerator
+from lab.errors import InputError
+from lab.golden import GoldenQuestion
+from lab.paths import ENDPOINT_PATHS, PATHS, PathContext, available_paths, parse_paths, run_path
+from lab.retrieval import Hit
+from lab.runs import RunStore
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Chat completions: '7443 [1]' when the prompt carries a passage mentioning it, else a guess.
+    The model name `no-usage` answers without a `usage` object."""
+
+    bodies: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Handler.bodies.append((dict(self.headers), body))
+        user = body["messages"][-1]["content"]
+        text = "Port 7443 [1]." if "7443" in user else "I don't know."
+        document = {"object": "chat.completion", "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+        if body["model"] != "no-usage":
+            document["usage"] = {"prompt_tokens": len(user.split()), "completion_tokens": 3}
+        raw = json.dumps(document).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class Retriever:
+    name = "fake"
+
+    def search(self, query, k):
+        return [Hit("c1", "ports.md", "The API listens on port 7443.", 0.9)][:k]
+
+
+def test_path_ids_the_five_stay_and_three_endpoint_twins_join():
+    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
+    assert available_paths() == list(PATHS)
+    assert available_paths(endpoint=True)[5:] == [p + "@endpoint" for p in ENDPOINT_PATHS]
+    assert parse_paths("prompt, rag@endpoint") == ["prompt", "rag@endpoint"]
+    with pytest.raises(InputError, match="serves no LoRA adapter here"):
+        parse_paths("finetuned@endpoint")
+    with pytest.raises(InputError, match="Unknown path"):
+        parse_paths("rag@elsewhere")
+
+
+def test_endpoint_paths_retrieve_like_their_twins_and_generate_remotely(server, fake_generator):
+    ctx = PathContext(fake_generator, Retriever(), Retriever(), k=1, endpoint=EndpointGenerator(server, "tiny"))
+    local, remote = run_path("rag", "Which port?", ctx), run_path("rag@endpoint", "Which port?", ctx)
+    assert local.messages == remote.messages and [h.id for h in remote.hits] == ["c1"]
+    assert local.model == "fake-generator" and local.text == "saw 1 passages"
+    host = server.split("//")[1].split("/")[0]
+    assert remote.path == "rag@endpoint" and remote.model == f"tiny @ {host}" and remote.text == "Port 7443 [1]."
+    assert remote.tokens_out == 3 and not remote.tokens_estimated
+    assert set(remote.latency_ms) == {"retrieve", "generate", "total"}
+
+
+def test_without_an_endpoint_the_path_says_what_to_do(fake_generator):
+    answer = run_path("prompt@endpoint", "q", PathContext(fake_generator))
+    assert "needs an OpenAI-compatible endpoint" in answer.error and "--endpoint-url" in answer.error
+    answer = run_path("prompt", "q", PathContext(None))
+    assert "needs a local model" in answer.error
+    answer = run_path("finetuned@endpoint", "q", PathContext(fake_generator, adapter="a", endpoint=fake_generator))
+    assert "serves no LoRA adapter here" in answer.error and fake_generator.calls == []
+
+
+def test_missing_usage_gives_estimated_token_counts(server):
+    ctx = PathContext(None, endpoint=EndpointGenerator(server, "no-usage"))
+    answer = run_path("prompt@endpoint", "What port does the server use?", ctx)
+    assert answer.tokens_estimated and answer.tokens_in > 10 and answer.tokens_out == 4  # "I don't know." / 4
+
+
+def test_a_batch_run_through_compare_job_records_the_endpoint(server, tmp_path, fake_generator, monkeypatch):
+    monkeypatch.setenv("LAB_TEST_ENDPOINT_KEY", "sk-never-recorded")
+    endpoint = EndpointGenerator(server, "tiny", api_key_env="LAB_TEST_ENDPOINT_KEY")
+    ctx = PathContext(fake_generator, Retriever(), Retriever(), k=1, endpoint=endpoint)
+    questions = [GoldenQuestion(f"q{i}", f"Which port, case {i}?", "7443", [], ["ports.md"]) for i in range(5)]
+    runs = RunStore(tmp_path / "runs.sqlite")
+    paths = ["prompt", "rag", "prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"]
+    Handler.bodies.clear()
+    job = CompareJob(questions, paths, ctx, runs, manifest_for(ctx, "t", "q.jsonl"), batch_size=2)
+    run_id = job.run()
+    assert len(Handler.bodies) == 15 and Handler.bodies[0][0]["Authorization"] == "Bearer sk-never-recorded"
+    records = runs.answers(run_id)
+    remote = [r for r in records if r["path"].endswith("@endpoint")]
+    assert len(remote) == 15 and all(r["model"] == endpoint.name and r["error"] is None for r in remote)
+    assert all(r["correct"] == 1.0 for r in remote if r["path"] != "prompt@endpoint")
+    assert all(r["abstained"] == 1.0 and r["correct"] == 0.0 for r in remote if r["path"] == "prompt@endpoint")
+    assert {r["model"] for r in records if "@" not in r["path"]} == {"fake-generator"}
+    manifest = runs.get(run_id).manifest
+    assert manifest["endpoint"] == endpoint.name and manifest["model"] == "fake-generator"
+    assert "sk-never-recorded" not in json.dumps(manifest) + json.dumps(records)
+
+
+@pytest.mark.slow
+def test_the_command_line_runs_endpoint_paths_with_json(server, sample_collection, tmp_path, capsys):
+    from lab.cli import main
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "p1", "question": "Which port does the Halyard server API listen on?",
+                                     "answer": "7443", "sources": ["faq.html"]}) + "\n")
+    out = tmp_path / "run.csv"
+    code = main(["compare", "--questions", str(questions), "--collection", sample_collection, "--paths",
+                 "prompt@endpoint,rag@endpoint,hybrid-rag@endpoint", "--endpoint-url", server, "--endpoint-model",
+                 "tiny", "--out", str(out), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["status"] == "done" and document["done"] == 3
+    by_path = {p["path"]: p for p in document["paths"]}
+    assert set(by_path) == {"prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"}
+    assert all(p["model"].startswith("tiny @ 127.0.0.1:") for p in by_path.values())
+    assert by_path["hybrid-rag@endpoint"]["quality"]["correct"]["mean"] == 1.0  # the FAQ chunk says 7443
+    assert "rag@endpoint" in out.read_text()
+
+    code = main(["ask", "Which port does the Halyard server API listen on?", "--collection", sample_collection,
+                 "--paths", "hybrid-rag@endpoint", "--endpoint-url", server, "--endpoint-model", "tiny", "--json"])
+    answer = json.loads(capsys.readouterr().out)["answers"][0]
+    assert code == 0 and answer["text"] == "Port 7443 [1]." and answer["model"].startswith("tiny @ ")
+
+    code = main(["ask", "q", "--paths", "rag@endpoint", "--json"])
+    assert code == 2 and "--endpoint-url URL" in json.loads(capsys.readouterr().out)["error"]
