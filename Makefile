@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test browser clean-data
+.PHONY: setup run test browser bench clean-data
 
 $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest
+
+# The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
+bench: setup browser
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) -m lab bench --out bench-results.json
 
 clean-data:
 	rm -rf data

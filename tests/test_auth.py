@@ -51,7 +51,10 @@ def test_with_a_password_every_page_shows_only_the_form_until_it_is_given(monkey
     assert [t.value for t in at.title] == ["Sign in"] and at.text_input(key="lab_login_password")
     assert "demo" not in [b.key for b in at.button] and not at.selectbox, "no page or sidebar widget is drawn"
     # AppTest runs a switched-to page the way a fresh server runs a first request for /corpus: as a pages/
-    # file of its own (Streamlit's MPA v1 fallback), without app.py. The page's own gate must stop it.
+    # file of its own (Streamlit's MPA v1 fallback), without app.py. The page sends it through the frame once,
+    # and its own gate stops it after that.
+    at.switch_page("pages/corpus.py").run()
+    assert [t.value for t in at.title] == ["Sign in"] and "ingest" not in [b.key for b in at.button]
     at.switch_page("pages/corpus.py").run()
     assert [t.value for t in at.title] == ["Sign in"] and "ingest" not in [b.key for b in at.button]
 
