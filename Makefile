@@ -20,6 +20,12 @@ $(STAMP): requirements.txt Makefile
 
 setup: $(STAMP)
 
+# The benchmark's LangChain peer (optional for `make run`; the tests and the bench use it).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
 run: setup
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
 
@@ -29,12 +35,11 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test: setup browser
+test: setup $(BENCH_STAMP) browser
 	$(PY) -m pytest
 
 # The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
-bench: setup browser
-	$(PY) -m pip install --quiet -r requirements-bench.txt
+bench: $(BENCH_STAMP) browser
 	$(PY) -m lab bench --out bench-results.json
 
 clean-data:

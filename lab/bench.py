@@ -1,202 +1,198 @@
 """`python -m lab bench`: speed as ratios against baselines measured in the same run, so the
 figures hold on a noisy machine. Medians over repeats; results written to a JSON file.
 
-| figure | ratio | target |
+| figure | lab / baseline | target |
 |---|---|---|
 | ingestion | pipeline chunks/s / raw embedder encode chunks/s (same chunks) | >= 0.8 |
 | bm25 | bm25s query latency / rank_bm25 query latency (same corpus) | <= 0.1 |
-| hybrid_1k, hybrid_50k | hybrid p50 (no rerank) / one dense Chroma query | <= 1.5 |
+| hybrid_1k, hybrid_50k | hybrid p50 (no rerank) / one dense Chroma query (both embed the query) | <= 1.5 |
+| peer_langchain | lab hybrid p50 / LangChain EnsembleRetriever p50, recall@k side by side | < 1 |
 | batched_generation | batched tokens/s / one-question-at-a-time tokens/s, 16 golden questions | >= 4 |
-| comparison | whole golden-set comparison: wall time and peak RSS (reported) | - |
+| lora_training | lab training-step tokens/s / bare forward+backward loop tokens/s | >= 0.8 |
+| comparison | whole golden-set comparison in a child process: wall time, peak RSS | < 4096 MB |
+| first_render | seconds from `streamlit run` to Home rendered in Chromium; page switches reported | < 5 s |
+
+The figures live in `bench_corpus` (ingestion, bm25, hybrid), `bench_peer` (LangChain, imported only there),
+`bench_models` (generation, LoRA), `bench_children` (comparison in a child process) and `bench_app`.
+
+    result = run(quick=True, only={"bm25"})   # one figure
+    write(result, "bench-results.json")
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 import re
-import resource
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
+
+FIGURES = ("ingestion", "bm25", "hybrid", "peer_langchain", "batched_generation", "lora_training", "comparison",
+           "first_render")
 
 
 @dataclass
 class Figure:
+    """One benchmark figure: the lab's number, the same-run baseline's, and their ratio against a target."""
+
     name: str
+    lab: float | None
+    baseline: float | None
+    unit: str
     ratio: float | None
     target: str
     met: bool | None
     detail: dict = field(default_factory=dict)
 
 
-def _median_ms(fn, repeats: int) -> float:
-    times = []
+def meets(value: float | None, target: str) -> bool | None:
+    """Whether `value` meets a target like ">= 0.8" or "< 4096": meets(0.9, ">= 0.8") -> True."""
+    match = re.fullmatch(r"\s*(>=|<=|<|>)\s*([0-9.]+)\s*", target)
+    if value is None or match is None:
+        return None
+    op, bound = match.group(1), float(match.group(2))
+    return {">=": value >= bound, "<=": value <= bound, "<": value < bound, ">": value > bound}[op]
+
+
+def figure(name: str, lab: float, baseline: float, unit: str, target: str, **detail) -> Figure:
+    """A ratio figure: figure("x", 2.0, 4.0, "ms", "<= 1.5").ratio -> 0.5."""
+    ratio = lab / baseline if baseline else None
+    return Figure(name, lab, baseline, unit, ratio, target, meets(ratio, target), detail)
+
+
+def paired_p50_ms(lab, baseline, queries: list[str], repeats: int) -> tuple[float, float]:
+    """Median per-query milliseconds of `lab(q)` and `baseline(q)`, called alternately on each query, so a
+    noisy neighbour slows both sides alike."""
+    ours, theirs = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for q in queries:
+            for fn, times in ((lab, ours), (baseline, theirs)):
+                start = time.perf_counter()
+                fn(q)
+                times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(ours), statistics.median(theirs)
 
 
-def bench_ingestion(embedder, quick: bool) -> Figure:
-    from lab.chunking import chunk_document
-    from lab.config import SAMPLE_DOCS, ChunkConfig
-    from lab.ingest import collect_files, ingest
-    from lab.parsing import parse
-    from lab.store import Store
+@contextlib.contextmanager
+def data_dir_env(folder: str | Path):
+    """Point LAB_DATA_DIR at `folder` for the block (LAB_MODELS_DIR is pinned first, so models are not
+    converted again inside a temporary data directory)."""
+    from lab.config import models_dir
 
-    files, _ = collect_files([SAMPLE_DOCS])
-    files = files[:8] if quick else files
-    chunks = [c.text for p in files for c in chunk_document(parse(p), ChunkConfig(), embedder.count_tokens)]
-    start = time.perf_counter()
-    embedder.encode(chunks)
-    raw = len(chunks) / (time.perf_counter() - start)
-    with tempfile.TemporaryDirectory() as folder:
-        import os
-
-        previous = os.environ.get("LAB_DATA_DIR")
-        os.environ["LAB_DATA_DIR"] = folder
-        try:
-            start = time.perf_counter()
-            report = ingest(files, "bench", embedder, Store())
-            pipeline = report.chunks_added / (time.perf_counter() - start)
-        finally:
-            os.environ.pop("LAB_DATA_DIR") if previous is None else os.environ.__setitem__("LAB_DATA_DIR", previous)
-    ratio = pipeline / raw
-    return Figure("ingestion", ratio, ">= 0.8", ratio >= 0.8,
-                  {"chunks": len(chunks), "pipeline_chunks_per_s": pipeline, "encode_chunks_per_s": raw,
-                   "stage_seconds": report.seconds})
+    saved = {k: os.environ.get(k) for k in ("LAB_DATA_DIR", "LAB_MODELS_DIR")}
+    os.environ["LAB_MODELS_DIR"] = str(models_dir())
+    os.environ["LAB_DATA_DIR"] = str(folder)
+    try:
+        yield Path(folder)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
-def _corpus_texts(store, collection: str, n: int) -> list[str]:
-    texts = [r["text"] for r in store.chunks(collection)]
-    rng = np.random.default_rng(0)
-    out = list(texts)
-    while len(out) < n:  # synthetic variants: the same vocabulary, shuffled sentences
-        base = texts[int(rng.integers(len(texts)))].split(". ")
-        rng.shuffle(base)
-        out.append(". ".join(base))
-    return out[:n]
+def machine() -> dict:
+    """CPU count and model, RAM, Python and OS of this run."""
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    with contextlib.suppress(OSError):
+        cpu = Path("/proc/cpuinfo").read_text()
+        info["cpu_model"] = next((line.split(":", 1)[1].strip() for line in cpu.splitlines()
+                                  if line.startswith("model name")), platform.processor())
+        mem = Path("/proc/meminfo").read_text()
+        info["ram_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", mem).group(1)) / 1024 ** 2, 1)
+    with contextlib.suppress(ImportError):
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    return info
 
 
-def bench_bm25(texts: list[str], queries: list[str], repeats: int) -> Figure:
-    from rank_bm25 import BM25Okapi
-
-    from lab.bm25 import BM25Index
-
-    index = BM25Index.build([str(i) for i in range(len(texts))], texts, [{} for _ in texts])
-    tokenize = lambda s: re.findall(r"\w\w+", s.lower())  # noqa: E731 - same tokens as bm25s' default pattern
-    baseline = BM25Okapi([tokenize(t) for t in texts])
-    ours = _median_ms(lambda: [index.search(q, 10) for q in queries], repeats) / len(queries)
-    theirs = _median_ms(lambda: [np.argsort(baseline.get_scores(tokenize(q)))[-10:] for q in queries],
-                        repeats) / len(queries)
-    ratio = ours / theirs
-    return Figure("bm25", ratio, "<= 0.1", ratio <= 0.1,
-                  {"chunks": len(texts), "bm25s_ms": ours, "rank_bm25_ms": theirs})
+def _load_average() -> float | None:
+    """1-minute load average: above the CPU count, the run shared its cores (torch's threads suffer most)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
-def bench_hybrid(store, collection: str, embedder, queries: list[str], size: int, repeats: int) -> Figure:
-    from lab.retrieval import retrievers_for
-
-    modes = retrievers_for(store, collection, embedder)
-    dense = _median_ms(lambda: [modes["dense"].search(q, 4) for q in queries], repeats) / len(queries)
-    hybrid = _median_ms(lambda: [modes["hybrid"].search(q, 4) for q in queries], repeats) / len(queries)
-    ratio = hybrid / dense
-    return Figure(f"hybrid_{size // 1000}k", ratio, "<= 1.5", ratio <= 1.5,
-                  {"chunks": store.info(collection).chunks, "hybrid_p50_ms": hybrid, "dense_query_ms": dense,
-                   "note": "both include embedding the query; hybrid fetches 20 candidates per retriever"})
-
-
-def _synthetic_collection(store, name: str, texts: list[str], embedder, synthetic_vectors: bool) -> None:
-    from lab.chunking import Chunk
-    from lab.config import ChunkConfig
-
-    collection = store.open(name, embedder.name, ChunkConfig())
-    dim = embedder.encode(["x"]).shape[1]
-    rng = np.random.default_rng(1)
-    for start in range(0, len(texts), 2000):
-        part = texts[start:start + 2000]
-        if synthetic_vectors:
-            vectors = rng.normal(size=(len(part), dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        else:
-            vectors = embedder.encode(part)
-        chunks = [Chunk(f"s{start + i}", f"synthetic-{(start + i) // 50}.md", t, 0, len(t), "", None, "0", 0)
-                  for i, t in enumerate(part)]
-        collection.upsert(ids=[c.id for c in chunks], embeddings=vectors.tolist(), documents=part,
-                          metadatas=[{"source": c.source, "doc_sha256": "0"} for c in chunks])
-
-
-def bench_generation(generator, questions: list[str]) -> Figure:
-    from lab import prompts
-    from lab.config import DecodingConfig
-
-    decoding = DecodingConfig(max_new_tokens=32)
-    conversations = [prompts.chat(q) for q in questions]
-    start = time.perf_counter()
-    single = [generator.generate([c], decoding)[0] for c in conversations]
-    one_at_a_time = sum(g.tokens_out for g in single) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    batched = generator.generate(conversations, decoding)
-    together = sum(g.tokens_out for g in batched) / (time.perf_counter() - start)
-    ratio = together / one_at_a_time
-    return Figure("batched_generation", ratio, ">= 4", ratio >= 4,
-                  {"questions": len(questions), "batched_tokens_per_s": together,
-                   "single_tokens_per_s": one_at_a_time})
-
-
-def run(quick: bool = False) -> dict:
+def versions() -> dict:
     import importlib.metadata
-    import os
+
+    out = {}
+    for package in ("torch", "transformers", "peft", "sentence-transformers", "chromadb", "bm25s", "rank-bm25",
+                    "streamlit", "playwright", "langchain-core", "langchain-classic", "langchain-community",
+                    "langchain-chroma"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            out[package] = importlib.metadata.version(package)
+    return out
+
+
+def run(quick: bool = False, only: set[str] | None = None, adapter: str | None = None) -> dict:
+    """Run the figures in `only` (default: all of FIGURES); `adapter` is used by the comparison figure."""
+    import resource
 
     from lab.config import SAMPLE_GOLDEN
     from lab.embeddings import SentenceTransformerEmbedder
     from lab.golden import load_golden
-    from lab.models import LocalGenerator
-    from lab.store import Store
 
+    only = set(only or FIGURES)
     repeats = 3 if quick else 7
+    load_before = _load_average()
     started = time.perf_counter()
-    embedder = SentenceTransformerEmbedder()
-    questions = [q.question for q in load_golden(SAMPLE_GOLDEN)]
-    figures = [bench_ingestion(embedder, quick)]
-    with tempfile.TemporaryDirectory() as folder:
-        previous = os.environ.get("LAB_DATA_DIR")
-        os.environ["LAB_DATA_DIR"] = folder
-        try:
-            store = Store()
-            from lab.config import SAMPLE_DOCS
-            from lab.ingest import ingest
+    questions = load_golden(SAMPLE_GOLDEN)
+    figures: list[Figure] = []
+    notes: list[str] = []
+    if only & {"ingestion", "bm25", "hybrid", "peer_langchain"}:
+        from lab import bench_corpus
 
-            ingest([SAMPLE_DOCS], "bench-sample", embedder, store)
-            texts_1k = _corpus_texts(store, "bench-sample", 1000)
-            figures.append(bench_bm25(texts_1k, questions[:20], repeats))
-            _synthetic_collection(store, "bench-1k", texts_1k, embedder, synthetic_vectors=False)
-            figures.append(bench_hybrid(store, "bench-1k", embedder, questions[:20], 1000, repeats))
-            if not quick:
-                texts_50k = _corpus_texts(store, "bench-sample", 50_000)
-                _synthetic_collection(store, "bench-50k", texts_50k, embedder, synthetic_vectors=True)
-                figures.append(bench_hybrid(store, "bench-50k", embedder, questions[:20], 50_000, repeats))
-        finally:
-            os.environ.pop("LAB_DATA_DIR") if previous is None else os.environ.__setitem__("LAB_DATA_DIR", previous)
-    figures.append(bench_generation(LocalGenerator(), questions[:16]))
-    versions = {p: importlib.metadata.version(p) for p in ("torch", "transformers", "chromadb", "bm25s",
-                                                           "sentence-transformers")}
+        embedder = SentenceTransformerEmbedder()
+        if "ingestion" in only:
+            figures.append(bench_corpus.bench_ingestion(embedder, quick, 1 if quick else 3))
+        figures += bench_corpus.retrieval_figures(embedder, questions, quick, repeats, only)
+    if only & {"batched_generation", "lora_training"}:
+        from lab import bench_models
+
+        if "batched_generation" in only:
+            figures.append(bench_models.bench_generation([q.question for q in questions[:16]], 1 if quick else 3))
+        if "lora_training" in only:
+            figures.append(bench_models.bench_lora_training(8 if quick else 12))
+    if only & {"comparison", "first_render"}:
+        from lab import bench_children
+
+        with tempfile.TemporaryDirectory(prefix="lab-bench-app-") as folder:
+            app = bench_children.prepare_app_data(Path(folder), adapter, train="comparison" in only)
+            notes += app.notes
+            if "comparison" in only:
+                figures.append(bench_children.bench_comparison(app, 4 if quick else 0))
+            if "first_render" in only and not quick:
+                from lab.bench_app import bench_first_render
+
+                figures.append(bench_first_render(app))
+            elif "first_render" in only:
+                notes.append("first_render skipped with --quick (it starts the app and a browser)")
     return {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
-        "versions": versions, "figures": [f.__dict__ for f in figures],
-        "wall_seconds": time.perf_counter() - started,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "not_measured": ["LoRA training tokens/s vs a bare forward+backward loop",
-                         "whole golden-set comparison wall time (see `python -m lab compare`)",
-                         "LangChain EnsembleRetriever peer"],
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick, "versions": versions(),
+        "machine": {**machine(), "load_average_1min": {"start": load_before, "end": _load_average()}},
+        "figures": [asdict(f) for f in figures], "notes": notes,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+def summary_lines(result: dict) -> list[str]:
+    """One line per figure: lab, baseline, ratio, target, met."""
+    def num(x):
+        return "-" if x is None else f"{x:.4g}"
+
+    lines = [f"{'figure':20} {'lab':>10} {'baseline':>10} {'unit':12} {'ratio':>7}  target"]
+    for f in result["figures"]:
+        met = {True: "met", False: "MISSED", None: "reported"}[f["met"]]
+        lines.append(f"{f['name']:20} {num(f['lab']):>10} {num(f['baseline']):>10} {f['unit']:12} "
+                     f"{num(f['ratio']):>7}  {f['target']} ({met})")
+    return lines + [f"note: {n}" for n in result.get("notes", [])]
 
 
 def write(result: dict, path: str | Path) -> Path:

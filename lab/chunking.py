@@ -69,16 +69,31 @@ def _spans(text: str, pattern: re.Pattern, start: int, end: int) -> list[tuple[i
     return out
 
 
-def _word_windows(text: str, start: int, end: int, size: int, count: TokenCounter) -> list[tuple[int, int]]:
-    """Split an over-long sentence into word windows of at most `size` tokens."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
+def _word_windows(text: str, start: int, end: int, size: int, count: TokenCounter) -> list[tuple[int, int, int]]:
+    """Split an over-long sentence into word windows of at most `size` tokens: (start, end, tokens).
+
+    Each window is the longest run of words from `first` that fits, found by doubling then bisecting
+    (O(log n) counts per window, not one per word); a token count that grows with the words, as
+    every word-piece or BPE tokenizer's does, gives the same windows as growing one word at a time.
+    """
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
     windows, first = [], 0
     while first < len(words):
-        last = first
-        while last + 1 < len(words) and count(text[start + words[first][0]:start + words[last + 1][1]]) <= size:
-            last += 1
-        windows.append((start + words[first][0], start + words[last][1]))
-        first = last + 1
+        measured: dict[int, int] = {first: count(text[words[first][0]:words[first][1]])}
+
+        def fits(last: int) -> bool:
+            measured[last] = count(text[words[first][0]:words[last][1]])
+            return measured[last] <= size
+
+        good, step = first, 1
+        while good + step < len(words) and fits(good + step):
+            good, step = good + step, step * 2
+        bad = min(good + step, len(words))  # the first word known not to fit (or past the end)
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if fits(middle) else (good, middle)
+        windows.append((words[first][0], words[good][1], measured[good]))
+        first = good + 1
     return windows
 
 
@@ -88,13 +103,14 @@ def _units(doc: Document, size: int, count: TokenCounter) -> tuple[str, list[_Un
         s_start, s_end = offset, offset + len(section.text)
         offset = s_end + 2  # the "\n\n" joining sections
         for p_start, p_end in _spans(text, _PARAGRAPH, s_start, s_end):
-            pieces = [(p_start, p_end)]
-            if count(text[p_start:p_end]) > size:
+            pieces = [(p_start, p_end, count(text[p_start:p_end]))]  # each piece is counted once
+            if pieces[0][2] > size:
                 pieces = []
                 for a, b in _spans(text, _SENTENCE, p_start, p_end):
-                    pieces += [(a, b)] if count(text[a:b]) <= size else _word_windows(text, a, b, size, count)
-            for a, b in pieces:
-                units.append(_Unit(a, b, count(text[a:b]), section.heading, section.page, section.atomic))
+                    tokens = count(text[a:b])
+                    pieces += [(a, b, tokens)] if tokens <= size else _word_windows(text, a, b, size, count)
+            for a, b, tokens in pieces:
+                units.append(_Unit(a, b, tokens, section.heading, section.page, section.atomic))
     return text, units
 
 

@@ -45,6 +45,7 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"Could not load embedder {self.name}: {exc}. Give a local folder or install it.") from exc
         self.tokenizer = self.model.tokenizer
         self.max_tokens = int(self.model.max_seq_length)
+        self._counter = _untruncated(self.tokenizer)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
@@ -52,7 +53,23 @@ class SentenceTransformerEmbedder:
         return vectors.astype(np.float32)
 
     def count_tokens(self, text: str) -> int:
-        backend = getattr(self.tokenizer, "backend_tokenizer", None)  # fast tokenizer: no length warnings
-        if backend is not None:
-            return len(backend.encode(text, add_special_tokens=False).ids)
+        if self._counter is not None:
+            return len(self._counter.encode(text, add_special_tokens=False).ids)
         return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+def _untruncated(tokenizer):
+    """A private copy of a fast tokenizer's backend with truncation and padding off (None if not fast).
+
+    The shared backend carries state: tokenizer.json pads and truncates to 128, and each `encode` leaves
+    truncation at max_seq_length, so counting with it capped every long text at 128 or 256 tokens.
+    """
+    import copy
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    counter = copy.deepcopy(backend)
+    counter.no_truncation()
+    counter.no_padding()
+    return counter

@@ -30,7 +30,8 @@ class Generation:
     text: str
     tokens_in: int
     tokens_out: int
-    seconds: float
+    seconds: float  # wall time of the generate call that produced it (shared by a batch)
+    tokens_estimated: bool = False  # True when the server reported no usage and the counts are estimates
 
 
 class Generator(Protocol):
@@ -74,12 +75,16 @@ def resolve_model(name_or_path: str | None) -> Path | str:
     if not name_or_path or name_or_path == DEFAULT_GENERATOR:
         return default_model_folder()
     path = Path(name_or_path).expanduser()
+    if not path.exists():
+        return name_or_path  # a Hugging Face hub id
+    from lab.model_paths import confine
+
+    path = confine(path, "The model folder")  # inside the allowed folders, symlinks followed
     if path.is_dir():
         from lab.adapters import require_safetensors
 
         require_safetensors(path, "The model folder")  # never unpickle weights
-        return path
-    return path if path.exists() else name_or_path
+    return path
 
 
 class LocalGenerator:

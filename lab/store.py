@@ -25,6 +25,7 @@ from lab.errors import InputError, NotFoundError, StoreError
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
 _BATCH = 1000
+_PAGE = 5000  # rows per `get` when reading a whole collection
 _STAGING = "lab-staging-"  # prefix of hidden staging collections (refused as a user's collection name)
 _HNSW = {"hnsw": {"space": "cosine"}}
 
@@ -213,7 +214,7 @@ class Store:
 
     @staticmethod
     def source_hashes_of(collection) -> dict[str, str]:
-        got = collection.get(include=["metadatas"])
+        got = get_all(collection, include=["metadatas"])
         return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
 
     def fingerprint(self, name: str) -> str:
@@ -254,9 +255,23 @@ class Store:
                                          got["distances"][0])]
 
     def chunks(self, name: str, source: str | None = None, limit: int | None = None) -> list[dict]:
-        got = self._get(name).get(where={"source": source} if source else None, limit=limit,
-                                  include=["documents", "metadatas"])
+        got = get_all(self._get(name), {"source": source} if source else None, ["documents", "metadatas"], limit)
         return [{"id": i, "text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+
+def get_all(collection, where: dict | None = None, include: tuple[str, ...] | list[str] = (),
+            limit: int | None = None) -> dict:
+    """`collection.get` in pages of _PAGE rows: one call over more than ~32k rows fails in Chroma's SQLite
+    ("too many SQL variables"), so a 50k-chunk collection could not even build its BM25 index."""
+    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    while limit is None or len(out["ids"]) < limit:
+        size = _PAGE if limit is None else min(_PAGE, limit - len(out["ids"]))
+        got = collection.get(where=where, limit=size, offset=len(out["ids"]), include=list(include))
+        for key in out:
+            out[key] += got[key] or []
+        if len(got["ids"]) < size:
+            break
+    return out
 
 
 def _settings(meta: dict | None) -> dict:

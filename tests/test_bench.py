@@ -1,15 +1,133 @@
-"""The benchmark's ratio plumbing on small inputs (speed itself is claimed by `python -m lab bench`, not here)."""
+"""The benchmark's plumbing on small inputs (speed itself is claimed by `python -m lab bench`, never here)."""
 
-from lab.bench import Figure, _median_ms, bench_bm25
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.bench import FIGURES, Figure, figure, meets, paired_p50_ms, summary_lines
+from lab.bench_corpus import bench_bm25, corpus_rows, synthetic_collection
+from lab.bench_children import peak_rss_mb, run_measured
+from lab.bench_peer import retrieval_quality
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_meets_reads_the_target_operator():
+    assert meets(0.8, ">= 0.8") and not meets(0.79, ">= 0.8")
+    assert meets(0.1, "<= 0.1") and meets(4095, "< 4096") and not meets(4096, "< 4096") and meets(5, "> 4")
+    assert meets(None, ">= 1") is None and meets(1.0, "reported") is None
+
+
+def test_figure_is_lab_over_baseline():
+    f = figure("x", 2.0, 4.0, "ms", "<= 1.5", queries=3)
+    assert (f.ratio, f.met, f.detail) == (0.5, True, {"queries": 3})
+    assert figure("y", 1.0, 0.0, "ms", "<= 1.5").ratio is None
+
+
+def test_paired_p50_alternates_the_two_sides_on_every_query():
+    calls = []
+    ours, theirs = paired_p50_ms(lambda q: calls.append(("lab", q)), lambda q: calls.append(("base", q)),
+                                 ["a", "b"], repeats=2)
+    assert calls == [("lab", "a"), ("base", "a"), ("lab", "b"), ("base", "b")] * 2
+    assert ours >= 0 and theirs >= 0
 
 
 def test_bm25_figure_compares_against_rank_bm25_on_the_same_corpus():
     texts = [f"error HX-{i} means thing {i % 7} happened on port {7000 + i}" for i in range(200)]
-    figure = bench_bm25(texts, ["what does HX-12 mean", "port 7005"], repeats=1)
-    assert isinstance(figure, Figure) and figure.name == "bm25" and figure.ratio > 0
-    assert figure.detail["chunks"] == 200 and figure.met == (figure.ratio <= 0.1)
+    f = bench_bm25(texts, ["what does HX-12 mean", "port 7005"], repeats=1)
+    assert isinstance(f, Figure) and f.name == "bm25" and f.ratio > 0 and f.unit == "ms/query"
+    assert f.detail["chunks"] == 200 and f.met == (f.ratio <= 0.1)
 
 
-def test_median_ms_counts_each_repeat():
-    calls = []
-    assert _median_ms(lambda: calls.append(1), 5) >= 0 and len(calls) == 5
+class _Rows:
+    def chunks(self, collection):
+        return [{"text": f"Fact {i} is here. Another sentence {i}. Third one", "meta": {"source": f"d{i}.md"}}
+                for i in range(3)]
+
+
+def test_corpus_rows_pads_with_synthetic_sources_that_never_count_as_gold():
+    texts, sources = corpus_rows(_Rows(), "c", 10)
+    assert len(texts) == len(sources) == 10
+    assert sources[:3] == ["d0.md", "d1.md", "d2.md"] and all(s.startswith("synthetic-") for s in sources[3:])
+    assert corpus_rows(_Rows(), "c", 2) == (texts[:2], sources[:2])
+
+
+def test_synthetic_collection_keeps_the_sources(store, fake_embedder):
+    synthetic_collection(store, "bench-synthetic", ["alpha beta", "gamma delta"], ["a.md", "b.md"], fake_embedder,
+                         synthetic_vectors=True)
+    assert sorted(r["meta"]["source"] for r in store.chunks("bench-synthetic")) == ["a.md", "b.md"]
+
+
+def test_summary_lines_show_every_figure_including_reported_ones():
+    result = {"figures": [vars(figure("bm25", 0.2, 5.0, "ms/query", "<= 0.1")),
+                          vars(Figure("comparison", 2100, None, "MB peak RSS", None, "< 4096", True))],
+              "notes": ["first_render skipped"]}
+    lines = summary_lines(result)
+    assert "bm25" in lines[1] and "0.04" in lines[1] and "(met)" in lines[1]
+    assert "comparison" in lines[2] and " - " in lines[2] and lines[-1] == "note: first_render skipped"
+
+
+def test_retrieval_quality_scores_the_first_k_sources():
+    q = type("Q", (), {"question": "x", "sources": ["a.md", "b.md"]})
+    none = type("Q", (), {"question": "y", "sources": []})
+    assert retrieval_quality(lambda _: ["c.md", "a.md", "b.md"], [q, none], k=2) == \
+        {"questions": 1, "hit_at_k": 1.0, "recall_at_k": 0.5}
+
+
+def test_run_measured_reports_the_childs_own_peak_rss_and_exit_code():
+    child = run_measured([sys.executable, "-c", "b = bytearray(300 << 20); print('ok')"], env=dict(os.environ))
+    assert child.returncode == 0 and child.stdout.strip() == "ok" and child.wall_seconds > 0
+    assert 300 <= child.peak_rss_mb < 1000
+    small = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"], env=dict(os.environ))
+    assert small.returncode == 3 and small.peak_rss_mb < 300  # not the earlier, larger child's peak
+
+
+def test_peak_rss_of_a_live_process():
+    assert peak_rss_mb(os.getpid()) > 10
+    assert peak_rss_mb(2 ** 22 + 12345) is None
+
+
+def test_unknown_figures_are_refused_with_the_choices():
+    from lab.cli import main
+
+    assert main(["bench", "--only", "bm25,nope"]) == 2
+    assert "first_render" in FIGURES
+
+
+def test_langchain_adapter_wraps_the_same_embedder(fake_embedder):
+    pytest.importorskip("langchain_core")
+    from lab.bench_peer import langchain_embeddings
+
+    emb = langchain_embeddings(fake_embedder)
+    assert emb.embed_query("error HX-12") == fake_embedder.encode(["error HX-12"])[0].tolist()
+    assert emb.embed_documents(["a b", "c"]) == fake_embedder.encode(["a b", "c"]).tolist()
+
+
+def test_langchain_ensemble_reads_the_same_collection(store, fake_embedder, tmp_path):
+    for module in ("langchain_chroma", "langchain_classic", "langchain_community"):
+        pytest.importorskip(module)
+    from lab.bench_peer import langchain_hybrid
+    from lab.ingest import ingest
+
+    for i in range(6):
+        (tmp_path / f"doc{i}.md").write_text(f"# Doc {i}\n\nError HX-{i} means subsystem {i} failed to start.")
+    ingest([tmp_path], "bench-peer", fake_embedder, store)
+    docs = langchain_hybrid(store, "bench-peer", fake_embedder, k=2).invoke("What does HX-3 mean?")
+    assert docs[0].metadata["source"] == "doc3.md" and len(docs) <= 4
+
+
+@pytest.mark.slow
+def test_quick_bench_of_the_retrieval_figures_end_to_end(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "lab", "bench", "--quick", "--only", "bm25,hybrid", "--out",
+                           str(out), "--json"], cwd=REPO, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [f["name"] for f in result["figures"]] == ["bm25", "hybrid_1k"]
+    assert {"cpus", "cpu_model", "ram_gb"} <= set(result["machine"]) and "chromadb" in result["versions"]
+    assert all(f["lab"] > 0 and f["baseline"] > 0 and f["met"] in (True, False) for f in result["figures"])
