@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +194,28 @@ def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
         store.delete(name)
     ingest([docs], name, fake_embedder, store)
     return name
+
+
+@contextlib.contextmanager
+def streamlit_app(script: Path, env: dict, log_path: Path):
+    """A real `streamlit run SCRIPT` on a free local port, yielding its URL once it answers its health check."""
+    from lab.bench_app import free_port, wait_for_health
+    from lab.errors import LabError
+
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                                cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, proc, timeout=90)
+    except LabError:
+        proc.kill()
+        raise RuntimeError(log_path.read_text()[-3000:]) from None
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -7,11 +7,6 @@ no injected element appears, the text is visible as typed).
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +15,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from lab.display import ZERO_WIDTH_SPACE, as_text
+from tests.conftest import streamlit_app
 
 REPO = Path(__file__).resolve().parent.parent
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -124,35 +120,15 @@ show_answers(hostile_answers(), gold=PAYLOAD + " " + MARKDOWN)
 def hostile_page_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("xss-app")
     (folder / "show.py").write_text(BROWSER_SCRIPT.format(repo=str(REPO)))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = open(folder / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(folder / "show.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url, deadline = f"http://127.0.0.1:{port}", time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError((folder / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with streamlit_app(folder / "show.py", {**os.environ, "PYTHONPATH": str(REPO)}, folder / "streamlit.log") as url:
+        yield url
 
 
 @pytest.mark.slow
 def test_in_a_real_browser_nothing_runs_and_the_text_is_visible(hostile_page_url):
     from tests.test_e2e_browser import CHROMIUM
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is missing: `make browser` installs Debian's chromium package")
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
