@@ -109,7 +109,7 @@ class RunStore:
     def list(self) -> list[RunRecord]:
         with self._connect() as db:
             rows = db.execute("select run_id, created, status, pid, heartbeat, manifest, total, done, error "
-                              "from runs order by created desc, run_id desc").fetchall()
+                              "from runs order by created desc, rowid desc").fetchall()
         return [self._record(r) for r in rows]
 
     def answers(self, run_id: str) -> list[dict]:

@@ -156,3 +156,9 @@ def test_a_dead_process_left_as_a_zombie_is_not_alive():
     finally:
         child.wait()
     assert process_alive(os.getpid())
+
+
+def test_runs_started_in_the_same_second_list_newest_first(runs):
+    """The Results page opens the first listed run: it must be the latest even when ids share a second."""
+    started = [runs.create({"n": i}, 1) for i in range(20)]
+    assert [r.run_id for r in runs.list()] == started[::-1]
