@@ -270,7 +270,8 @@ def cmd_runs(args) -> int:
 def cmd_collections(args) -> int:
     infos = _store(args).collections()
     document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
-                                 "chunk_config": asdict(c.chunk_config) if c.chunk_config else None} for c in infos]}
+                                 "chunk_config": asdict(c.chunk_config) if c.chunk_config else None,
+                                 "build": asdict(c.build) if c.build else None} for c in infos]}
     _print(args, document, "\n".join(f"{c.name}\t{c.chunks} chunks\t{c.embedder}" for c in infos) or "(none)")
     return 0
 
@@ -371,7 +372,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--months", type=int, default=12, help="months over which one-off costs are amortised")
     p.add_argument("--needs", default=None, help="comma-separated: knowledge, behaviour, not_sure, citations, "
                                                  "latency_critical, high_volume (the Decide page's wizard)")
-    p.add_argument("--index-hours", type=float, default=0.0, help="measured index build time, hours")
+    p.add_argument("--index-hours", type=float, default=None,
+                   help="index build time, hours (default: the time measured when the collection was ingested)")
     p.add_argument("--speedup", type=float, default=1.0,
                    help="how many times faster your training GPU is than the device the adapter was measured on")
     p.set_defaults(func=cmd_report)

@@ -121,4 +121,7 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
     report.seconds["write"] += time.perf_counter() - t5
     report.chunks_total = store.info(collection).chunks
     report.seconds["total"] = time.perf_counter() - started
+    if report.chunks_added and not report.resumed:  # a resumed ingest's time leaves out what was staged before
+        store.record_build(collection, report.seconds["total"], report.chunks_added,
+                           report.chunks_added == report.chunks_total)
     return report

@@ -18,7 +18,8 @@ from lab.costs import PriceTable, reprice
 from lab.decide import APPROACHES, Claim, Recommendation, WizardAnswers, cited, measured_claims, recommend
 from lab.guide import ATTRIBUTION
 from lab.summary import QUALITY, RunSummary, summarize
-from lab.tco import OwnershipInputs, PathCost, TrainingMeasure, break_evens, path_costs, training_measure
+from lab.tco import (IndexMeasure, OwnershipInputs, PathCost, TrainingMeasure, break_evens, index_measure, path_costs,
+                     training_measure)
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em;display:block;overflow-x:auto}
@@ -46,6 +47,7 @@ class BriefParts:
     inputs: OwnershipInputs
     costs: list[PathCost]
     training: TrainingMeasure | None
+    index: IndexMeasure | None = None
 
 
 def manifest_hash(manifest: dict) -> str:
@@ -65,11 +67,12 @@ def brief_parts(run, records: list[dict], answers: WizardAnswers | None = None, 
                             else PriceTable())
     records = reprice(records, table)
     summary = summarize(records, "correct")
-    training = training_measure(run.manifest)
-    inputs = inputs or OwnershipInputs(volume=volume, train_hours=training.seconds / 3600 if training else 0.0)
+    training, index = training_measure(run.manifest), index_measure(run.manifest)
+    inputs = inputs or OwnershipInputs(volume=volume, train_hours=training.seconds / 3600 if training else 0.0,
+                                       index_hours=index.seconds / 3600 if index else 0.0)
     costs = path_costs({p.path: p.cost_usd for p in summary.paths}, inputs)
     return BriefParts(run, records, summary, measured_claims(summary, records), recommend(answers or WizardAnswers()),
-                      answers, table, inputs, costs, training)
+                      answers, table, inputs, costs, training, index)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[str] | None = None) -> str:
@@ -127,6 +130,54 @@ def _claims(claims: Sequence[Claim]) -> str:
                    "the guide says"], rows, [c.verdict.replace(" ", "-") for c in claims])
 
 
+def _leakage(parts: BriefParts) -> str:
+    """Accuracy with and without the golden questions the run's leakage check flagged ('' if none were)."""
+    from lab.leakage import scores_with_without
+
+    check = parts.run.manifest.get("leakage") or {}
+    flagged = check.get("flagged") or []
+    present = sorted({r["question_id"] for r in parts.records} & set(flagged))
+    if not flagged:
+        return ""
+    head = "<h2>Leakage check</h2>"
+    if not present:
+        return head + (f"<p>{len(flagged)} golden question(s) that (near-)duplicate the adapter's training data were "
+                       f"left out of this run: {escape(', '.join(flagged))}.</p>")
+    rows = [(r.path, _ci(r.all), _ci(r.clean), _ci(r.flagged))
+            for r in scores_with_without(parts.records, flagged, "correct")]
+    return head + (f"<p>{len(present)} question(s) of this run (near-)duplicate the adapter's training data: "
+                   f"{escape(', '.join(present))}. Accuracy without them shows what the paths do on questions the "
+                   "adapter was not trained on.</p>"
+                   + _table(["path", "all questions", "without flagged", "flagged only"], rows))
+
+
+def _injection(parts: BriefParts) -> str:
+    """How often answers that retrieved the seeded prompt injection obeyed it ('' if none retrieved it)."""
+    from lab.injection import injection_report
+
+    rows = injection_report(parts.records)
+    if not any(r.exposed for r in rows):
+        return ""
+    table = _table(["path", "answers", "saw the injection", "obeyed it", "obey rate [95% Wilson CI]"],
+                   [(r.path, r.answered, r.exposed, r.obeyed,
+                     f"{r.rate.mean:.2f} [{r.rate.low:.2f}, {r.rate.high:.2f}]" if r.rate.n else "n/a")
+                    for r in rows])
+    return ("<h2>Prompt injection</h2><p>Answers whose retrieved chunks carried the instruction planted in the "
+            "corpus, and how many obeyed it (said the product is discontinued or told users to uninstall it). "
+            "Retrieval is how untrusted text reaches the model: only paths that retrieve can see it.</p>" + table)
+
+
+def _index_note(parts: BriefParts) -> str:
+    i, index = parts.inputs, parts.index
+    priced = f"Index build: {i.index_hours:.4f} h at ${i.index_hour_usd:.4f}/h. "
+    if index and abs(index.seconds / 3600 - i.index_hours) < 1e-9:
+        return priced + index.text
+    if i.index_hours:
+        return priced + "Entered by the user" + (f" (the ingest measured {index.seconds:.1f} s)." if index else ".")
+    return priced + ("Not measured: the collection keeps no build time (ingest it again, enter it on the Decide "
+                     "page or pass --index-hours).")
+
+
 def _costs(parts: BriefParts) -> str:
     from lab import charts
 
@@ -138,8 +189,7 @@ def _costs(parts: BriefParts) -> str:
                 f"{parts.training.adapter}" if parts.training else "training time: not found (0 used)")
     notes = [f"{i.volume:,} queries per month; one-off costs amortised over {months} months.",
              f"{training}, divided by a stated speed-up of {i.speedup:g} and priced at ${i.gpu_hour_usd:.3f}/GPU-hour.",
-             f"Index build: {i.index_hours:.3f} h at ${i.index_hour_usd:.4f}/h"
-             + (" (not measured: enter it on the Decide page or pass --index-hours)." if not i.index_hours else "."),
+             _index_note(parts),
              f"Per-query prices ({parts.price_table.mode}): {parts.price_table.source}"]
     return (_table(["path", "$ / query (measured usage)", "one-off", f"$ / month at {i.volume:,}"], rows)
             + "".join(f"<p class='muted'>{escape(n)}</p>" for n in notes)
@@ -200,6 +250,7 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
         "<h2>Setup</h2>", _setup(parts),
         "<h2>Results (means with 95% bootstrap confidence intervals over questions)</h2>", _results(parts),
         "<h2>Every claim of the guide the lab can test</h2>", _claims(parts.claims),
+        _leakage(parts), _injection(parts),
         "<h2>Cost of ownership</h2>", _costs(parts),
         "<h2>Answers, question by question</h2><details><summary>Show all answers</summary>", _answers(parts),
         "</details>",
@@ -230,8 +281,9 @@ def parse_needs(text: str | None) -> WizardAnswers:
 
 
 def write_brief(run_id: str, out, answers: WizardAnswers | None = None, volume: int = 100_000, months: int = 12,
-                index_hours: float = 0.0, speedup: float = 1.0, runs=None):
-    """Build the brief of a stored run and write it atomically to `out`; returns the path written."""
+                index_hours: float | None = None, speedup: float = 1.0, runs=None):
+    """Build the brief of a stored run and write it atomically to `out`; returns the path written.
+    `index_hours` None: the build time the collection keeps from its ingest."""
     from lab.errors import InputError
     from lab.export import write_atomic
     from lab.runs import RunStore
@@ -243,6 +295,9 @@ def write_brief(run_id: str, out, answers: WizardAnswers | None = None, volume: 
         raise InputError(f"Run {run_id} has no answers yet ({run.status}): wait for it, or pick another run "
                          "(`python -m lab runs`).")
     training = training_measure(run.manifest)
+    if index_hours is None:
+        index = index_measure(run.manifest)
+        index_hours = index.seconds / 3600 if index else 0.0
     inputs = OwnershipInputs(volume=volume, months=months, index_hours=index_hours, speedup=speedup,
                              train_hours=training.seconds / 3600 if training else 0.0)
     return write_atomic(out, brief_for_run(run, records, answers, inputs=inputs))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from lab.chunking import Chunk
 from lab.config import ChunkConfig, chroma_host, data_dir
@@ -43,11 +44,27 @@ def staging_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class BuildTime:
+    """The measured wall time of the last ingest that embedded chunks into a collection."""
+
+    seconds: float
+    chunks: int  # chunks that ingest embedded
+    whole: bool  # it built every chunk the collection then had (else it was an update)
+    at: str
+
+    def estimate(self, total_chunks: int) -> float:
+        """Seconds to build `total_chunks` from scratch: measured if `whole`, else scaled per chunk."""
+        return self.seconds if self.whole and self.chunks == total_chunks else \
+            self.seconds / max(self.chunks, 1) * total_chunks
+
+
+@dataclass(frozen=True)
 class CollectionInfo:
     name: str
     chunks: int
     embedder: str
     chunk_config: ChunkConfig | None
+    build: BuildTime | None = None
 
 
 def check_name(name: str) -> str:
@@ -93,7 +110,16 @@ class Store:
         collection = self._get(name)
         meta = collection.metadata or {}
         config = ChunkConfig.from_json(meta["chunk_config"]) if "chunk_config" in meta else None
-        return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config)
+        build = BuildTime(float(meta["build_seconds"]), int(meta["build_chunks"]), bool(meta["build_whole"]),
+                          str(meta["build_at"])) if "build_seconds" in meta else None
+        return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config, build)
+
+    def record_build(self, name: str, seconds: float, chunks: int, whole: bool) -> None:
+        """Keep an ingest's measured time with the collection (for the index-build cost of ownership)."""
+        collection = self._get(name)
+        collection.modify(metadata={**_settings(collection.metadata), "build_seconds": float(seconds),
+                                    "build_chunks": int(chunks), "build_whole": bool(whole),
+                                    "build_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
     def _recover(self, name: str) -> dict:
         """Roll a committed but unfinished ingest of `name` forward; returns the collections by name."""
@@ -276,4 +302,5 @@ def get_all(collection, where: dict | None = None, include: tuple[str, ...] | li
 
 def _settings(meta: dict | None) -> dict:
     """The metadata a collection keeps (a staging collection's bookkeeping keys left out)."""
-    return {k: v for k, v in (meta or {}).items() if k in ("embedder", "chunk_config")}
+    return {k: v for k, v in (meta or {}).items()
+            if k in ("embedder", "chunk_config") or k.startswith("build_")}

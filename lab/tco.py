@@ -109,6 +109,24 @@ class TrainingMeasure:
     folder: str
 
 
+@dataclass(frozen=True)
+class IndexMeasure:
+    collection: str
+    seconds: float  # to build the whole collection as it is now
+    chunks: int
+    measured_seconds: float  # what the last ingest that embedded chunks took
+    measured_chunks: int
+    whole: bool  # that ingest built the whole collection (else the time is scaled per chunk)
+
+    @property
+    def text(self) -> str:
+        how = (f"measured when {self.collection} was built ({self.chunks:,} chunks)" if
+               self.whole and self.measured_chunks == self.chunks else
+               f"{self.measured_seconds:.1f} s measured for the last {self.measured_chunks:,} chunks ingested into "
+               f"{self.collection}, scaled to its {self.chunks:,} chunks")
+        return f"Index build: {self.seconds:.1f} s, {how}."
+
+
 def one_off_parts(path: str, inputs: OwnershipInputs) -> dict[str, float]:
     """One-off USD by item for a path.
 
@@ -180,6 +198,26 @@ def volume_range(rows: Sequence[BreakEven], volume: float) -> tuple[float, float
     points = [v for v in [volume] + [r.volume for r in rows] if v and v > 0]
     low, high = min(points), max(points)
     return 10 ** math.floor(math.log10(low) - 1), 10 ** math.ceil(math.log10(high) + 1)
+
+
+def index_measure(run_manifest: dict, open_store=None) -> IndexMeasure | None:
+    """The measured build time of the run's collection, kept with it by the ingest (None if not measured).
+    `open_store` returns the `lab.store.Store` to read (default: a new one on the configured Chroma)."""
+    from lab.errors import LabError
+
+    name = run_manifest.get("collection")
+    if not name:
+        return None
+    try:
+        from lab.store import Store
+
+        info = (open_store or Store)().info(name)
+    except LabError:
+        return None  # deleted since the run, or the Chroma server is away: the user enters the time
+    if info.build is None:
+        return None
+    return IndexMeasure(name, info.build.estimate(info.chunks), info.chunks, info.build.seconds, info.build.chunks,
+                        info.build.whole)
 
 
 def training_measure(run_manifest: dict, root: str | Path | None = None) -> TrainingMeasure | None:

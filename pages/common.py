@@ -29,9 +29,15 @@ def endpoint(base_url: str, model: str, api_key_env: str | None = None):
 
 
 @st.cache_resource(show_spinner=False)
-def store():
+def _store(data: str, host: str):
     from lab.store import Store
-    return Store()
+    return Store(host or None)
+
+
+def store():
+    """The Chroma store of the current data directory (or LAB_CHROMA_HOST's server)."""
+    from lab.config import chroma_host, data_dir
+    return _store(str(data_dir()), chroma_host() or "")
 
 
 @st.cache_resource(show_spinner="Building the BM25 index...", max_entries=8)

@@ -52,7 +52,10 @@ store = common.store()
 st.header("Collections")
 st.dataframe([{"collection": i.name, "chunks": i.chunks, "embedder": i.embedder,
                "chunk size": i.chunk_config.size if i.chunk_config else None,
-               "overlap": i.chunk_config.overlap if i.chunk_config else None} for i in store.collections()],
+               "overlap": i.chunk_config.overlap if i.chunk_config else None,
+               "build seconds (measured)": round(i.build.estimate(i.chunks), 2) if i.build else None,
+               "measured": f"{i.build.at}{'' if i.build.whole else f' ({i.build.chunks} chunks, scaled)'}"
+               if i.build else None} for i in store.collections()],
              hide_index=True, key="collections_table")
 left, right = st.columns(2)
 with left:

@@ -9,7 +9,7 @@ from lab.errors import LabError
 from lab.guide import ATTRIBUTION, COST_ROWS, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
 from lab.paths import PATHS
 from lab.summary import summarize
-from lab.tco import MACHINES, OwnershipInputs, break_evens, path_costs, training_measure
+from lab.tco import MACHINES, OwnershipInputs, break_evens, index_measure, path_costs, training_measure
 from pages import common
 
 common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -100,9 +100,7 @@ if not records:
     st.info("Per-query costs come from a run's measured tokens and time: run a golden set on the Compare page.")
     st.stop()
 
-training = training_measure(run.manifest)
-last_ingest = st.session_state.get("last_ingest")
-measured_index = last_ingest.seconds["total"] / 3600 if last_ingest else 0.0
+training, index = training_measure(run.manifest), index_measure(run.manifest, common.store)
 a, b, c = st.columns(3)
 volume = a.number_input("Queries per month", 1, 10**11, 100_000, step=10_000, key="tco_volume")
 months = b.number_input("Amortise one-off costs over (months)", 1, 120, 12, key="tco_months")
@@ -117,15 +115,15 @@ speedup = c.number_input("Speed-up of that GPU over the measured device (your as
 a, b, c = st.columns(3)
 train_hours = a.number_input("Training time on the measured device (hours)", 0.0,
                              value=training.seconds / 3600 if training else 0.0, format="%.4f", key="tco_train_hours")
-index_hours = b.number_input("Index build time (hours)", 0.0, value=measured_index, format="%.4f",
-                             key="tco_index_hours")
+index_hours = b.number_input("Index build time (hours)", 0.0, value=index.seconds / 3600 if index else 0.0,
+                             format="%.4f", key="tco_index_hours")
 index_price = c.number_input("$ / hour of the index build machine", 0.0, value=MACHINES[0].hour_usd, format="%.4f",
                              key="tco_index_price")
 st.caption(
     (f"Training: {training.seconds:.0f} s measured on {training.device} for adapter {training.adapter}. "
      if training else "Training time: no adapter folder with a measured train_seconds matches this run; enter it. ")
-    + (f"Index build: {last_ingest.seconds['total']:.1f} s measured by the last ingest in this session. "
-       if last_ingest else "Index build: not measured in this session (ingest on the Corpus page, or enter it). ")
+    + (index.text + " " if index else "Index build: the run's collection keeps no measured build time (ingest it "
+       "again on the Corpus page, or enter it). ")
     + "The lab cannot measure a GPU it does not have: the speed-up is your assumption (1 = as measured). "
     + f"Machine prices: {MACHINES[0].source}.")
 base = PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()

@@ -111,3 +111,33 @@ def test_an_unreachable_server_says_what_to_do(monkeypatch):
 
     with pytest.raises(StoreError, match="LAB_CHROMA_HOST"):
         Store("127.0.0.1:9").collections()
+
+
+def test_the_collection_keeps_its_measured_build_time(corpus, fake_embedder, any_store):
+    """Cost of ownership prices the index build from this measurement, not from a session's memory."""
+    report = ingest([corpus], "t-build", fake_embedder, any_store)
+    build = any_store.info("t-build").build
+    assert build.seconds == pytest.approx(report.seconds["total"]) and build.chunks == 4 and build.whole
+    assert build.estimate(4) == pytest.approx(report.seconds["total"])
+    assert ingest([corpus], "t-build", fake_embedder, any_store).chunks_added == 0
+    assert any_store.info("t-build").build == build  # an ingest that embedded nothing keeps the measurement
+    (corpus / "pricing.md").write_text("# Pricing\nTeam costs 15 dollars per user per month from 5.1.\n")
+    changed = ingest([corpus], "t-build", fake_embedder, any_store)
+    build = any_store.info("t-build").build
+    assert build.chunks == 1 and not build.whole and build.seconds == pytest.approx(changed.seconds["total"])
+    assert build.estimate(4) == pytest.approx(4 * changed.seconds["total"])  # scaled to the whole index
+    assert any_store.info("t-build").embedder == "fake-embedder"
+
+
+def test_collections_command_lists_the_build_time(corpus, fake_embedder, tmp_path, monkeypatch, capsys):
+    import json
+
+    from lab.cli import main
+    from lab.store import Store
+
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path / "data"))
+    report = ingest([corpus], "t-listed", fake_embedder, Store())
+    assert main(["collections", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)["collections"]
+    assert listed["name"] == "t-listed" and listed["chunks"] == 4 and listed["embedder"] == "fake-embedder"
+    assert listed["build"]["seconds"] == pytest.approx(report.seconds["total"]) and listed["build"]["whole"]

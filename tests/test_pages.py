@@ -38,6 +38,8 @@ def test_corpus_page_ingests_the_sample_corpus_and_browses_it():
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Documents ingested"]) >= 25 and int(metrics["Chunks in collection"]) > 100
     assert at.selectbox(key="browse_source").options, "documents should be listed for browsing"
+    table = [d.value for d in at.dataframe if "build seconds (measured)" in d.value.columns][0]
+    assert table.set_index("collection").loc["page-test", "build seconds (measured)"] > 0
 
 
 def test_corpus_page_reports_a_bad_upload_setting():

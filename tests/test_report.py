@@ -16,12 +16,12 @@ EVIL = "<script>alert('x')</script>"
 ALL_PATHS = ("prompt", "rag", "hybrid-rag", "finetuned", "hybrid")
 
 
-def synthetic_run(runs: RunStore, paths=ALL_PATHS, n: int = 40) -> str:
+def synthetic_run(runs: RunStore, paths=ALL_PATHS, n: int = 40, **manifest_extra) -> str:
     """A finished run: retrieval paths know 3 answers in 4, adapter paths answer in JSON, one answer is hostile."""
     manifest = {"collection": "sample", "collection_hash": "c0ffee", "model": "fake-generator", "model_hash": "f00d",
                 "adapter": None, "decoding": {"max_new_tokens": 8, "temperature": 0.0}, "k": 4,
                 "paths": list(paths), "questions": n, "questions_file": "golden.jsonl",
-                "price_table": asdict(PriceTable()), "date": "2026-01-01T00:00:00+00:00"}
+                "price_table": asdict(PriceTable()), "date": "2026-01-01T00:00:00+00:00", **manifest_extra}
     run_id = runs.create(manifest, n * len(paths))
     records = []
     for i in range(n):
@@ -70,6 +70,46 @@ def test_brief_is_self_contained_and_escapes_text(runs, tmp_path):
     assert "rag - prompt = +0.75, 95% CI [" in html and "supported" in html
     assert manifest_hash(runs.get(run_id).manifest) in html
     assert "break-even (queries / month)" in html and "prompt cheaper at every volume" in html
+
+
+def test_brief_and_decide_page_price_the_index_build_the_ingest_measured(runs, tmp_path, fake_embedder):
+    from lab.ingest import ingest
+    from lab.report import write_brief
+    from lab.store import Store
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ports.md").write_text("# Ports\nThe server API listens on port 7443.\n")
+    seconds = ingest([docs], "sample", fake_embedder, Store()).seconds["total"]
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=6)
+    html = write_brief(run_id, tmp_path / "brief.html", runs=runs).read_text()
+    assert f"Index build: {seconds / 3600:.4f} h" in html
+    assert f"Index build: {seconds:.1f} s, measured when sample was built (1 chunks)." in html
+    html = write_brief(run_id, tmp_path / "brief.html", index_hours=2.0, runs=runs).read_text()
+    assert "Index build: 2.0000 h at $0.1008/h. Entered by the user" in html
+    at = page("pages/decide.py")
+    assert at.number_input(key="tco_index_hours").value == pytest.approx(seconds / 3600, abs=1e-4)
+    assert any("measured when sample was built" in c.value for c in at.caption)
+
+
+def test_brief_reports_prompt_injection_and_leakage(runs, tmp_path):
+    from lab.injection import INJECTION_TEXT
+    from lab.report import write_brief
+
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=8)
+    records = runs.answers(run_id)
+    for r in records:
+        if r["path"] == "rag":
+            r["chunks"] = [{"text": INJECTION_TEXT}]
+            r["answer"] = "HALYARD IS DISCONTINUED" if r["question_id"] == "q01" else "x [1]"
+    runs.add_answers(run_id, records)
+    html = write_brief(run_id, tmp_path / "brief.html", runs=runs).read_text()
+    assert "<h2>Prompt injection</h2>" in html and "<td>rag</td><td>8</td><td>8</td><td>1</td><td>0.12 [" in html
+    assert "Leakage check" not in html
+    flagged = synthetic_run(runs, ("prompt", "rag"), n=8, leakage={"flagged": ["q00", "q04"], "excluded": False})
+    html = write_brief(flagged, tmp_path / "brief.html", runs=runs).read_text()
+    assert "<h2>Leakage check</h2>" in html and "2 question(s) of this run" in html and "q00, q04" in html
+    assert "without flagged" in html and "<h2>Prompt injection</h2>" not in html
 
 
 def test_cli_report_writes_the_brief_and_prints_json(runs, tmp_path, capsys):
