@@ -281,6 +281,7 @@ def cmd_train(args) -> int:
 
     config = LoraTrainConfig(rank=args.rank, alpha=args.alpha, dropout=args.dropout, targets=tuple(args.targets.split(",")),
                              epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
+                             pass_tokens=args.pass_tokens,
                              seed=args.seed, max_steps=args.max_steps, merge=args.merge, evaluate=not args.no_eval)
 
     def progress(status) -> None:
@@ -399,6 +400,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=T.max_length, help="longer examples are skipped (never truncated) "
                    "and counted in the output")
     p.add_argument("--batch-size", type=int, default=T.batch_size)
+    p.add_argument("--pass-tokens", type=int, default=T.pass_tokens,
+                   help="most padded tokens in one forward pass (bounds memory; same gradients)")
     p.add_argument("--seed", type=int, default=T.seed)
     p.add_argument("--max-steps", type=int, default=T.max_steps, help="stop after N steps (0: epochs decide)")
     p.add_argument("--merge", action="store_true", help="also save base + adapter merged (safetensors)")

@@ -71,6 +71,31 @@ def completion_loss(model, rows, pad_id: int, device: str, reduction: str = "mea
     return loss, int((targets != IGNORE).sum())
 
 
+def passes(rows: list, max_tokens: int) -> list[list]:
+    """`rows` cut, in order, into forward passes of at most `max_tokens` padded tokens (rows x longest row);
+    a row longer than the budget gets a pass of its own."""
+    out: list[list] = []
+    for row in rows:
+        if out and (len(out[-1]) + 1) * max(len(row[0]), *(len(r[0]) for r in out[-1])) <= max_tokens:
+            out[-1].append(row)
+        else:
+            out.append([row])
+    return out
+
+
+def backward_in_passes(model, rows, pad_id: int, device: str, max_tokens: int) -> float:
+    """Gradients of the batch's mean completion loss, accumulated over forward passes of at most `max_tokens`
+    padded tokens each; returns that loss. Same gradients as one pass over the batch, but the activations
+    held for the backward pass are those of one pass, so memory no longer grows with batch size x length."""
+    total = sum(sum(1 for x in labels if x != IGNORE) for _, labels in rows)
+    loss_sum = 0.0
+    for part in passes(sorted(rows, key=lambda r: len(r[0])), max_tokens):
+        loss, _ = completion_loss(model, part, pad_id, device, reduction="sum")
+        (loss / max(total, 1)).backward()
+        loss_sum += float(loss)
+    return loss_sum / max(total, 1)
+
+
 def mean_loss(model, encoded: list, pad_id: int, device: str, batch_size: int = 8) -> float | None:
     """Token-weighted mean completion loss over `encoded` rows (no gradients)."""
     import torch
@@ -150,14 +175,13 @@ def train_loop(model, tokenizer, examples: list, cfg, device: str, report, check
     for step, indices in enumerate(plan, 1):
         check_cancel()
         rows = [train_rows[i] for i in indices]
-        loss, _ = completion_loss(model, rows, pad, device)
-        loss.backward()
+        loss = backward_in_passes(model, rows, pad, device, cfg.pass_tokens)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += sum(len(ids) for ids, _ in rows)
-        result.train_losses.append([step, round(loss.item(), 4)])
+        result.train_losses.append([step, round(loss, 4)])
         if step % val_every == 0 or step == total:
             check_cancel()
             result.val_losses.append([step, mean_loss(model, val_rows, pad, device)])

@@ -45,6 +45,9 @@ class LoraTrainConfig:
         "help": "Longest example in tokens, counting the chat template, system prompt and context passages; longer "
                 "ones are skipped (never truncated) and counted in the manifest. 512 keeps every sample example."})
     batch_size: int = field(default=8, metadata={"help": "Examples per optimizer step (1-64)."})
+    pass_tokens: int = field(default=1024, metadata={
+        "help": "Most padded tokens in one forward pass: a larger batch is run in several passes with the same "
+                "gradients, so memory stays bounded (256-65536; raise it on a large GPU)."})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the batch order and the LoRA init."})
     max_steps: int = field(default=0, metadata={"help": "Stop after this many steps (0: the epochs decide)."})
     merge: bool = field(default=False, metadata={"help": "Also save base + adapter merged into one model."})
@@ -63,6 +66,7 @@ class LoraTrainConfig:
             ("lr", 1e-6 <= self.lr <= 1e-2, "between 1e-6 and 1e-2"),
             ("max_length", 32 <= self.max_length <= 4096, "32-4096 tokens"),
             ("batch_size", 1 <= self.batch_size <= 64, "1-64"),
+            ("pass_tokens", 256 <= self.pass_tokens <= 65536, "256-65536 tokens"),
             ("max_steps", self.max_steps >= 0, "0 or more"),
             ("general_limit", self.general_limit >= 0, "0 or more"),
         ]

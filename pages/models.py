@@ -112,7 +112,10 @@ with st.form("train_form"):
                                    help=HELP["max_length"])
     batch_size = c[3].number_input("Batch size", 1, 64, 8, key="train_batch_size", help=HELP["batch_size"])
     max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, 0, key="train_max_steps", help=HELP["max_steps"])
-    merge = st.checkbox("Also save a merged model", key="train_merge", help=HELP["merge"])
+    c = st.columns(2)
+    pass_tokens = c[0].number_input("Tokens per forward pass", 256, 65536, LoraTrainConfig.pass_tokens, step=256,
+                                    key="train_pass_tokens", help=HELP["pass_tokens"])
+    merge = c[1].checkbox("Also save a merged model", key="train_merge", help=HELP["merge"])
     submitted = st.form_submit_button("Start training", type="primary")
 
 if submitted:
@@ -122,7 +125,7 @@ if submitted:
         config = LoraTrainConfig(rank=int(rank), alpha=int(alpha), dropout=float(dropout),
                                  targets=tuple(targets.split(",")), epochs=int(epochs), lr=float(lr),
                                  max_length=int(max_length), batch_size=int(batch_size), max_steps=int(max_steps),
-                                 merge=merge)
+                                 pass_tokens=int(pass_tokens), merge=merge)
         if source == "Upload JSONL":
             if upload is None:
                 raise InputError("Choose a JSONL file to upload, or pick a sample set.")
