@@ -17,6 +17,14 @@ class BM25Index:
     texts: list[str]
     meta: list[dict]
     _retriever: object = None
+    _positions: dict | None = None
+
+    def row(self, chunk_id: str) -> tuple[str, dict] | None:
+        """(text, metadata) of a chunk the index holds, None if it was added after the index was built."""
+        if self._positions is None:
+            self._positions = {i: pos for pos, i in enumerate(self.ids)}
+        pos = self._positions.get(chunk_id)
+        return None if pos is None else (self.texts[pos], self.meta[pos])
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], meta: list[dict]) -> "BM25Index":

@@ -40,11 +40,19 @@ class DenseRetriever:
         self.store, self.collection, self.embedder = store, collection, embedder
         self.last_timings: dict[str, float] = {}
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, known=None) -> list[Hit]:
+        """The `k` nearest chunks. `known(id) -> (text, meta) | None` (a BM25 index's `row`) supplies texts
+        held in memory, so Chroma returns only ids and distances; what it does not know is fetched."""
         start = time.perf_counter()
         vector = self.embedder.encode([query])[0]
         embedded = time.perf_counter()
-        rows = self.store.query(self.collection, vector, k)
+        rows = self.store.query(self.collection, vector, k, texts=known is None)
+        if known is not None:
+            missing = [r["id"] for r in rows if known(r["id"]) is None]
+            fetched = self.store.get_chunks(self.collection, missing) if missing else {}
+            for r in rows:
+                text, meta = known(r["id"]) or (fetched[r["id"]]["text"], fetched[r["id"]]["meta"])
+                r["text"], r["meta"] = text, meta
         self.last_timings = {"embed_ms": (embedded - start) * 1000, "search_ms": (time.perf_counter() - embedded) * 1000}
         hits = []
         for rank, row in enumerate(rows, 1):
@@ -94,7 +102,12 @@ class HybridRetriever:
         from lab.fusion import rrf
 
         start = time.perf_counter()
-        pools = [self.dense.search(query, max(k, self.candidates)), self.lexical.search(query, max(k, self.candidates))]
+        n = max(k, self.candidates)
+        index = getattr(self.lexical, "index", None)
+        if isinstance(self.dense, DenseRetriever) and hasattr(index, "row"):  # texts from memory, not Chroma
+            pools = [self.dense.search(query, n, known=index.row), self.lexical.search(query, n)]
+        else:
+            pools = [self.dense.search(query, n), self.lexical.search(query, n)]
         by_id: dict[str, Hit] = {}
         for hits in pools:
             for hit in hits:

@@ -95,6 +95,7 @@ class Store:
 
     def __init__(self, host: str | None = None):
         self.client = client(host)
+        self._handles: dict[str, object] = {}  # name -> collection, for queries (see `_read`)
 
     def names(self) -> list[str]:
         """Collection names, staging collections left out."""
@@ -223,12 +224,14 @@ class Store:
             pass  # another process rolled the same staging collection forward first
 
     def rename(self, name: str, new_name: str) -> None:
+        self._forget(name)
         collection = self._get(name)
         if self.exists(check_name(new_name)):
             raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
         collection.modify(name=new_name)
 
     def delete(self, name: str) -> None:
+        self._forget(name)
         self._get(name)
         self.client.delete_collection(name)
         if staging_name(name) in {c.name for c in self.client.list_collections()}:
@@ -272,13 +275,38 @@ class Store:
             collection.delete(ids=ids)
         return len(ids)
 
-    def query(self, name: str, vector, k: int) -> list[dict]:
-        collection = self._get(name)
-        got = collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
-                               include=["documents", "metadatas", "distances"])
+    def _read(self, name: str, read):
+        """`read(collection)` on a cached handle: a query then costs one Chroma call, not a listing of every
+        collection first. A handle whose collection was deleted (and maybe rebuilt) is looked up again once."""
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        handle = self._handles.get(name)
+        if handle is not None:
+            try:
+                return read(handle)
+            except ChromaNotFound:
+                pass
+        self._handles[name] = handle = self._get(name)
+        return read(handle)
+
+    def _forget(self, name: str) -> None:
+        self._handles.pop(name, None)
+
+    def query(self, name: str, vector, k: int, texts: bool = True) -> list[dict]:
+        """The `k` nearest chunks: id, distance and (when `texts`) text and metadata."""
+        include = ["documents", "metadatas", "distances"] if texts else ["distances"]
+        got = self._read(name, lambda c: c.query(query_embeddings=[list(map(float, vector))], n_results=k,
+                                                 include=include))
+        n = len(got["ids"][0])
+        documents = got["documents"][0] if texts else [None] * n
+        metadatas = got["metadatas"][0] if texts else [None] * n
         return [{"id": i, "text": d, "meta": m, "distance": dist}
-                for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                         got["distances"][0])]
+                for i, d, m, dist in zip(got["ids"][0], documents, metadatas, got["distances"][0])]
+
+    def get_chunks(self, name: str, ids: list[str]) -> dict[str, dict]:
+        """id -> {"text", "meta"} of the chunks with these ids (those that exist)."""
+        got = self._read(name, lambda c: c.get(ids=list(ids), include=["documents", "metadatas"]))
+        return {i: {"text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def chunks(self, name: str, source: str | None = None, limit: int | None = None) -> list[dict]:
         got = get_all(self._get(name), {"source": source} if source else None, ["documents", "metadatas"], limit)
