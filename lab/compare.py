@@ -41,7 +41,7 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable) -> dict:
     text = answer.text
     content = metrics.json_answer(text)
     retrieved = [h.source for h in answer.hits]
-    cited = metrics.citations(content)
+    cited = metrics.cited(text)
     model_ms = answer.latency_ms.get("generate", 0.0) + answer.latency_ms.get("rerank", 0.0)
     ok = answer.error is None
     return {

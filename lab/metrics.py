@@ -101,6 +101,21 @@ def citations(answer: str) -> list[int]:
     return seen
 
 
+def cited(text: str) -> list[int]:
+    """Passages an answer cites: a JSON answer's `sources` numbers, then any [n] in its text (plain answers:
+    the [n] only), in order of first appearance. Booleans, strings and fractions in `sources` are not numbers."""
+    try:
+        value = json.loads(text.strip())
+    except (json.JSONDecodeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        return citations(text)
+    sources = value.get("sources") if isinstance(value.get("sources"), list) else []
+    seen = [s for s in sources if isinstance(s, int) and not isinstance(s, bool)]
+    seen = list(dict.fromkeys(seen))
+    return seen + [c for c in citations(str(value.get("answer", ""))) if c not in seen]
+
+
 def citation_validity(cited: Sequence[int], passages: int) -> float | None:
     """Share of citations that point at a passage that was given; None when nothing was cited or retrieved."""
     if not passages or not cited:

@@ -7,7 +7,7 @@ import streamlit as st
 from lab.config import DEFAULT_COLLECTION
 from lab.display import as_text
 from lab.errors import LabError
-from lab.metrics import citations, json_answer
+from lab.metrics import cited as cited_passages
 
 
 @st.cache_resource(show_spinner="Loading the embedder...")
@@ -245,7 +245,7 @@ def show_answers(answers, gold: str | None = None, key: str = "answers") -> None
                 st.error(f"Could not run: {as_text(answer.error)}")
                 continue
             st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
-            cited = citations(json_answer(answer.text))
+            cited = cited_passages(answer.text)
             if cited:
                 st.caption("Cites: " + "; ".join(
                     f"[{n}] {as_text(answer.hits[n - 1].source)}" if 1 <= n <= len(answer.hits)

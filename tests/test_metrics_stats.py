@@ -97,3 +97,25 @@ def test_reprice_uses_measured_usage():
     api = reprice(records, PriceTable(api_input_per_m=1.0, vector_db_per_1k=1.0))
     assert api[0]["cost_usd"] == pytest.approx(0.001 + 0.001)
     assert records[0]["cost_usd"] == 9.9, "the stored records are not changed"
+
+
+def test_json_answers_cite_through_their_sources_field():
+    """The fine-tuned paths answer {"answer", "sources": [n], ...}: those numbers are their citations."""
+    assert metrics.cited('{"answer": "Port 7443.", "sources": [1, 3], "confidence": "high"}') == [1, 3]
+    assert metrics.cited('{"answer": "Port 7443 [2].", "sources": [1], "confidence": "high"}') == [1, 2]
+    assert metrics.cited('{"answer": "I don\'t know", "sources": [], "confidence": "low"}') == []
+    assert metrics.cited('{"answer": "x", "sources": ["1", true, 2.5, 4], "confidence": "low"}') == [4]
+    assert metrics.cited("Port 7443 [1][2].") == [1, 2]
+
+
+def test_a_json_answer_gets_citation_validity_and_cited_sources():
+    from lab.compare import score
+    from lab.costs import PriceTable
+    from lab.golden import GoldenQuestion
+    from lab.paths import Answer
+    from lab.retrieval import Hit
+
+    hits = [Hit(f"c{i}", f"doc{i}.md", "text", 0.5) for i in (1, 2)]
+    answer = Answer("hybrid", "Which port?", '{"answer": "7443", "sources": [2, 5], "confidence": "high"}', hits)
+    record = score(answer, GoldenQuestion("q1", "Which port?", "7443", [], ["doc2.md"], "numeric"), PriceTable())
+    assert record["citation_valid"] == 0.5 and record["cited_sources"] == ["doc2.md"]
