@@ -92,7 +92,7 @@ def backward_in_passes(model, rows, pad_id: int, device: str, max_tokens: int) -
     for part in passes(sorted(rows, key=lambda r: len(r[0])), max_tokens):
         loss, _ = completion_loss(model, part, pad_id, device, reduction="sum")
         (loss / max(total, 1)).backward()
-        loss_sum += float(loss)
+        loss_sum += loss.item()
     return loss_sum / max(total, 1)
 
 
