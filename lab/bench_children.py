@@ -3,6 +3,9 @@
 Each child runs the real command line (`python -m lab ingest | train | compare --json`) against its own data
 directory, so its memory is the memory of the default demo and nothing of the benchmark process leaks in.
 Peak RSS is the kernel's high-water mark of that one child (`os.wait4`), or `VmHWM` of a live process.
+Linux carries a parent's high-water mark into its child's `ru_maxrss` (through fork and exec), so the child is
+started by a fresh, small launcher process and it is the launcher that reads the child's `ru_maxrss`: the
+benchmark process's own gigabytes never count.
 
     child = run_measured([sys.executable, "-c", "bytearray(300 << 20)"], env=dict(os.environ))
     child.peak_rss_mb   # ~310
@@ -49,25 +52,37 @@ class AppData:
     children: dict[str, ChildRun] = field(default_factory=dict)  # "ingest", "train": how the data was made
 
 
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_measured(command: list[str], env: dict, timeout: float = 3600, cwd: str | Path | None = None) -> ChildRun:
-    """Run `command` to its end; wall time and the child's own peak RSS (not the largest child so far)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run `command` to its end; wall time and the child's own peak RSS (not the largest child so far, and
+    not this process's: see the module docstring). A child still running after `timeout` is killed."""
+    import signal
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "rusage"
         start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(report), *command], env=env, cwd=cwd,
+                                stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the child
+            proc.wait()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
+        maxrss_kib, returncode = (int(x) for x in report.read_text().split()) if report.exists() else \
+            (0, proc.returncode)
         out.seek(0)
         err.seek(0)
-        return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024,  # Linux reports KiB
+        return ChildRun(returncode, wall, maxrss_kib / 1024,  # Linux reports KiB
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 

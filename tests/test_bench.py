@@ -86,6 +86,15 @@ def test_run_measured_reports_the_childs_own_peak_rss_and_exit_code():
     assert small.returncode == 3 and small.peak_rss_mb < 300  # not the earlier, larger child's peak
 
 
+def test_a_large_parent_does_not_count_in_its_childs_peak():
+    """Linux carries the parent's high-water RSS into a child's `ru_maxrss` through fork and exec: a bench
+    parent holding 9 GB reported every child at 9 GB. The child's own peak is what is measured."""
+    ballast = b"x" * (800 << 20)  # touched pages: 800 MB resident in this (the parent) process
+    small = run_measured([sys.executable, "-c", "print('ok')"], env=dict(os.environ))
+    assert small.returncode == 0 and small.peak_rss_mb < 300, small.peak_rss_mb
+    del ballast
+
+
 def test_peak_rss_of_a_live_process():
     assert peak_rss_mb(os.getpid()) > 10
     assert peak_rss_mb(2 ** 22 + 12345) is None
