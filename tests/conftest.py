@@ -196,6 +196,52 @@ def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
     return name
 
 
+class ChatHandler:
+    """An OpenAI-compatible chat-completions server at the protocol level: 'Port 7443 [1].' when the prompt
+    carries a passage mentioning it, else "I don't know."; usage 12 in / 4 out, none for the model
+    `no-usage`. Every request's (headers, body) is appended to `bodies`."""
+
+    @staticmethod
+    def make(bodies: list):
+        import json
+        from http.server import BaseHTTPRequestHandler
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                bodies.append((dict(self.headers), body))
+                text = "Port 7443 [1]." if "7443" in body["messages"][-1]["content"] else "I don't know."
+                document = {"object": "chat.completion", "model": body["model"],
+                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+                if body["model"] != "no-usage":
+                    document["usage"] = {"prompt_tokens": 12, "completion_tokens": 4}
+                raw = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        return Handler
+
+
+@pytest.fixture(scope="session")
+def chat_server():
+    """(base url ending in /v1, the list of requests it received) of a running `ChatHandler` server."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    bodies: list = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler.make(bodies))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", bodies
+    httpd.shutdown()
+    httpd.server_close()
+
+
 @contextlib.contextmanager
 def streamlit_app(script: Path, env: dict, log_path: Path):
     """A real `streamlit run SCRIPT` on a free local port, yielding its URL once it answers its health check."""

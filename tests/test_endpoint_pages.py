@@ -1,8 +1,5 @@
 """Pages with an endpoint beside the local model, and the Results page's prompt-injection section (AppTest)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -12,29 +9,9 @@ pytestmark = pytest.mark.usefixtures("show_error_details")
 REPO = Path(__file__).resolve().parent.parent
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        text = "Port 7443 [1]." if "7443" in body["messages"][-1]["content"] else "I don't know."
-        raw = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}],
-                          "usage": {"prompt_tokens": 12, "completion_tokens": 4}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+@pytest.fixture
+def server(chat_server):
+    return chat_server[0]
 
 
 def run(path: str, **state) -> AppTest:

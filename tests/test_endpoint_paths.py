@@ -2,8 +2,6 @@
 protocol-level server started by the test (paths, a CompareJob batch, the command line with --json)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,39 +14,9 @@ from lab.retrieval import Hit
 from lab.runs import RunStore
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Chat completions: '7443 [1]' when the prompt carries a passage mentioning it, else a guess.
-    The model name `no-usage` answers without a `usage` object."""
-
-    bodies: list = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Handler.bodies.append((dict(self.headers), body))
-        user = body["messages"][-1]["content"]
-        text = "Port 7443 [1]." if "7443" in user else "I don't know."
-        document = {"object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
-        if body["model"] != "no-usage":
-            document["usage"] = {"prompt_tokens": len(user.split()), "completion_tokens": 3}
-        raw = json.dumps(document).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+@pytest.fixture
+def server(chat_server):
+    return chat_server[0]
 
 
 class Retriever:
@@ -76,7 +44,7 @@ def test_endpoint_paths_retrieve_like_their_twins_and_generate_remotely(server, 
     assert local.model == "fake-generator" and local.text == "saw 1 passages"
     host = server.split("//")[1].split("/")[0]
     assert remote.path == "rag@endpoint" and remote.model == f"tiny @ {host}" and remote.text == "Port 7443 [1]."
-    assert remote.tokens_out == 3 and not remote.tokens_estimated
+    assert (remote.tokens_in, remote.tokens_out) == (12, 4) and not remote.tokens_estimated
     assert set(remote.latency_ms) == {"retrieve", "generate", "total"}
 
 
@@ -95,17 +63,18 @@ def test_missing_usage_gives_estimated_token_counts(server):
     assert answer.tokens_estimated and answer.tokens_in > 10 and answer.tokens_out == 4  # "I don't know." / 4
 
 
-def test_a_batch_run_through_compare_job_records_the_endpoint(server, tmp_path, fake_generator, monkeypatch):
+def test_a_batch_run_through_compare_job_records_the_endpoint(chat_server, tmp_path, fake_generator, monkeypatch):
+    server, bodies = chat_server
     monkeypatch.setenv("LAB_TEST_ENDPOINT_KEY", "sk-never-recorded")
     endpoint = EndpointGenerator(server, "tiny", api_key_env="LAB_TEST_ENDPOINT_KEY")
     ctx = PathContext(fake_generator, Retriever(), Retriever(), k=1, endpoint=endpoint)
     questions = [GoldenQuestion(f"q{i}", f"Which port, case {i}?", "7443", [], ["ports.md"]) for i in range(5)]
     runs = RunStore(tmp_path / "runs.sqlite")
     paths = ["prompt", "rag", "prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"]
-    Handler.bodies.clear()
+    bodies.clear()
     job = CompareJob(questions, paths, ctx, runs, manifest_for(ctx, "t", "q.jsonl"), batch_size=2)
     run_id = job.run()
-    assert len(Handler.bodies) == 15 and Handler.bodies[0][0]["Authorization"] == "Bearer sk-never-recorded"
+    assert len(bodies) == 15 and bodies[0][0]["Authorization"] == "Bearer sk-never-recorded"
     records = runs.answers(run_id)
     remote = [r for r in records if r["path"].endswith("@endpoint")]
     assert len(remote) == 15 and all(r["model"] == endpoint.name and r["error"] is None for r in remote)
