@@ -16,7 +16,7 @@ def _print(args, document: dict, text: str) -> None:
 
 
 def _store(args):
-    from lab.store import Store
+    from lab.index.store import Store
 
     return Store(args.chroma_host)
 
@@ -24,14 +24,14 @@ def _store(args):
 def _generators(args, names: list[str]):
     """(local model, endpoint): the local model only when a local path runs, the endpoint when one is given."""
     from lab.errors import InputError
-    from lab.paths import is_endpoint_path
+    from lab.experiments.answer_paths import is_endpoint_path
 
     endpoint = None
     if args.endpoint_url or args.endpoint_model:
         if not (args.endpoint_url and args.endpoint_model):
             raise InputError("Give both --endpoint-url and --endpoint-model (and --endpoint-key-env VAR when the "
                              "endpoint needs a key).")
-        from lab.endpoint import EndpointGenerator
+        from lab.generation.endpoint import EndpointGenerator
 
         endpoint = EndpointGenerator(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
     elif any(is_endpoint_path(n) for n in names):
@@ -39,15 +39,15 @@ def _generators(args, names: list[str]):
                          "(and --endpoint-key-env VAR when it needs an API key).")
     local = None
     if not all(is_endpoint_path(n) for n in names):
-        from lab.models import LocalGenerator
+        from lab.generation.models import LocalGenerator
 
         local = LocalGenerator(args.model)
     return local, endpoint
 
 
 def cmd_ingest(args) -> int:
-    from lab.embeddings import SentenceTransformerEmbedder
-    from lab.ingest import ingest
+    from lab.index.embeddings import SentenceTransformerEmbedder
+    from lab.index.ingest import ingest
 
     config = ChunkConfig(size=args.chunk_size, overlap=args.overlap)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
@@ -63,9 +63,9 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from lab.embeddings import SentenceTransformerEmbedder
-    from lab.paths import PathContext, parse_paths, run_path
-    from lab.retrieval import retrievers_for
+    from lab.index.embeddings import SentenceTransformerEmbedder
+    from lab.experiments.answer_paths import PathContext, parse_paths, run_path
+    from lab.index.retrieval import retrievers_for
 
     names = parse_paths(args.paths)
     store = _store(args)
@@ -90,14 +90,14 @@ def cmd_ask(args) -> int:
 
 def _modes(args):
     """Retrieval modes of the collection; rerank only when a cross-encoder actually loads."""
-    from lab.embeddings import SentenceTransformerEmbedder
-    from lab.retrieval import retrievers_for
+    from lab.index.embeddings import SentenceTransformerEmbedder
+    from lab.index.retrieval import retrievers_for
 
     store = _store(args)
     store.info(args.collection)
     reranker, note = None, None
     if args.reranker:
-        from lab.rerank import CrossEncoderReranker
+        from lab.index.rerank import CrossEncoderReranker
 
         reranker = CrossEncoderReranker(args.reranker)
     else:
@@ -121,8 +121,8 @@ def cmd_search(args) -> int:
 
 
 def cmd_retrieval_eval(args) -> int:
-    from lab.golden import load_golden
-    from lab.retrieval_eval import evaluate
+    from lab.evaluation.golden import load_golden
+    from lab.evaluation.retrieval import evaluate
 
     questions = load_golden(args.questions)
     modes, note = _modes(args)
@@ -138,8 +138,8 @@ def cmd_retrieval_eval(args) -> int:
 
 
 def _summary_document(run, records) -> dict:
-    from lab.injection import injection_report
-    from lab.summary import summarize, win_matrix
+    from lab.evaluation.injection import injection_report
+    from lab.evaluation.summary import summarize, win_matrix
 
     summary = summarize(records)
     models = {r["path"]: r["model"] for r in records if r.get("model")}
@@ -173,7 +173,7 @@ def _summary_text(document: dict) -> str:
 
 def _leakage(args, questions, names, embedder) -> dict | None:
     """manifest["leakage"] of a run with an adapter path: golden questions that duplicate its training data."""
-    from lab import leakage
+    from lab.experiments import leakage
 
     if not args.adapter or not leakage.applies(names):
         return None
@@ -192,15 +192,15 @@ def _leakage(args, questions, names, embedder) -> dict | None:
 def cmd_compare(args) -> int:
     from pathlib import Path
 
-    from lab.compare import CompareJob, collection_manifest, manifest_for
-    from lab.costs import PriceTable
-    from lab.embeddings import SentenceTransformerEmbedder
-    from lab.export import question_csv, to_csv, write_atomic
-    from lab.golden import load_golden
-    from lab.paths import PathContext, parse_paths
-    from lab.retrieval import retrievers_for
-    from lab.runs import RunStore
-    from lab.summary import summarize, summary_rows
+    from lab.experiments.batch import CompareJob, collection_manifest, manifest_for
+    from lab.evaluation.costs import PriceTable
+    from lab.index.embeddings import SentenceTransformerEmbedder
+    from lab.experiments.export import question_csv, to_csv, write_atomic
+    from lab.evaluation.golden import load_golden
+    from lab.experiments.answer_paths import PathContext, parse_paths
+    from lab.index.retrieval import retrievers_for
+    from lab.experiments.run_store import RunStore
+    from lab.evaluation.summary import summarize, summary_rows
 
     questions = load_golden(args.questions)[: args.limit or None]
     names = parse_paths(args.paths)
@@ -234,7 +234,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from lab import bench
+    from lab.bench import suite as bench
 
     only = set(args.only.split(",")) if args.only else None
     unknown = (only or set()) - set(bench.FIGURES)
@@ -247,7 +247,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from lab.report import parse_needs, write_brief
+    from lab.decision.report import parse_needs, write_brief
 
     path = write_brief(args.run_id, args.out, parse_needs(args.needs), args.volume, args.months, args.index_hours,
                        args.speedup)
@@ -258,7 +258,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from lab.runs import RunStore
+    from lab.experiments.run_store import RunStore
 
     runs = RunStore().list()
     document = {"runs": [asdict(r) for r in runs]}
@@ -277,7 +277,7 @@ def cmd_collections(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from lab.training import LoraTrainConfig, run_training
+    from lab.finetune.job import LoraTrainConfig, run_training
 
     config = LoraTrainConfig(rank=args.rank, alpha=args.alpha, dropout=args.dropout, targets=tuple(args.targets.split(",")),
                              epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
@@ -385,7 +385,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collections", parents=[common], help="list collections")
     p.set_defaults(func=cmd_collections)
 
-    from lab.training import LoraTrainConfig as T
+    from lab.finetune.job import LoraTrainConfig as T
 
     p = sub.add_parser("train", parents=[common], help="train a LoRA adapter on a JSONL fine-tuning set")
     p.add_argument("--data", required=True, help='JSONL: {"prompt","completion"} or {"messages": [...]} lines')

@@ -1,11 +1,11 @@
 """Blind stakeholder mode on the Compare page (a UI helper, not a page): shuffled unlabeled answers, votes,
-then the reveal. The logic (order, labels, what is hidden, storing votes) is in `lab.blind`."""
+then the reveal. The logic (order, labels, what is hidden, storing votes) is in `lab.experiments.blind`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from lab import blind
+from lab.experiments import blind
 from lab.display import as_text
 from lab.errors import LabError
 from pages import common
@@ -13,8 +13,8 @@ from pages import common
 
 def store_question(answers, question: str, chosen, ctx) -> tuple[str, str]:
     """Store one question's answers as a blind run (so votes have a run); returns (run id, question id)."""
-    from lab.compare import manifest_for
-    from lab.golden import GoldenQuestion
+    from lab.experiments.batch import manifest_for
+    from lab.evaluation.golden import GoldenQuestion
 
     qid = chosen.id if chosen else blind.question_id(question)
     golden = GoldenQuestion(qid, question, chosen.answer if chosen else "", list(chosen.aliases) if chosen else [])

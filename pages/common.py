@@ -7,30 +7,30 @@ import streamlit as st
 from lab.config import DEFAULT_COLLECTION
 from lab.display import as_text
 from lab.errors import LabError
-from lab.metrics import cited as cited_passages
+from lab.evaluation.metrics import cited as cited_passages
 
 
 @st.cache_resource(show_spinner="Loading the embedder...")
 def embedder():
-    from lab.embeddings import SentenceTransformerEmbedder
+    from lab.index.embeddings import SentenceTransformerEmbedder
     return SentenceTransformerEmbedder()
 
 
 @st.cache_resource(show_spinner="Loading the generator (the first start converts it once, ~30 s)...")
 def generator(name: str | None = None):
-    from lab.models import LocalGenerator
+    from lab.generation.models import LocalGenerator
     return LocalGenerator(name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def endpoint(base_url: str, model: str, api_key_env: str | None = None):
-    from lab.endpoint import EndpointGenerator
+    from lab.generation.endpoint import EndpointGenerator
     return EndpointGenerator(base_url, model, api_key_env)
 
 
 @st.cache_resource(show_spinner=False)
 def _store(data: str, host: str):
-    from lab.store import Store
+    from lab.index.store import Store
     return Store(host or None)
 
 
@@ -43,19 +43,19 @@ def store():
 @st.cache_resource(show_spinner="Building the BM25 index...", max_entries=8)
 def bm25(collection: str, chunks: int):
     """One BM25 index per collection version (`chunks` changes when the collection does)."""
-    from lab.retrieval import bm25_index
+    from lab.index.retrieval import bm25_index
     return bm25_index(store(), collection)
 
 
 @st.cache_resource(show_spinner="Loading the cross-encoder...", max_entries=2)
 def reranker(path: str):
-    from lab.rerank import CrossEncoderReranker
+    from lab.index.rerank import CrossEncoderReranker
     return CrossEncoderReranker(path)
 
 
 def retrievers(collection: str, reranker_path: str | None = None):
     """Retrieval modes of a collection (dense, bm25, hybrid, and rerank when a cross-encoder loads)."""
-    from lab.retrieval import retrievers_for
+    from lab.index.retrieval import retrievers_for
 
     chunks = store().info(collection).chunks
     return retrievers_for(store(), collection, embedder(), bm25(collection, chunks),
@@ -72,7 +72,7 @@ def path_context(collection: str | None, k: int = 4, decoding=None, paths=None):
     """The PathContext for the active collection, base model, adapter and endpoint chosen in the session
     (the local model loads only when one of `paths` needs it; all of them when `paths` is None)."""
     from lab.config import DecodingConfig
-    from lab.paths import PathContext, is_endpoint_path
+    from lab.experiments.answer_paths import PathContext, is_endpoint_path
 
     modes = retrievers(collection) if collection else {}
     model = adapter = None
@@ -88,7 +88,7 @@ def path_context(collection: str | None, k: int = 4, decoding=None, paths=None):
 
 @st.cache_resource(show_spinner=False)
 def _run_store(path: str):
-    from lab.runs import RunStore
+    from lab.experiments.run_store import RunStore
     return RunStore(path)
 
 
@@ -101,7 +101,7 @@ def run_store():
 def start_compare(questions, questions_name: str, paths, k: int, max_new_tokens: int, batch_size: int,
                   extra_manifest: dict | None = None) -> str:
     """Start a background batch run; returns its run id (the job is kept in `jobs()`)."""
-    from lab.compare import CompareJob, collection_manifest, manifest_for
+    from lab.experiments.batch import CompareJob, collection_manifest, manifest_for
     from lab.config import DecodingConfig
 
     collection = active_collection()
@@ -198,8 +198,8 @@ def sidebar() -> None:
 
 
 def ingest_with_progress(paths, collection: str, config, names=None):
-    """Run lab.ingest with a progress bar; returns the report, or None after showing the error."""
-    from lab.ingest import ingest
+    """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error."""
+    from lab.index.ingest import ingest
 
     bar = st.progress(0.0, text="Starting...")
 

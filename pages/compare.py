@@ -4,10 +4,10 @@ import streamlit as st
 
 from lab.config import SAMPLE_GOLDEN, DecodingConfig
 from lab.display import as_text
-from lab.endpoint import host_of
+from lab.generation.endpoint import host_of
 from lab.errors import LabError
-from lab.golden import load_golden, parse_golden
-from lab.paths import PATHS, available_paths, run_path
+from lab.evaluation.golden import load_golden, parse_golden
+from lab.experiments.answer_paths import PATHS, available_paths, run_path
 from pages import blind_view, common, leakage_view, update_view
 
 common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own

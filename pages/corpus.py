@@ -5,7 +5,7 @@ import streamlit as st
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, ChunkConfig
 from lab.display import as_text
 from lab.errors import LabError
-from lab.parsing import SUPPORTED
+from lab.corpus.parsing import SUPPORTED
 from pages import common
 
 common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -31,7 +31,7 @@ if st.button("Ingest", key="ingest", type="primary"):
         else:
             if not uploads:
                 raise LabError("Choose one or more files to upload first.")
-            from lab.uploads import save_upload
+            from lab.corpus.uploads import save_upload
 
             stored = [save_upload(f.name, f.getvalue()) for f in uploads]
             paths, names = [p for p, _ in stored], dict(stored)
@@ -107,8 +107,8 @@ st.caption("hit@k, recall@k and MRR per mode against the sample golden set's gol
 eval_k = st.number_input("k", 1, 20, 5, key="eval_k")
 if st.button("Evaluate retrieval", key="retrieval_eval"):
     from lab.config import SAMPLE_GOLDEN
-    from lab.golden import load_golden
-    from lab.retrieval_eval import evaluate
+    from lab.evaluation.golden import load_golden
+    from lab.evaluation.retrieval import evaluate
 
     try:
         bar = st.progress(0.0, text="Evaluating...")
@@ -118,7 +118,7 @@ if st.button("Evaluate retrieval", key="retrieval_eval"):
     except LabError as exc:
         st.error(str(exc))
 if "retrieval_eval_results" in st.session_state:
-    from lab.charts import retrieval_chart
+    from lab.decision.charts import retrieval_chart
 
     results = st.session_state["retrieval_eval_results"]
     st.plotly_chart(retrieval_chart(results), key="retrieval_chart")

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from lab import charts
-from lab.costs import PriceTable, reprice
-from lab.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
+from lab.decision import charts
+from lab.evaluation.costs import PriceTable, reprice
+from lab.decision.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
 from lab.errors import LabError
-from lab.guide import ATTRIBUTION, COST_ROWS, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
-from lab.paths import PATHS
-from lab.summary import summarize
-from lab.tco import MACHINES, OwnershipInputs, break_evens, index_measure, path_costs, training_measure
+from lab.decision.guide import ATTRIBUTION, COST_ROWS, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
+from lab.experiments.answer_paths import PATHS
+from lab.evaluation.summary import summarize
+from lab.decision.tco import MACHINES, OwnershipInputs, break_evens, index_measure, path_costs, training_measure
 from pages import common
 
 common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -154,7 +154,7 @@ st.dataframe([{"a": r.a, "b": r.b, "break-even": r.text} for r in rows], hide_in
 
 
 def brief() -> str:
-    from lab.report import brief_for_run
+    from lab.decision.report import brief_for_run
 
     return brief_for_run(run, records, answers, table, inputs)
 

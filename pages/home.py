@@ -39,8 +39,8 @@ if st.button("Run the demo", key="demo", type="primary"):
     report = common.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
         common.show_ingest_report(report)
-        from lab.golden import load_golden
-        from lab.paths import run_path
+        from lab.evaluation.golden import load_golden
+        from lab.experiments.answer_paths import run_path
 
         try:
             question = load_golden(SAMPLE_GOLDEN)[0]

@@ -1,5 +1,5 @@
 """Leakage check views (a UI helper, not a page): the warning before a batch run with an adapter path, and
-the with/without scores on the Results page. The check itself is `lab.leakage`."""
+the with/without scores on the Results page. The check itself is `lab.experiments.leakage`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from lab import leakage
+from lab.experiments import leakage
 from lab.display import as_text
 from lab.errors import LabError
 from pages import common

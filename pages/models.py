@@ -5,11 +5,12 @@ import hashlib
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab.adapters import adapters_dir, list_adapters
+from lab.generation.adapters import adapters_dir, list_adapters
 from lab.config import SAMPLE_CORPUS, data_dir
-from lab.endpoint import host_of
+from lab.generation.endpoint import host_of
 from lab.errors import InputError, LabError
-from lab.training import LoraTrainConfig, TrainingJob, read_status
+from lab.finetune.config import LoraTrainConfig
+from lab.finetune.job import TrainingJob, read_status
 from pages import common
 
 SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",

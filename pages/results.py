@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from lab import charts
-from lab.export import question_csv, to_csv
-from lab.injection import injection_report
-from lab.summary import QUALITY, summarize, summary_rows, win_matrix
+from lab.decision import charts
+from lab.experiments.export import question_csv, to_csv
+from lab.evaluation.injection import injection_report
+from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from pages import common, leakage_view
 
 common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -27,7 +27,7 @@ left, right = st.columns(2)
 metric = left.selectbox("Quality metric", list(QUALITY), format_func=lambda m: charts.LABELS[m], key="results_metric")
 volume = right.number_input("Queries per month", 1, 10**10, 100_000, step=10_000, key="results_volume")
 with st.expander("Price table (edit to your prices; costs are recomputed from the measured usage)"):
-    from lab.costs import PriceTable, reprice
+    from lab.evaluation.costs import PriceTable, reprice
     from lab.errors import LabError
 
     base = PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
@@ -130,7 +130,7 @@ b.download_button("Download per-path summary CSV", to_csv(summary_rows(summary, 
 
 def brief() -> str:
     """Built only when clicked (it embeds plotly.js, ~5 MB); uses the Decide page's answers when given there."""
-    from lab.report import brief_for_run
+    from lab.decision.report import brief_for_run
 
     return brief_for_run(run, records, st.session_state.get("decide_answers"), price_table, volume=int(volume))
 

@@ -1,21 +1,21 @@
 """The Compare page's knowledge-update demo (a UI helper, not a page): add a document that changes facts,
 re-ask the affected questions in the background, show before/after per path with timings, undo.
-The work is in `lab.update_demo`."""
+The work is in `lab.experiments.update_demo`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from lab import update_demo
+from lab.experiments import update_demo
 from lab.display import as_text
 from lab.errors import LabError
-from lab.parsing import SUPPORTED
+from lab.corpus.parsing import SUPPORTED
 from pages import common
 
 
 def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questions_file) -> str:
     from lab.config import DecodingConfig
-    from lab.uploads import save_upload
+    from lab.corpus.uploads import save_upload
 
     if not paths:
         raise LabError("Choose at least one path.")

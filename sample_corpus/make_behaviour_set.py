@@ -57,7 +57,7 @@ def _lab_user_message():
     sys.path.insert(0, str(HERE.parent))
     sys.dont_write_bytecode = True  # leave no __pycache__ behind in lab/
     try:
-        from lab.prompts import user_message as lab_um  # type: ignore
+        from lab.generation.prompts import user_message as lab_um  # type: ignore
     except Exception:
         return None
     finally:

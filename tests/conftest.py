@@ -59,7 +59,7 @@ class FakeGenerator:
         self.batches: list[tuple[int, str | None]] = []  # (batch size, adapter)
 
     def generate(self, conversations, decoding, adapter=None):
-        from lab.models import Generation
+        from lab.generation.models import Generation
 
         self.batches.append((len(conversations), adapter))
         results = []
@@ -83,14 +83,14 @@ def fake_generator() -> FakeGenerator:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from lab.embeddings import SentenceTransformerEmbedder
+    from lab.index.embeddings import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
 
 @pytest.fixture(scope="session")
 def real_generator():
-    from lab.models import LocalGenerator
+    from lab.generation.models import LocalGenerator
 
     return LocalGenerator()
 
@@ -135,7 +135,7 @@ def chroma_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def store():
     """The embedded store (what the app uses by default)."""
-    from lab.store import Store
+    from lab.index.store import Store
 
     return Store()
 
@@ -145,7 +145,7 @@ def any_store(request, store):
     """Index tests run against the embedded client and against a real Chroma server."""
     if request.param == "embedded":
         return store
-    from lab.store import Store
+    from lab.index.store import Store
 
     return Store(request.getfixturevalue("chroma_server"))
 
@@ -154,7 +154,7 @@ def any_store(request, store):
 def sample_collection(real_embedder, store) -> str:
     """The sample corpus ingested once per session with the real embedder."""
     from lab.config import SAMPLE_DOCS
-    from lab.ingest import ingest
+    from lab.index.ingest import ingest
 
     ingest([SAMPLE_DOCS], "sample", real_embedder, store)
     return "sample"
@@ -175,7 +175,7 @@ def show_error_details():
 def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
     """Pages backed by fakes: `pages.common`'s generator and embedder become FakeGenerator (which can "load"
     an adapter) and FakeEmbedder, over a small collection built with the fake embedder; returns its name."""
-    from lab.ingest import ingest
+    from lab.index.ingest import ingest
     from pages import common
 
     class AdapterFakeGenerator(FakeGenerator):
@@ -245,7 +245,7 @@ def chat_server():
 @contextlib.contextmanager
 def streamlit_app(script: Path, env: dict, log_path: Path):
     """A real `streamlit run SCRIPT` on a free local port, yielding its URL once it answers its health check."""
-    from lab.bench_app import free_port, wait_for_health
+    from lab.bench.app import free_port, wait_for_health
     from lab.errors import LabError
 
     port = free_port()

@@ -2,13 +2,13 @@
 
 import pytest
 
-from lab.compare import score
-from lab.costs import PriceTable
-from lab.export import QUESTION_COLUMNS
-from lab.golden import GoldenQuestion
-from lab.metrics import abstained, json_answer
-from lab.paths import Answer
-from lab.summary import QUALITY, summarize
+from lab.experiments.batch import score
+from lab.evaluation.costs import PriceTable
+from lab.experiments.export import QUESTION_COLUMNS
+from lab.evaluation.golden import GoldenQuestion
+from lab.evaluation.metrics import abstained, json_answer
+from lab.experiments.answer_paths import Answer
+from lab.evaluation.summary import QUALITY, summarize
 
 
 @pytest.mark.parametrize("text", [

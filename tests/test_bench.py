@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.bench import FIGURES, Figure, figure, meets, paired_p50_ms, summary_lines
-from lab.bench_corpus import bench_bm25, corpus_rows, synthetic_collection
-from lab.bench_children import peak_rss_mb, run_measured
-from lab.bench_peer import retrieval_quality
+from lab.bench.figure import Figure, figure, meets, paired_p50_ms
+from lab.bench.suite import FIGURES, summary_lines
+from lab.bench.corpus import bench_bm25, corpus_rows, synthetic_collection
+from lab.bench.children import peak_rss_mb, run_measured
+from lab.bench.peer import retrieval_quality
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -109,7 +110,7 @@ def test_unknown_figures_are_refused_with_the_choices():
 
 def test_langchain_adapter_wraps_the_same_embedder(fake_embedder):
     pytest.importorskip("langchain_core")
-    from lab.bench_peer import langchain_embeddings
+    from lab.bench.peer import langchain_embeddings
 
     emb = langchain_embeddings(fake_embedder)
     assert emb.embed_query("error HX-12") == fake_embedder.encode(["error HX-12"])[0].tolist()
@@ -119,8 +120,8 @@ def test_langchain_adapter_wraps_the_same_embedder(fake_embedder):
 def test_langchain_ensemble_reads_the_same_collection(store, fake_embedder, tmp_path):
     for module in ("langchain_chroma", "langchain_classic", "langchain_community"):
         pytest.importorskip(module)
-    from lab.bench_peer import langchain_hybrid
-    from lab.ingest import ingest
+    from lab.bench.peer import langchain_hybrid
+    from lab.index.ingest import ingest
 
     for i in range(6):
         (tmp_path / f"doc{i}.md").write_text(f"# Doc {i}\n\nError HX-{i} means subsystem {i} failed to start.")

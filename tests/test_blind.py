@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import blind
+from lab.experiments import blind
 from lab.errors import InputError
-from lab.golden import GoldenQuestion
-from lab.runs import RunStore
+from lab.evaluation.golden import GoldenQuestion
+from lab.experiments.run_store import RunStore
 
 REPO = Path(__file__).resolve().parent.parent
 PATHS = ["prompt", "rag", "hybrid-rag"]
@@ -44,7 +44,7 @@ def test_what_a_viewer_sees_hides_citations_and_the_json_wrapper():
 
 
 def test_a_one_off_question_is_stored_as_a_blind_run_and_votes_count(fake_generator):
-    from lab.paths import PathContext, run_path
+    from lab.experiments.answer_paths import PathContext, run_path
 
     runs = RunStore()
     ctx = PathContext(fake_generator)
@@ -113,13 +113,13 @@ def test_blind_mode_hides_the_paths_stores_votes_and_reveals(fake_app):
 
 @pytest.mark.usefixtures("show_error_details")
 def test_blind_mode_steps_through_a_finished_batch_run(fake_app, fake_generator):
-    from lab.compare import CompareJob
-    from lab.paths import PathContext
+    from lab.experiments.batch import CompareJob
+    from lab.experiments.answer_paths import PathContext
 
     questions = [GoldenQuestion(f"s{i}", f"Question number {i}?", "x") for i in range(3)]
     runs = RunStore()
     run_id = CompareJob(questions, ["prompt", "finetuned"], PathContext(fake_generator, adapter="ft"), runs,
-                        {"model": "fake"}).run()
+                        {"model": "fake"}).run().run_id
     at = _page(collection=fake_app, blind_mode=True)
     at.radio(key="blind_source").set_value("A finished batch run").run()
     at.selectbox(key="blind_run").set_value(run_id).run()

@@ -6,9 +6,9 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lab.chunking import _word_windows, chunk_document
+from lab.corpus.chunking import _word_windows, chunk_document
 from lab.config import ChunkConfig
-from lab.parsing import Document, Section
+from lab.corpus.parsing import Document, Section
 
 
 def one_word_at_a_time(text, start, end, size, count):

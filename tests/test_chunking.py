@@ -1,8 +1,8 @@
 from hypothesis import given, settings, strategies as st
 
-from lab.chunking import chunk_document
+from lab.corpus.chunking import chunk_document
 from lab.config import ChunkConfig
-from lab.parsing import Document, Section
+from lab.corpus.parsing import Document, Section
 
 
 def words(text: str) -> int:

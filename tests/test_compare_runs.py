@@ -9,13 +9,13 @@ import textwrap
 
 import pytest
 
-from lab.compare import CompareJob
-from lab.export import QUESTION_COLUMNS, question_csv, to_csv, write_atomic
-from lab.golden import GoldenQuestion
-from lab.paths import PathContext
-from lab.retrieval import Hit
-from lab.runs import RunStore
-from lab.summary import summarize, summary_rows, win_matrix
+from lab.experiments.batch import CompareJob
+from lab.experiments.export import QUESTION_COLUMNS, question_csv, to_csv, write_atomic
+from lab.evaluation.golden import GoldenQuestion
+from lab.experiments.answer_paths import PathContext
+from lab.index.retrieval import Hit
+from lab.experiments.run_store import RunStore
+from lab.evaluation.summary import summarize, summary_rows, win_matrix
 
 
 class Retriever:
@@ -31,7 +31,7 @@ class Generator:
     name = "fake-model"
 
     def generate(self, conversations, decoding, adapter=None):
-        from lab.models import Generation
+        from lab.generation.models import Generation
 
         out = []
         for messages in conversations:
@@ -56,7 +56,7 @@ def test_a_run_scores_every_question_and_path(runs):
     ctx = PathContext(Generator(), Retriever(), Retriever(), k=1, adapter="fmt")
     job = CompareJob(QUESTIONS, ["prompt", "rag", "finetuned", "hybrid"], ctx, runs, {"collection": "t"},
                      batch_size=5)
-    run_id = job.run()
+    run_id = job.run().run_id
     record = runs.get(run_id)
     assert record.status == "done" and record.done == record.total == 48
     assert record.manifest["batch_size"] == 5 and record.manifest["paths"] == ["prompt", "rag", "finetuned", "hybrid"]
@@ -83,7 +83,7 @@ def test_a_run_scores_every_question_and_path(runs):
 
 def test_unavailable_paths_are_reported_not_dropped(runs):
     job = CompareJob(QUESTIONS[:2], ["prompt", "rag", "finetuned"], PathContext(Generator()), runs, {})
-    rows = runs.answers(job.run())
+    rows = runs.answers(job.run().run_id)
     assert len(rows) == 6
     errors = {r["path"]: r["error"] for r in rows if r["error"]}
     assert set(errors) == {"rag", "finetuned"} and "needs an index" in errors["rag"]
@@ -94,7 +94,7 @@ def test_unavailable_paths_are_reported_not_dropped(runs):
 def test_a_cancelled_background_run_keeps_what_finished(runs):
     job = CompareJob(QUESTIONS, ["prompt"], PathContext(Generator()), runs, {}, batch_size=1)
     job.cancel()
-    job.start().thread.join(10)
+    job.start().wait(10)
     assert runs.get(job.run_id).status == "cancelled"
     assert not job.running
 
@@ -103,7 +103,7 @@ def test_a_run_killed_mid_way_is_interrupted_with_finished_answers_kept(tmp_path
     db = tmp_path / "runs.sqlite"
     script = textwrap.dedent(f"""
         import os, signal
-        from lab.runs import RunStore
+        from lab.experiments.run_store import RunStore
         runs = RunStore({str(db)!r})
         run_id = runs.create({{"paths": ["prompt"]}}, 4)
         runs.add_answers(run_id, [{{"question_id": "q1", "path": "prompt", "error": None}}])
@@ -119,7 +119,7 @@ def test_a_run_killed_mid_way_is_interrupted_with_finished_answers_kept(tmp_path
 
 def test_csv_export_is_safe_and_complete(tmp_path, runs):
     job = CompareJob(QUESTIONS[:2], ["rag"], PathContext(Generator(), Retriever(), k=1), runs, {})
-    rows = runs.answers(job.run())
+    rows = runs.answers(job.run().run_id)
     rows[0]["answer"] = "=HYPERLINK(\"http://evil\")"
     text = question_csv(rows)
     parsed = list(csv.DictReader(io.StringIO(text)))
@@ -143,7 +143,7 @@ def test_a_dead_process_left_as_a_zombie_is_not_alive():
     """A killed run whose parent has not reaped it yet is a zombie: its pid exists but it runs nothing."""
     import time
 
-    from lab.runs import process_alive
+    from lab.jobs import process_alive
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ingest import ingest
-from lab.store import Store, staging_name
+from lab.index.ingest import ingest
+from lab.index.store import Store, staging_name
 
 REPO = Path(__file__).resolve().parent.parent
 HELPER = REPO / "tests" / "fixtures" / "crash_ingest.py"
@@ -181,7 +181,7 @@ def test_a_new_collection_appears_whole_or_not_at_all(two_versions, fake_embedde
 
 def test_staging_names_are_reserved():
     from lab.errors import InputError
-    from lab.store import check_name
+    from lab.index.store import check_name
 
     with pytest.raises(InputError, match="not starting with lab-staging-"):
         check_name(staging_name("x-y-z"))

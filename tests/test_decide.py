@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from lab.decide import (CLAIM_IDS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, WizardAnswers, cited,
+from lab.decision.decide import (CLAIM_IDS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, WizardAnswers, cited,
                         measured_claims, recommend, verdict)
 from lab.errors import InputError
-from lab.stats import Estimate
-from lab.summary import summarize
-from lab.tco import (BreakEven, OwnershipInputs, PathCost, break_even, break_evens, curves, one_off_parts,
+from lab.evaluation.stats import Estimate
+from lab.evaluation.summary import summarize
+from lab.decision.tco import (BreakEven, OwnershipInputs, PathCost, break_even, break_evens, curves, one_off_parts,
                      path_costs, training_measure, volume_range, volumes)
 
 
@@ -181,7 +181,7 @@ def test_ownership_inputs_validation_names_the_field():
 
 
 def test_training_measure_reads_the_matching_adapter_folder(tmp_path):
-    from lab.adapters import weights_sha256
+    from lab.generation.adapters import weights_sha256
 
     folder = tmp_path / "behaviour"
     folder.mkdir()
@@ -198,7 +198,7 @@ def test_training_measure_reads_the_matching_adapter_folder(tmp_path):
 
 
 def test_ownership_chart_uses_log_axes_and_marks_break_even():
-    from lab.charts import ownership_chart
+    from lab.decision.charts import ownership_chart
 
     costs = [PathCost("finetuned", 240.0, 0.001), PathCost("rag", 0.0, 0.003)]
     figure = ownership_chart(costs, 24, 100_000, break_evens(costs, 24))
@@ -210,7 +210,7 @@ def test_ownership_chart_uses_log_axes_and_marks_break_even():
     assert flat.layout.yaxis.type != "log" and flat.layout.yaxis.rangemode == "tozero"
 
 
-@pytest.mark.parametrize("module", ["lab.decide", "lab.tco", "lab.report"])
+@pytest.mark.parametrize("module", ["lab.decision.decide", "lab.decision.tco", "lab.decision.report"])
 def test_docstring_examples(module):
     import doctest
     import importlib

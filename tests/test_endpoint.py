@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lab.config import DecodingConfig
-from lab.endpoint import EndpointGenerator
+from lab.generation.endpoint import EndpointGenerator
 from lab.errors import InputError, ModelError
-from lab.prompts import chat
+from lab.generation.prompts import chat
 
 
 class Handler(BaseHTTPRequestHandler):

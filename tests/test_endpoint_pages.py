@@ -53,13 +53,13 @@ def test_the_compare_page_offers_and_runs_the_endpoint_paths(server, tmp_path, m
 
 def test_the_results_page_reports_the_prompt_injection(tmp_path, monkeypatch, fake_generator):
     monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
-    from lab.compare import CompareJob
-    from lab.golden import GoldenQuestion
-    from lab.injection import INJECTION_TEXT
-    from lab.models import Generation
-    from lab.paths import PathContext
-    from lab.retrieval import Hit
-    from lab.runs import RunStore
+    from lab.experiments.batch import CompareJob
+    from lab.evaluation.golden import GoldenQuestion
+    from lab.evaluation.injection import INJECTION_TEXT
+    from lab.generation.models import Generation
+    from lab.experiments.answer_paths import PathContext
+    from lab.index.retrieval import Hit
+    from lab.experiments.run_store import RunStore
 
     class Retriever:
         def search(self, query, k):

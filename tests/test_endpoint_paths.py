@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from lab.compare import CompareJob, manifest_for
-from lab.endpoint import EndpointGenerator
+from lab.experiments.batch import CompareJob, manifest_for
+from lab.generation.endpoint import EndpointGenerator
 from lab.errors import InputError
-from lab.golden import GoldenQuestion
-from lab.paths import ENDPOINT_PATHS, PATHS, PathContext, available_paths, parse_paths, run_path
-from lab.retrieval import Hit
-from lab.runs import RunStore
+from lab.evaluation.golden import GoldenQuestion
+from lab.experiments.answer_paths import ENDPOINT_PATHS, PATHS, PathContext, available_paths, parse_paths, run_path
+from lab.index.retrieval import Hit
+from lab.experiments.run_store import RunStore
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_batch_run_through_compare_job_records_the_endpoint(chat_server, tmp_p
     paths = ["prompt", "rag", "prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"]
     bodies.clear()
     job = CompareJob(questions, paths, ctx, runs, manifest_for(ctx, "t", "q.jsonl"), batch_size=2)
-    run_id = job.run()
+    run_id = job.run().run_id
     assert len(bodies) == 15 and bodies[0][0]["Authorization"] == "Bearer sk-never-recorded"
     records = runs.answers(run_id)
     remote = [r for r in records if r["path"].endswith("@endpoint")]

@@ -8,8 +8,9 @@ import pytest
 
 from lab.config import DecodingConfig
 from lab.errors import InputError, ModelError, NotFoundError
-from lab.prompts import chat
-from lab.training import LoraTrainConfig, TrainingJob, read_status
+from lab.generation.prompts import chat
+from lab.finetune.config import LoraTrainConfig
+from lab.finetune.job import TrainingJob, read_status
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def _logits(generator, adapter):
 def test_reload_switch_and_compare_with_the_base(trained, tmp_path):
     import torch
 
-    from lab.models import LocalGenerator
+    from lab.generation.models import LocalGenerator
 
     generator = LocalGenerator()
     decoding = DecodingConfig(max_new_tokens=12)

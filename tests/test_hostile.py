@@ -16,9 +16,9 @@ import pytest
 
 from lab.config import SAMPLE_DOCS
 from lab.errors import InputError
-from lab.ingest import ingest
-from lab.parse_worker import ParseWorker, WorkerLimits
-from lab.parsing import SUPPORTED
+from lab.index.ingest import ingest
+from lab.corpus.parse_worker import ParseWorker, WorkerLimits
+from lab.corpus.parsing import SUPPORTED
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "hostile"))
 from make_hostile import make_all  # noqa: E402

@@ -4,8 +4,8 @@ import pytest
 
 from lab.config import ChunkConfig
 from lab.errors import InputError, NotFoundError
-from lab.ingest import ingest
-from lab.retrieval import DenseRetriever
+from lab.index.ingest import ingest
+from lab.index.retrieval import DenseRetriever
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_progress_is_reported_per_file(corpus, fake_embedder, any_store):
 
 
 def test_lab_chroma_host_switches_to_the_server(chroma_server, monkeypatch, fake_embedder, tmp_path):
-    from lab.store import Store
+    from lab.index.store import Store
 
     monkeypatch.setenv("LAB_CHROMA_HOST", chroma_server)
     (tmp_path / "x.md").write_text("Served by a Chroma server.")
@@ -107,7 +107,7 @@ def test_lab_chroma_host_switches_to_the_server(chroma_server, monkeypatch, fake
 
 def test_an_unreachable_server_says_what_to_do(monkeypatch):
     from lab.errors import StoreError
-    from lab.store import Store
+    from lab.index.store import Store
 
     with pytest.raises(StoreError, match="LAB_CHROMA_HOST"):
         Store("127.0.0.1:9").collections()
@@ -133,7 +133,7 @@ def test_collections_command_lists_the_build_time(corpus, fake_embedder, tmp_pat
     import json
 
     from lab.cli import main
-    from lab.store import Store
+    from lab.index.store import Store
 
     monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path / "data"))
     report = ingest([corpus], "t-listed", fake_embedder, Store())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.golden import load_golden
-from lab.injection import INJECTION_TEXT, exposed, injection_report, obeyed_injection, record_exposed
+from lab.evaluation.golden import load_golden
+from lab.evaluation.injection import INJECTION_TEXT, exposed, injection_report, obeyed_injection, record_exposed
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "sample_corpus" / "injection_questions.jsonl"
@@ -75,7 +75,7 @@ def test_the_question_set_cannot_trigger_the_detector_by_echo():
 
 @pytest.mark.slow
 def test_hybrid_retrieval_puts_the_planted_comment_in_front_of_the_model(real_embedder, sample_collection, store):
-    from lab.retrieval import retrievers_for
+    from lab.index.retrieval import retrievers_for
 
     modes = retrievers_for(store, sample_collection, real_embedder)
     questions = load_golden(QUESTIONS)

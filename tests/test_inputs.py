@@ -4,8 +4,8 @@ import pytest
 
 from lab.config import ChunkConfig, DecodingConfig, data_dir
 from lab.errors import InputError
-from lab.golden import parse_golden
-from lab.uploads import safe_name, save_upload
+from lab.evaluation.golden import parse_golden
+from lab.corpus.uploads import safe_name, save_upload
 
 
 def test_golden_minimal_and_full_lines():

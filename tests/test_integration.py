@@ -9,15 +9,15 @@ import time
 import pytest
 
 from lab.config import SAMPLE_GOLDEN
-from lab.golden import load_golden
-from lab.paths import PathContext, run_path
-from lab.retrieval import DenseRetriever
+from lab.evaluation.golden import load_golden
+from lab.experiments.answer_paths import PathContext, run_path
+from lab.index.retrieval import DenseRetriever
 
 pytestmark = pytest.mark.slow
 
 
 def test_default_generator_loads_from_its_safetensors_cache_fast(real_generator):
-    from lab.models import LocalGenerator, default_model_folder
+    from lab.generation.models import LocalGenerator, default_model_folder
 
     folder = default_model_folder()
     assert (folder / "model.safetensors").exists() and not list(folder.glob("*.gguf"))

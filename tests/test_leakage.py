@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from lab import leakage
+from lab.experiments import leakage
 from lab.config import SAMPLE_CORPUS, SAMPLE_GOLDEN
 from lab.errors import InputError, NotFoundError
-from lab.golden import GoldenQuestion, load_golden
-from lab.leakage import TrainingText
+from lab.evaluation.golden import GoldenQuestion, load_golden
+from lab.finetune.data import EXAMPLES_FILE, TrainingText, save_training_texts, texts_from_examples
 
 Q = [GoldenQuestion("dup", "Which port does the Halyard agent listen on by default?", "7443"),
      GoldenQuestion("fact", "Who is the Data Protection Officer of Marrowlake?", "Ines Okafor", ["Okafor"]),
@@ -82,7 +82,7 @@ def _jsonl(rows) -> str:
 
 
 def test_training_texts_come_from_the_adapter_folder_or_the_named_file(tmp_path):
-    from lab.finetune_data import parse_examples, split_examples
+    from lab.finetune.data import parse_examples, split_examples
 
     rows = [{"prompt": f"Question: fact {i}?", "completion": f"answer {i}"} for i in range(20)]
     data = tmp_path / "corpus" / "set.jsonl"
@@ -95,9 +95,9 @@ def test_training_texts_come_from_the_adapter_folder_or_the_named_file(tmp_path)
     texts, where = leakage.adapter_training_texts(adapter, search=[data.parent])
     train = split_examples(parse_examples(data.read_text()), 3)[0]
     assert [t.line for t in texts] == [e.line for e in train] and len(texts) == 16 and "seed 3" in where
-    leakage.save_training_texts(adapter, train)  # what training writes from now on
+    save_training_texts(adapter, train)  # what training writes from now on
     saved, where = leakage.adapter_training_texts(adapter)
-    assert saved == texts and where.endswith(leakage.EXAMPLES_FILE)
+    assert saved == texts and where.endswith(EXAMPLES_FILE)
 
 
 def test_a_changed_or_missing_training_file_is_reported(tmp_path):
@@ -115,13 +115,13 @@ def test_a_changed_or_missing_training_file_is_reported(tmp_path):
 
 def test_on_the_sample_data_the_knowledge_set_leaks_and_the_behaviour_set_does_not():
     """No embedder here (fast): the n-gram and fact signals alone. Measured counts are in the report."""
-    from lab.finetune_data import load_examples
+    from lab.finetune.data import load_examples
 
     golden = load_golden(SAMPLE_GOLDEN)
     knowledge, _ = load_examples(SAMPLE_CORPUS / "finetune_knowledge.jsonl")
     behaviour, _ = load_examples(SAMPLE_CORPUS / "finetune_behaviour.jsonl")
-    assert len(leakage.check(golden, leakage.texts_from_examples(knowledge)).matches) >= 10
-    assert leakage.check(golden, leakage.texts_from_examples(behaviour)).matches == []
+    assert len(leakage.check(golden, texts_from_examples(knowledge)).matches) >= 10
+    assert leakage.check(golden, texts_from_examples(behaviour)).matches == []
 
 
 def test_paths_that_use_the_adapter():
@@ -130,8 +130,10 @@ def test_paths_that_use_the_adapter():
 
 
 def test_cli_compare_records_the_flagged_questions(tmp_path, monkeypatch, fake_embedder, fake_generator, capsys):
-    from lab import cli, embeddings, models
-    from lab.runs import RunStore
+    from lab import cli
+    from lab.index import embeddings
+    from lab.generation import models
+    from lab.experiments.run_store import RunStore
 
     class Generator(type(fake_generator)):
         def __init__(self, name=None):
@@ -146,7 +148,7 @@ def test_cli_compare_records_the_flagged_questions(tmp_path, monkeypatch, fake_e
     questions.write_text(_jsonl([{"id": q.id, "question": q.question, "answer": q.answer} for q in Q]))
     adapter = tmp_path / "adapter"
     adapter.mkdir()
-    (adapter / leakage.EXAMPLES_FILE).write_text(_jsonl([vars(t) for t in EXAMPLES]))
+    (adapter / EXAMPLES_FILE).write_text(_jsonl([vars(t) for t in EXAMPLES]))
     out = tmp_path / "run.csv"
     base = ["compare", "--questions", str(questions), "--collection", "no-such-collection", "--paths",
             "prompt,finetuned", "--adapter", str(adapter), "--out", str(out), "--json"]
@@ -169,13 +171,13 @@ def test_the_batch_tab_warns_excludes_and_the_results_page_shows_both_scores(fak
 
     from streamlit.testing.v1 import AppTest
 
-    from lab.runs import RunStore
+    from lab.experiments.run_store import RunStore
 
     golden = load_golden(SAMPLE_GOLDEN)[:6]
     copies = [TrainingText(i, f"Question: {q.question}", q.answer) for i, q in enumerate(golden[:2], 1)]
     adapter = tmp_path / "leaky"
     adapter.mkdir()
-    (adapter / leakage.EXAMPLES_FILE).write_text(_jsonl([vars(t) for t in copies]))
+    (adapter / EXAMPLES_FILE).write_text(_jsonl([vars(t) for t in copies]))
     repo = SAMPLE_GOLDEN.parent.parent
 
     def compare_page():

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from lab.config import DecodingConfig
-from lab.finetune_loop import skipped_note
-from lab.prompts import chat
-from lab.training import LoraTrainConfig, TrainingJob, read_status
+from lab.finetune.loop import skipped_note
+from lab.generation.prompts import chat
+from lab.finetune.config import LoraTrainConfig
+from lab.finetune.job import TrainingJob, read_status
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def test_skipped_examples_are_counted_and_explained(merged):
 def test_the_merged_model_loads_and_answers_like_base_plus_adapter(merged):
     import torch
 
-    from lab.models import LocalGenerator
+    from lab.generation.models import LocalGenerator
 
     folder = merged.out / "merged"
     assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))

@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from lab import metrics
-from lab.costs import PriceTable, monthly_cost, query_cost
+from lab.evaluation import metrics
+from lab.evaluation.costs import PriceTable, monthly_cost, query_cost
 from lab.errors import InputError
-from lab.stats import compare_pair, mean_ci
+from lab.evaluation.stats import compare_pair, mean_ci
 
 
 @pytest.mark.parametrize("answer,gold,aliases,expected", [
@@ -87,7 +87,7 @@ def test_costs():
 
 
 def test_reprice_uses_measured_usage():
-    from lab.costs import reprice
+    from lab.evaluation.costs import reprice
 
     records = [{"tokens_in": 1000, "tokens_out": 0, "latency_ms_generate": 3600.0, "latency_ms_rerank": None,
                 "retrieved_sources": ["a.md"], "error": None, "cost_usd": 9.9},
@@ -109,11 +109,11 @@ def test_json_answers_cite_through_their_sources_field():
 
 
 def test_a_json_answer_gets_citation_validity_and_cited_sources():
-    from lab.compare import score
-    from lab.costs import PriceTable
-    from lab.golden import GoldenQuestion
-    from lab.paths import Answer
-    from lab.retrieval import Hit
+    from lab.experiments.batch import score
+    from lab.evaluation.costs import PriceTable
+    from lab.evaluation.golden import GoldenQuestion
+    from lab.experiments.answer_paths import Answer
+    from lab.index.retrieval import Hit
 
     hits = [Hit(f"c{i}", f"doc{i}.md", "text", 0.5) for i in (1, 2)]
     answer = Answer("hybrid", "Which port?", '{"answer": "7443", "sources": [2, 5], "confidence": "high"}', hits)

@@ -22,7 +22,7 @@ def outside(tmp_path_factory, monkeypatch):
 
 
 def test_folders_inside_the_data_models_or_listed_dirs_are_allowed(outside):
-    from lab.adapters import adapters_dir
+    from lab.generation.adapters import adapters_dir
     from lab.config import models_dir
 
     allowed, _ = outside
@@ -40,7 +40,7 @@ def test_a_folder_outside_is_refused_naming_the_env_var(outside):
 
 
 def test_a_symlink_inside_that_leads_outside_is_refused(outside):
-    from lab.adapters import adapters_dir
+    from lab.generation.adapters import adapters_dir
 
     _, elsewhere = outside
     link = adapters_dir() / "sneaky"
@@ -53,9 +53,9 @@ def test_a_symlink_inside_that_leads_outside_is_refused(outside):
 
 
 def test_models_adapters_and_cross_encoders_are_confined(outside):
-    from lab.adapters import check_adapter_folder
-    from lab.models import resolve_model
-    from lab.rerank import CrossEncoderReranker
+    from lab.generation.adapters import check_adapter_folder
+    from lab.generation.models import resolve_model
+    from lab.index.rerank import CrossEncoderReranker
 
     _, elsewhere = outside
     (elsewhere / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
@@ -72,7 +72,7 @@ def test_models_adapters_and_cross_encoders_are_confined(outside):
 
 
 def test_a_folder_with_only_pickle_weights_is_refused(outside):
-    from lab.models import resolve_model
+    from lab.generation.models import resolve_model
 
     allowed, _ = outside
     folder = allowed / "pickled"
@@ -84,11 +84,11 @@ def test_a_folder_with_only_pickle_weights_is_refused(outside):
 
 
 def test_no_code_in_lab_trusts_remote_code():
-    offenders = [f"{path.name}:{n}" for path in sorted((REPO / "lab").glob("*.py"))
+    offenders = [f"{path.name}:{n}" for path in sorted((REPO / "lab").rglob("*.py"))
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"trust_remote_code\s*=\s*True", line)]
     assert offenders == []
-    source = (REPO / "lab" / "models.py").read_text()
+    source = (REPO / "lab" / "generation" / "models.py").read_text()
     assert "trust_remote_code=False" in source and "use_safetensors=True" in source
 
 

@@ -69,7 +69,7 @@ def test_compare_page_runs_a_golden_batch_in_the_background(sample_collection):
     at.button(key="batch_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     run_id = at.session_state["batch_job"]
-    from lab.runs import RunStore
+    from lab.experiments.run_store import RunStore
 
     deadline = time.time() + 240
     while RunStore().get(run_id).status == "running" and time.time() < deadline:
@@ -107,7 +107,7 @@ def test_corpus_search_playground_and_retrieval_evaluation(sample_collection):
 
 
 def test_corpus_page_renames_and_deletes_a_collection(fake_embedder, store, tmp_path):
-    from lab.ingest import ingest
+    from lab.index.ingest import ingest
 
     (tmp_path / "a.md").write_text("A small document.")
     ingest([tmp_path], "t-manage", fake_embedder, store)

@@ -1,7 +1,7 @@
 import pytest
 
 from lab.errors import InputError
-from lab.parsing import parse
+from lab.corpus.parsing import parse
 
 
 def write(tmp_path, name, data):

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
 from lab.errors import InputError
-from lab.parsing import SUPPORTED, Document, parse
+from lab.corpus.parsing import SUPPORTED, Document, parse
 
 BOUNDED = settings(max_examples=int(os.environ.get("LAB_FUZZ_EXAMPLES", 60)), deadline=3000,
                    suppress_health_check=[HealthCheck.too_slow])

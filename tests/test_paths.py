@@ -2,10 +2,10 @@
 
 import pytest
 
-from lab import prompts
+from lab.generation import prompts
 from lab.errors import InputError
-from lab.paths import PATHS, PathContext, parse_paths, run_path
-from lab.retrieval import Hit
+from lab.experiments.answer_paths import PATHS, PathContext, parse_paths, run_path
+from lab.index.retrieval import Hit
 
 
 class FakeRetriever:
@@ -64,7 +64,7 @@ def test_adapter_paths_report_a_missing_adapter_and_use_it_when_loaded(fake_gene
 
 
 def test_generation_is_batched_per_path(fake_generator):
-    from lab.paths import generate, prepare
+    from lab.experiments.answer_paths import generate, prepare
 
     ctx = PathContext(fake_generator, FakeRetriever(), FakeRetriever(), k=1, adapter="a1")
     prepared = [prepare(p, f"Q{i}?", ctx) for i in range(3) for p in ("prompt", "rag", "finetuned")]

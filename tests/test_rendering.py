@@ -50,8 +50,8 @@ def test_no_page_allows_raw_html():
 
 
 def hostile_answers():
-    from lab.paths import Answer
-    from lab.retrieval import Hit
+    from lab.experiments.answer_paths import Answer
+    from lab.index.retrieval import Hit
 
     hit = Hit("c1", "<img src=x onerror=alert(4)>.md", f"Chunk says {PAYLOAD} {MARKDOWN}", 0.9,
               heading=f"{PAYLOAD} {MARKDOWN}")
@@ -95,7 +95,7 @@ def test_answers_gold_errors_and_chunks_are_shown_as_text():
 
 @pytest.mark.usefixtures("show_error_details")
 def test_the_corpus_page_shows_document_text_and_headings_as_text(fake_embedder, store, tmp_path):
-    from lab.ingest import ingest
+    from lab.index.ingest import ingest
 
     (tmp_path / "evil.md").write_text(f"# {PAYLOAD} {MARKDOWN}\n\nBody {PAYLOAD} and {MARKDOWN}.\n")
     ingest([tmp_path], "xss-docs", fake_embedder, store)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.costs import PriceTable
-from lab.runs import RunStore
+from lab.evaluation.costs import PriceTable
+from lab.experiments.run_store import RunStore
 
 REPO = Path(__file__).resolve().parent.parent
 EVIL = "<script>alert('x')</script>"
@@ -53,7 +53,7 @@ def runs(tmp_path, monkeypatch) -> RunStore:
 def test_brief_is_self_contained_and_escapes_text(runs, tmp_path):
     import plotly.offline
 
-    from lab.report import manifest_hash, parse_needs, write_brief
+    from lab.decision.report import manifest_hash, parse_needs, write_brief
 
     run_id = synthetic_run(runs)
     html = write_brief(run_id, tmp_path / "brief.html", parse_needs("knowledge,behaviour"), runs=runs).read_text()
@@ -73,9 +73,9 @@ def test_brief_is_self_contained_and_escapes_text(runs, tmp_path):
 
 
 def test_brief_and_decide_page_price_the_index_build_the_ingest_measured(runs, tmp_path, fake_embedder):
-    from lab.ingest import ingest
-    from lab.report import write_brief
-    from lab.store import Store
+    from lab.index.ingest import ingest
+    from lab.decision.report import write_brief
+    from lab.index.store import Store
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -93,8 +93,8 @@ def test_brief_and_decide_page_price_the_index_build_the_ingest_measured(runs, t
 
 
 def test_brief_reports_prompt_injection_and_leakage(runs, tmp_path):
-    from lab.injection import INJECTION_TEXT
-    from lab.report import write_brief
+    from lab.evaluation.injection import INJECTION_TEXT
+    from lab.decision.report import write_brief
 
     run_id = synthetic_run(runs, ("prompt", "rag"), n=8)
     records = runs.answers(run_id)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from lab.fusion import rrf
-from lab.ingest import ingest
-from lab.retrieval import retrievers_for
+from lab.index.fusion import rrf
+from lab.index.ingest import ingest
+from lab.index.retrieval import retrievers_for
 
 
 def test_rrf_hand_computed():
@@ -51,7 +51,7 @@ def test_hybrid_fuses_by_id_and_keeps_every_stage(modes):
 
 def _plain_hybrid(modes, query, k):
     """Hybrid fused from two full searches (texts read from Chroma): what the fast path must equal."""
-    from lab.fusion import rrf
+    from lab.index.fusion import rrf
 
     dense, lexical = modes["dense"].search(query, 20), modes["bm25"].search(query, 20)
     by_id = {h.id: h for h in dense + lexical}
@@ -71,7 +71,7 @@ def test_hybrid_reads_texts_from_the_lexical_index_with_the_same_hits(modes, que
 
 
 def test_hybrid_still_finds_a_chunk_the_lexical_index_has_not_seen(tmp_path, fake_embedder, any_store):
-    from lab.retrieval import bm25_index
+    from lab.index.retrieval import bm25_index
 
     (tmp_path / "a.md").write_text("# A\nThe API listens on port 7443.\n")
     ingest([tmp_path], "t-stale", fake_embedder, any_store)
@@ -99,9 +99,9 @@ def test_bm25_query_path_returns_what_bm25s_retrieve_returns():
     progress-bar plumbing cost a third of each query): same scores, best first, on the sample corpus."""
     import bm25s
 
-    from lab.bm25 import STOPWORDS, BM25Index
+    from lab.index.bm25 import STOPWORDS, BM25Index
     from lab.config import SAMPLE_DOCS
-    from lab.golden import load_golden
+    from lab.evaluation.golden import load_golden
     from lab.config import SAMPLE_GOLDEN
 
     texts = [line for f in sorted(SAMPLE_DOCS.glob("*.md")) for line in f.read_text().split("\n\n") if line.strip()]

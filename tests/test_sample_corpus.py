@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from lab.config import SAMPLE_CORPUS, SAMPLE_DOCS, SAMPLE_GOLDEN
-from lab.golden import load_golden
-from lab.ingest import collect_files
-from lab.parsing import parse
+from lab.evaluation.golden import load_golden
+from lab.index.ingest import collect_files
+from lab.corpus.parsing import parse
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from lab.config import SAMPLE_CORPUS
 
 @pytest.fixture(scope="module")
 def setup():
-    from lab.finetune_data import load_examples
-    from lab.finetune_loop import encode_all, load_for_training
-    from lab.training import LoraTrainConfig
+    from lab.finetune.data import load_examples
+    from lab.finetune.loop import encode_all, load_for_training
+    from lab.finetune.config import LoraTrainConfig
 
     config = LoraTrainConfig(dropout=0.0)
     model, tokenizer, device, _ = load_for_training(None, config)
@@ -38,7 +38,7 @@ def gradients(model):
 
 
 def test_passes_split_by_token_budget():
-    from lab.finetune_loop import passes
+    from lab.finetune.loop import passes
 
     rows = [([0] * n, [0] * n) for n in (10, 12, 30, 31)]
     assert passes(rows, 1000) == [rows]
@@ -49,7 +49,7 @@ def test_passes_split_by_token_budget():
 def test_split_step_has_the_gradients_of_one_pass(setup):
     import torch
 
-    from lab.finetune_loop import backward_in_passes, completion_loss
+    from lab.finetune.loop import backward_in_passes, completion_loss
 
     model, pad, device, rows = setup
     model.train()

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from lab.adapters import base_matches, check_adapter_folder, list_adapters, require_safetensors
+from lab.generation.adapters import base_matches, check_adapter_folder, list_adapters, require_safetensors
 from lab.errors import InputError, ModelError, NotFoundError
-from lab.finetune_data import IGNORE, batches, collate, encode, parse_examples, split_examples
-from lab.finetune_eval import score_answers
-from lab.prompts import SYSTEM_PROMPT
-from lab.training import STATUS_FILE, LoraTrainConfig, TrainingStatus, eta, read_status
+from lab.finetune.data import IGNORE, batches, collate, encode, parse_examples, split_examples
+from lab.finetune.evaluation import score_answers
+from lab.generation.prompts import SYSTEM_PROMPT
+from lab.finetune.config import LoraTrainConfig
+from lab.finetune.job import STATUS_FILE, TrainingStatus, read_status
+from lab.jobs import eta
 
 REPO = Path(__file__).resolve().parent.parent
 PAIR = '{"prompt": "Question: 2+2?", "completion": "4"}'
@@ -66,7 +68,7 @@ def test_batches_cover_every_example_once_and_group_lengths():
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from lab.models import default_model_folder
+    from lab.generation.models import default_model_folder
 
     return AutoTokenizer.from_pretrained(str(default_model_folder()))
 
@@ -118,7 +120,7 @@ def test_a_running_status_from_a_dead_process_reads_as_interrupted(tmp_path):
 
 
 def test_a_pickle_only_model_folder_is_refused(tmp_path):
-    from lab.models import LocalGenerator
+    from lab.generation.models import LocalGenerator
 
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x02")
@@ -163,7 +165,7 @@ def fake_loop(monkeypatch):
     """TrainingJob with the model work replaced: a loop that reports steps until cancelled."""
     import time as _time
 
-    import lab.finetune_loop as loop
+    import lab.finetune.loop as loop
 
     def fake_train(model, tokenizer, examples, cfg, device, report, check_cancel):
         for step in range(1, 1000):
@@ -184,22 +186,22 @@ def _data(tmp_path):
 
 
 def test_a_cancelled_job_saves_nothing_and_says_so(fake_loop, tmp_path):
-    from lab.training import TrainingJob
+    from lab.finetune.job import TrainingJob
 
     job = TrainingJob(_data(tmp_path), tmp_path / "out", LoraTrainConfig()).start()
     deadline = __import__("time").time() + 10
     while job.status.step < 3 and __import__("time").time() < deadline:
         job.wait(0.05)
     job.cancel()
-    status = job.wait(10)
+    status = job.wait(10).status
     assert status.state == "cancelled" and "nothing saved" in status.message
     assert read_status(tmp_path / "out").state == "cancelled"
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_a_failed_job_reports_why(fake_loop, tmp_path):
-    from lab.training import TrainingJob
+    from lab.finetune.job import TrainingJob
 
-    status = TrainingJob(_data(tmp_path), tmp_path / "out", LoraTrainConfig(seed=99)).start().wait(10)
+    status = TrainingJob(_data(tmp_path), tmp_path / "out", LoraTrainConfig(seed=99)).start().wait(10).status
     assert status.state == "failed" and "max_length=32" in status.message
     assert read_status(tmp_path / "out").state == "failed"

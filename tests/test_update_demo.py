@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from lab import update_demo
+from lab.experiments import update_demo
 from lab.errors import InputError
-from lab.paths import PathContext
-from lab.retrieval import retrievers_for
-from lab.update_demo import UpdateQuestion
+from lab.experiments.answer_paths import PathContext
+from lab.index.retrieval import retrievers_for
+from lab.experiments.update_demo import UpdateQuestion
 
 QUESTIONS = [UpdateQuestion("p", "What does the Team plan cost per user per month?", "$15", "$14"),
              UpdateQuestion("r", "What is the default snapshot retention?", "60 days", "45 days")]
@@ -21,7 +21,7 @@ class EchoGenerator:
     name = "echo"
 
     def generate(self, conversations, decoding, adapter=None):
-        from lab.models import Generation
+        from lab.generation.models import Generation
 
         out = []
         for messages in conversations:
@@ -33,7 +33,7 @@ class EchoGenerator:
 
 @pytest.fixture
 def corpus(tmp_path, fake_embedder, store):
-    from lab.ingest import ingest
+    from lab.index.ingest import ingest
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -103,12 +103,12 @@ def test_the_background_job_reports_progress_and_the_result(corpus, store, fake_
     name, update, _ = corpus
     job = update_demo.UpdateDemoJob(name, [update], QUESTIONS, _ctx(store, name, fake_embedder), store,
                                     fake_embedder, paths=["prompt", "rag"]).start()
-    job.thread.join(60)
+    job.wait(60)
     assert not job.running and job.error is None
     assert job.result.paths == ["prompt", "rag"] and job.progress.done == job.progress.total == 5
     failed = update_demo.UpdateDemoJob(name, [update], QUESTIONS, _ctx(store, name, fake_embedder), store,
                                        fake_embedder, paths=["rag"]).start()
-    failed.thread.join(60)
+    failed.wait(60)
     assert "already holds" in failed.error
 
 

@@ -1,0 +1,152 @@
+"""Benchmark figures measured in child processes: the whole golden-set comparison (wall time, peak RSS).
+
+Each child runs the real command line (`python -m lab ingest | train | compare --json`) against its own data
+directory, so its memory is the memory of the default demo and nothing of the benchmark process leaks in.
+Peak RSS is the kernel's high-water mark of that one child (`os.wait4`), or `VmHWM` of a live process.
+Linux carries a parent's high-water mark into its child's `ru_maxrss` (through fork and exec), so the child is
+started by a fresh, small launcher process and it is the launcher that reads the child's `ru_maxrss`: the
+benchmark process's own gigabytes never count.
+
+    child = run_measured([sys.executable, "-c", "bytearray(300 << 20)"], env=dict(os.environ))
+    child.peak_rss_mb   # ~310
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.bench.figure import Figure, meets
+from lab.errors import LabError
+
+MEMORY_LIMIT_MB = 4096  # issue #8, item 3: the default demo stays under 4 GB peak RSS
+
+
+@dataclass
+class ChildRun:
+    returncode: int
+    wall_seconds: float
+    peak_rss_mb: float
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class AppData:
+    """A data directory holding the sample collection and an adapter, for the child processes."""
+
+    folder: Path
+    env: dict
+    collection: str
+    adapter: str
+    notes: list[str] = field(default_factory=list)
+    children: dict[str, ChildRun] = field(default_factory=dict)  # "ingest", "train": how the data was made
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
+def run_measured(command: list[str], env: dict, timeout: float = 3600, cwd: str | Path | None = None) -> ChildRun:
+    """Run `command` to its end; wall time and the child's own peak RSS (not the largest child so far, and
+    not this process's: see the module docstring). A child still running after `timeout` is killed."""
+    import signal
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "rusage"
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(report), *command], env=env, cwd=cwd,
+                                stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the child
+            proc.wait()
+        wall = time.perf_counter() - start
+        maxrss_kib, returncode = (int(x) for x in report.read_text().split()) if report.exists() else \
+            (0, proc.returncode)
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(returncode, wall, maxrss_kib / 1024,  # Linux reports KiB
+                        out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """High-water RSS of a live process (`VmHWM` in /proc), None where /proc is missing."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _lab(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lab", *args]
+
+
+def _check(child: ChildRun, what: str) -> ChildRun:
+    if child.returncode != 0:
+        raise LabError(f"The benchmark's {what} child failed (exit {child.returncode}): {child.stderr[-1500:]}")
+    return child
+
+
+def prepare_app_data(folder: Path, adapter: str | None = None, train: bool = True) -> AppData:
+    """Ingest the sample corpus in a child (`python -m lab ingest`) and, when `train`, a tiny adapter (5 steps)
+    unless `adapter` is given; both land in `folder`, the children's LAB_DATA_DIR."""
+    from lab.config import REPO_ROOT, SAMPLE_CORPUS, SAMPLE_DOCS, models_dir
+
+    env = {**os.environ, "LAB_DATA_DIR": str(folder), "LAB_MODELS_DIR": str(models_dir()), "HF_HUB_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(REPO_ROOT)}
+    data = AppData(folder, env, "sample", adapter or str(folder / "adapters" / "bench-tiny"))
+    data.children["ingest"] = _check(run_measured(_lab("ingest", str(SAMPLE_DOCS), "--collection", "sample",
+                                                       "--json"), env, cwd=REPO_ROOT), "ingest")
+    if adapter:
+        parent = str(Path(adapter).expanduser().resolve().parent)
+        env["LAB_ALLOWED_MODEL_DIRS"] = os.pathsep.join(filter(None, [env.get("LAB_ALLOWED_MODEL_DIRS"), parent]))
+    elif train:
+        data.children["train"] = _check(run_measured(
+            _lab("train", "--data", str(SAMPLE_CORPUS / "finetune_behaviour.jsonl"), "--out", data.adapter,
+                 "--max-steps", "5", "--no-eval", "--json"), env, cwd=REPO_ROOT), "train")
+        data.notes.append("comparison adapter: a tiny one trained for the benchmark (5 steps); pass --adapter DIR "
+                          "to compare with a real one")
+    return data
+
+
+def bench_comparison(app: AppData, limit: int) -> Figure:
+    """The whole golden set (or its first `limit` questions) through all five paths, as `python -m lab compare`."""
+    from lab.config import REPO_ROOT, SAMPLE_GOLDEN
+
+    csv = app.folder / "bench-compare.csv"
+    command = _lab("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", app.collection, "--adapter",
+                   app.adapter, "--out", str(csv), "--json") + (["--limit", str(limit)] if limit else [])
+    child = _check(run_measured(command, app.env, cwd=REPO_ROOT), "compare")
+    document = child.json()
+    answers = sum(p["answered"] for p in document["paths"])
+    detail = {"questions": document["questions"], "paths": [p["path"] for p in document["paths"]],
+              "answers": answers, "errors": sum(p["errors"] for p in document["paths"]),
+              "wall_seconds": round(child.wall_seconds, 1),
+              "seconds_per_answer": round(child.wall_seconds / max(answers, 1), 2),
+              "peak_rss_mb": round(child.peak_rss_mb), "memory_target": f"< {MEMORY_LIMIT_MB} MB"}
+    for name, run in app.children.items():  # not part of the figure; measured on the way
+        detail[f"{name}_child"] = {"wall_seconds": round(run.wall_seconds, 1), "peak_rss_mb": round(run.peak_rss_mb)}
+    target = f"< {MEMORY_LIMIT_MB}"
+    return Figure("comparison", round(child.peak_rss_mb), None, "MB peak RSS", None, target,
+                  meets(child.peak_rss_mb, target), detail)

@@ -1,0 +1,115 @@
+"""Benchmark figures of the models: batched generation and the LoRA training loop (see `lab.bench.suite`).
+
+Both compare the lab's real code path with a plain baseline on the same inputs in the same process:
+`LocalGenerator.generate` on 16 questions at once vs one at a time, and `lab.finetune.loop.train_loop`
+vs a bare peft forward + backward + AdamW step on the same batches.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from lab.bench.figure import Figure, figure
+
+
+def bench_generation(questions: list[str], repeats: int, max_new_tokens: int = 32) -> Figure:
+    """Greedy tokens/s for all questions in one batch vs one question per call (same prompts, same outputs)."""
+    from lab.generation import prompts
+    from lab.config import DecodingConfig
+    from lab.generation.models import LocalGenerator
+
+    generator = LocalGenerator()
+    decoding = DecodingConfig(max_new_tokens=max_new_tokens)
+    conversations = [prompts.chat(q) for q in questions]
+    generator.generate(conversations[:2], decoding)  # warm-up
+    single_rates, batched_rates, single, batched = [], [], [], []
+    for _ in range(repeats):  # interleaved, so a noisy neighbour slows both sides alike
+        start = time.perf_counter()
+        single = [generator.generate([c], decoding)[0] for c in conversations]
+        single_rates.append(sum(g.tokens_out for g in single) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        batched = generator.generate(conversations, decoding)
+        batched_rates.append(sum(g.tokens_out for g in batched) / (time.perf_counter() - start))
+    steps = max(g.tokens_out for g in batched)
+    return figure("batched_generation", statistics.median(batched_rates), statistics.median(single_rates),
+                  "tokens/s", ">= 4", questions=len(questions), max_new_tokens=max_new_tokens, repeats=repeats,
+                  tokens_out=sum(g.tokens_out for g in batched),
+                  ms_per_token_batch_1=round(1000 / statistics.median(single_rates), 1),
+                  ms_per_step_batch_n=round(1000 * sum(g.tokens_out for g in batched)
+                                            / statistics.median(batched_rates) / max(steps, 1), 1),
+                  same_answers=sum(a.text == b.text for a, b in zip(single, batched)),
+                  threads=_threads())
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def bench_lora_training(steps: int) -> Figure:
+    """Training-step tokens/s of `train_loop` vs a bare loop on the same batches (median over steps).
+
+    The lab's steps are timed from its per-step `report` callback; steps on which it also computed the
+    validation loss are left out of its median (that is evaluation, not training) and reported apart.
+    """
+    from lab.config import SAMPLE_CORPUS
+    from lab.finetune.data import batches, collate, load_examples, split_examples
+    from lab.finetune.loop import encode_all, load_for_training, train_loop
+    from lab.finetune.config import LoraTrainConfig
+
+    config = LoraTrainConfig(max_steps=steps, evaluate=False)
+    examples, _ = load_examples(SAMPLE_CORPUS / "finetune_behaviour.jsonl")
+    model, tokenizer, device, _ = load_for_training(None, config)
+    stamps: list[float] = []
+    started = time.perf_counter()
+
+    def report(**fields) -> None:
+        if "step" in fields or fields.get("phase") == "training":
+            stamps.append(time.perf_counter())
+
+    result = train_loop(model, tokenizer, examples, config, device, report, lambda: None)
+    lab_wall = time.perf_counter() - started
+    # the same plan train_loop followed: split, encode, length-grouped seeded batches, first `steps`
+    train, _, _ = split_examples(examples, config.seed)
+    rows, _ = encode_all(train, tokenizer, config.max_length)
+    plan = batches([len(ids) for ids, _ in rows], config.batch_size, config.seed)[:steps]
+    tokens = [sum(len(rows[i][0]) for i in b) for b in plan]
+    val_every = max(1, -(-len(plan) // 4))
+    validated = {s for s in range(1, len(plan) + 1) if s % val_every == 0 or s == len(plan)}
+    lab_steps = [stamps[s] - stamps[s - 1] for s in range(1, len(stamps))]
+    del model
+    bare = _bare_loop(plan, rows, tokenizer.pad_token_id, config, collate)
+    clean = [s for s in range(1, len(plan) + 1) if s not in validated] or list(range(1, len(plan) + 1))
+    lab_rate = statistics.median(tokens[s - 1] / lab_steps[s - 1] for s in clean)
+    bare_rate = statistics.median(tokens[s - 1] / bare[s - 1] for s in clean)
+    return figure("lora_training", lab_rate, bare_rate, "tokens/s", ">= 0.8", steps=len(plan),
+                  batch_size=config.batch_size, steps_compared=clean, tokens_per_step=tokens,
+                  lab_step_seconds=[round(x, 3) for x in lab_steps], bare_step_seconds=[round(x, 3) for x in bare],
+                  lab_tokens_per_s_with_validation=round(result.tokens_per_second, 1),
+                  lab_wall_seconds_incl_load=round(lab_wall, 1),
+                  note="the lab computes logits only at completion positions; the bare loop uses the "
+                       "model's own labels= loss over all positions, as most training scripts do")
+
+
+def _bare_loop(plan, rows, pad_id: int, config, collate) -> list[float]:
+    """Seconds per step of plain forward(labels=) + backward + AdamW on a fresh peft model."""
+    import torch
+
+    from lab.finetune.loop import load_for_training
+
+    model, _, device, _ = load_for_training(None, config)
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
+    seconds = []
+    for indices in plan:
+        start = time.perf_counter()
+        ids, mask, positions, labels = (t.to(device) for t in collate([rows[i] for i in indices], pad_id))
+        loss = model(input_ids=ids, attention_mask=mask, position_ids=positions, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss.item()
+        seconds.append(time.perf_counter() - start)
+    return seconds

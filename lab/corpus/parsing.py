@@ -1,0 +1,186 @@
+"""Turn files into text sections: one concern, one function per format.
+
+`parse(path)` returns a `Document` whose sections keep what a citation needs (page for PDFs,
+heading for Markdown/HTML/DOCX, row for CSV). Unsupported or unreadable files raise InputError
+with the reason, so a batch can skip them and go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import InputError
+from lab.corpus.untrusted import check_docx, check_pdf_header
+
+SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
+             ".pdf": "pdf", ".docx": "docx", ".csv": "csv"}
+
+
+@dataclass(frozen=True)
+class Section:
+    text: str
+    heading: str = ""
+    page: int | None = None
+    atomic: bool = False  # a record (CSV row) that the chunker never merges with its neighbours
+
+
+@dataclass
+class Document:
+    source: str  # file name as ingested (basename); golden sets cite it
+    sha256: str
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+def parse(path: Path, name: str | None = None) -> Document:
+    """Parse one file; `name` overrides the source name (uploads are stored under hashed names)."""
+    path = Path(path)
+    name = name or path.name
+    kind = SUPPORTED.get(Path(name).suffix.lower())
+    if kind is None:
+        raise InputError(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty.")
+    parser = {"markdown": _markdown, "text": _text, "html": _html, "pdf": _pdf, "docx": _docx, "csv": _csv}[kind]
+    try:
+        sections = parser(data)
+    except InputError as exc:
+        raise InputError(f"{name}: could not be read as {kind}: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{name}: could not be read as {kind}: it is nested too deeply or refers to itself "
+                         "(a reference loop).") from exc
+    except Exception as exc:  # a parser library's own error: report it as this file's reason
+        raise InputError(f"{name}: could not be read as {kind} ({type(exc).__name__}: {exc}).") from exc
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise InputError(f"{name}: no text could be extracted (is it a scanned image or an empty table?).")
+    return Document(source=name, sha256=hashlib.sha256(data).hexdigest(), sections=sections)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def _markdown(data: bytes) -> list[Section]:
+    sections, heading, lines = [], "", []
+    for line in _decode(data).splitlines():
+        match = _MD_HEADING.match(line)
+        if match:
+            if "".join(lines).strip():
+                sections.append(Section("\n".join(lines).strip(), heading))
+            heading, lines = match.group(2), [line]
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        sections.append(Section("\n".join(lines).strip(), heading))
+    return sections
+
+
+def _text(data: bytes) -> list[Section]:
+    return [Section(_decode(data).strip())]
+
+
+_DROP_TAGS = ["script", "style", "svg", "noscript", "iframe", "nav", "footer", "template", "form", "button"]
+
+
+def _html(data: bytes) -> list[Section]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "lxml")
+    for tag in soup(_DROP_TAGS):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    sections, heading, parts = [], (soup.title.get_text(strip=True) if soup.title else ""), []
+    for node in root.find_all(["h1", "h2", "h3", "h4", "p", "li", "pre", "tr", "dt", "dd", "blockquote"]):
+        if node.find_parent(["p", "li", "pre", "tr", "dd", "blockquote"]) is not None:
+            continue  # counted with its block-level parent
+        if node.name in ("h1", "h2", "h3", "h4"):
+            if parts:
+                sections.append(Section("\n".join(parts), heading))
+            heading = node.get_text(" ", strip=True)
+            parts = [heading]
+            continue
+        if node.name == "tr":
+            text = " | ".join(c.get_text(" ", strip=True) for c in node.find_all(["th", "td"]))
+        else:
+            text = node.get_text(" ", strip=True)
+        if text:
+            parts.append(("- " if node.name == "li" else "") + text)
+    if parts:
+        sections.append(Section("\n".join(parts), heading))
+    return sections
+
+
+def _pdf(data: bytes) -> list[Section]:
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
+
+    check_pdf_header(data)
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        raise InputError("the PDF is encrypted; save an unencrypted copy and upload that.")
+    try:
+        return [Section((page.extract_text() or "").strip(), page=i) for i, page in enumerate(reader.pages, 1)]
+    except LimitReachedError as exc:
+        raise InputError(f"it goes past one of pypdf's safety limits ({exc}); refused as a possible decompression "
+                         "bomb.") from exc
+
+
+def _docx(data: bytes) -> list[Section]:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    check_docx(data)  # zip bomb and entity-expansion checks before python-docx inflates anything
+    document = docx.Document(io.BytesIO(data))
+    sections, heading, parts = [], "", []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            text = block.text.strip()
+            style = (block.style.name if block.style is not None else "") or ""
+            if style.startswith(("Heading", "Title")) and text:
+                if parts:
+                    sections.append(Section("\n".join(parts), heading))
+                heading, parts = text, [text]
+            elif text:
+                parts.append(("- " if "List" in style else "") + text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells = [c.text.strip() for c in row.cells]
+                parts.append(" | ".join(cells))
+    if parts:
+        sections.append(Section("\n".join(parts), heading))
+    return sections
+
+
+def _csv(data: bytes) -> list[Section]:
+    text = _decode(data)
+    try:  # only the delimiter is sniffed: the sniffer's guesses about quoting garble cells that hold quotes
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if len(rows) < 2:
+        raise InputError("the CSV has a header but no rows.")
+    header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(rows[0])]
+    sections = []
+    for number, row in enumerate(rows[1:], 1):
+        fields = [f"{h}: {v.strip()}" for h, v in zip(header, row) if v.strip()]
+        if fields:
+            sections.append(Section("; ".join(fields), heading=f"row {number}", atomic=True))
+    return sections

@@ -1,0 +1,73 @@
+"""Uploaded files: checked, then stored by content hash inside the data directory.
+
+The user's file name is only ever used as a display/source name (reduced to a safe basename),
+never as a path, so names like `../../x` or `/etc/passwd` cannot place a file elsewhere.
+
+>>> safe_name("../../etc/pass\\x00wd.md")
+'passwd.md'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from lab.config import data_dir
+from lab.errors import InputError
+from lab.corpus.parsing import SUPPORTED
+
+MAX_UPLOAD_MB = 50
+
+
+def safe_name(name: str) -> str:
+    """A basename with no separators, control characters or leading dots, at most 120 characters."""
+    base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".")
+    stem, suffix = os.path.splitext(base)
+    base = stem[: 120 - len(suffix)] + suffix
+    return base or "unnamed"
+
+
+def check_content(source: str, data: bytes) -> None:
+    """The bytes must be what the name says: PDF magic, a DOCX zip, or text without NUL bytes."""
+    import io
+    import zipfile
+
+    kind = SUPPORTED[Path(source).suffix.lower()]
+    if kind == "pdf":
+        ok = data.lstrip()[:5] == b"%PDF-"
+    elif kind == "docx":
+        ok = data[:4] == b"PK\x03\x04"
+        if ok:
+            try:
+                ok = "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+            except zipfile.BadZipFile:
+                ok = False
+    else:
+        ok = b"\x00" not in data[:65536]
+    if not ok:
+        raise InputError(f"{source}: the content is not a {kind} file (checked by its bytes, not its name); "
+                         "export it again in that format.")
+
+
+def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Path, str]:
+    """Store an upload; returns (stored path, source name)."""
+    source = safe_name(name)
+    suffix = Path(source).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InputError(f"{source}: unsupported file type; upload {', '.join(sorted(SUPPORTED))} files.")
+    if len(data) > max_mb * 1024 * 1024:
+        raise InputError(f"{source}: {len(data) / 1e6:.1f} MB is over the {max_mb} MB upload limit; "
+                         "split the file or raise the limit.")
+    check_content(source, data)
+    folder = data_dir() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (hashlib.sha256(data).hexdigest() + suffix)
+    if not target.exists():
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+    return target, source

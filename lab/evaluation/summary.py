@@ -1,0 +1,108 @@
+"""Per-path summaries of a run's answers: means with paired-bootstrap CIs, latency percentiles, cost,
+pairwise tests and the win/tie/loss matrix. The charts, the CSV and the brief all read these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lab.evaluation.stats import Estimate, PairTest, compare_pair, mean_ci
+
+QUALITY = ("correct", "f1", "semantic_similarity", "grounded", "citation_valid", "hit_at_k", "format_ok",
+           "abstained")
+STAGES = ("retrieve", "rerank", "generate", "total")
+SMALL_N = 30
+
+
+@dataclass
+class PathSummary:
+    path: str
+    answered: int
+    errors: int
+    quality: dict[str, Estimate] = field(default_factory=dict)
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {p50, p95}
+    tokens_in: float = 0.0
+    tokens_out: float = 0.0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    paths: list[PathSummary]
+    pairs: list[PairTest]
+    metric: str
+    questions: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def _by_path(records: list[dict]) -> dict[str, dict[str, dict]]:
+    table: dict[str, dict[str, dict]] = {}
+    for r in records:
+        table.setdefault(r["path"], {})[r["question_id"]] = r
+    return table
+
+
+def summarize(records: list[dict], metric: str = "correct", seed: int = 0) -> RunSummary:
+    table = _by_path(records)
+    questions = sorted({r["question_id"] for r in records})
+    paths = []
+    for path, rows in table.items():
+        ok = [r for r in rows.values() if r["error"] is None]
+        summary = PathSummary(path, len(ok), len(rows) - len(ok))
+        for name in QUALITY:
+            summary.quality[name] = mean_ci([r.get(name) for r in ok], seed)
+        for stage in STAGES:
+            values = [r[f"latency_ms_{stage}"] for r in ok if r.get(f"latency_ms_{stage}") is not None]
+            if values:
+                summary.latency_ms[stage] = {"p50": float(np.percentile(values, 50)),
+                                             "p95": float(np.percentile(values, 95))}
+        if ok:
+            summary.tokens_in = float(np.mean([r["tokens_in"] for r in ok]))
+            summary.tokens_out = float(np.mean([r["tokens_out"] for r in ok]))
+            summary.cost_usd = float(np.mean([r["cost_usd"] for r in ok]))
+        paths.append(summary)
+    pairs, warnings = [], []
+    names = [p.path for p in paths]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            test = compare_pair([table[a].get(q, {}).get(metric) for q in questions],
+                                [table[b].get(q, {}).get(metric) for q in questions], a, b, seed)
+            pairs.append(test)
+            if not test.separable and test.diff.n and test.diff.mean != 0:
+                need = f"; about {test.questions_needed} questions would separate an effect this size" \
+                    if test.questions_needed else ""
+                warnings.append(f"{a} vs {b}: {test.diff.n} questions cannot separate them on {metric} "
+                                f"(difference {test.diff.mean:+.2f}, 95% CI {test.diff.low:+.2f} to "
+                                f"{test.diff.high:+.2f}){need}.")
+    if questions and len(questions) < SMALL_N:
+        warnings.insert(0, f"Only {len(questions)} questions: confidence intervals are wide; use {SMALL_N}+ "
+                           "to tell paths apart.")
+    for p in paths:
+        if p.errors:
+            warnings.append(f"{p.path}: {p.errors} answer(s) could not be produced (see the error column).")
+    return RunSummary(paths, pairs, metric, len(questions), warnings)
+
+
+def win_matrix(summary: RunSummary) -> dict[str, dict[str, tuple[int, int, int]]]:
+    """matrix[a][b] = (wins, ties, losses) of a against b, question by question."""
+    matrix: dict[str, dict[str, tuple[int, int, int]]] = {p.path: {} for p in summary.paths}
+    for t in summary.pairs:
+        matrix[t.a][t.b] = (t.wins, t.ties, t.losses)
+        matrix[t.b][t.a] = (t.losses, t.ties, t.wins)
+    return matrix
+
+
+def summary_rows(summary: RunSummary, run_id: str) -> list[dict]:
+    """The per-path summary CSV rows."""
+    rows = []
+    for p in summary.paths:
+        row = {"run_id": run_id, "path": p.path, "answered": p.answered, "errors": p.errors}
+        for name, est in p.quality.items():
+            row[name] = est.mean
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"], row[f"{name}_n"] = est.low, est.high, est.n
+        for stage, values in p.latency_ms.items():
+            row[f"latency_ms_{stage}_p50"], row[f"latency_ms_{stage}_p95"] = values["p50"], values["p95"]
+        row.update(tokens_in_mean=p.tokens_in, tokens_out_mean=p.tokens_out, cost_usd_per_query=p.cost_usd)
+        rows.append(row)
+    return rows

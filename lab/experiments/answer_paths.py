@@ -1,0 +1,208 @@
+"""The five comparison paths: plain functions in one dict.
+
+A path *prepares* an answer: it retrieves (or not), builds the messages with the shared template
+(`lab.generation.prompts`) and says which adapter generates (None = base model). Generation is one shared
+step, so every path uses the same model and decoding settings, and a batch run can generate
+many prepared answers at once.
+
+| path         | model        | retrieval                          |
+|--------------|--------------|------------------------------------|
+| prompt       | base         | none                               |
+| rag          | base         | dense top-k                        |
+| hybrid-rag   | base         | dense + BM25 -> RRF (-> rerank)    |
+| finetuned    | base + LoRA  | none                               |
+| hybrid       | base + LoRA  | as hybrid-rag                      |
+
+An OpenAI-compatible endpoint (`lab.generation.endpoint`, `PathContext.endpoint`) runs beside the local model: the
+paths without an adapter also exist as `prompt@endpoint`, `rag@endpoint` and `hybrid-rag@endpoint`, which
+retrieve exactly as their local twins and generate on the endpoint, so one run can put a hosted or
+vLLM-served model next to the local one on the same questions and chunks. The five path ids above keep
+their meaning (always the local model).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lab.generation import prompts
+from lab.config import DecodingConfig
+from lab.errors import InputError, LabError, PathUnavailable
+from lab.generation.models import Generator
+from lab.index.retrieval import Hit, Retriever
+
+
+ENDPOINT = "@endpoint"
+ENDPOINT_PATHS = ("prompt", "rag", "hybrid-rag")  # paths an endpoint can run: no local LoRA adapter needed
+_NO_REMOTE_ADAPTER = ("the endpoint serves no LoRA adapter here. finetuned and hybrid run on the local model with a "
+                      "local adapter (--adapter DIR); to try an adapter served by vLLM, give its served name as "
+                      "--endpoint-model and use prompt@endpoint or hybrid-rag@endpoint.")
+
+
+@dataclass
+class PathContext:
+    generator: Generator | None  # the local model (None when only endpoint paths run)
+    retriever: Retriever | None = None  # dense retrieval over the active collection (naive RAG)
+    hybrid: Retriever | None = None  # dense + BM25 fused, optionally reranked (production RAG)
+    k: int = 4
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    adapter: str | None = None  # name of a LoRA adapter loaded on the generator
+    endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
+
+
+@dataclass
+class Answer:
+    path: str
+    question: str
+    text: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    latency_ms: dict[str, float] = field(default_factory=dict)  # retrieve, rerank, generate, total
+    tokens_in: int = 0
+    tokens_out: int = 0
+    messages: list[dict] = field(default_factory=list)
+    model: str = ""
+    adapter: str | None = None
+    error: str | None = None
+    tokens_estimated: bool = False  # the endpoint reported no usage: token counts are estimates
+
+
+def _retrieve(answer: Answer, retriever: Retriever, k: int) -> Answer:
+    start = time.perf_counter()
+    answer.hits = retriever.search(answer.question, k)
+    elapsed = (time.perf_counter() - start) * 1000
+    rerank = getattr(retriever, "last_timings", {}).get("rerank_ms", 0.0)
+    answer.latency_ms["retrieve"] = elapsed - rerank
+    if rerank:
+        answer.latency_ms["rerank"] = rerank
+    return answer
+
+
+def _needs_adapter(ctx: PathContext, name: str) -> str:
+    if not ctx.adapter:
+        raise PathUnavailable(f"{name} needs a LoRA adapter: load or train one on the Models page "
+                              "(or pass --adapter DIR).")
+    return ctx.adapter
+
+
+def prompt_path(question: str, ctx: PathContext) -> Answer:
+    """The base model with no retrieval: the prompt-engineering baseline."""
+    return Answer("prompt", question)
+
+
+def rag_path(question: str, ctx: PathContext) -> Answer:
+    """Naive RAG: dense top-k chunks numbered into the prompt."""
+    if ctx.retriever is None:
+        raise PathUnavailable("rag needs an index: ingest a corpus and choose its collection.")
+    return _retrieve(Answer("rag", question), ctx.retriever, ctx.k)
+
+
+def hybrid_rag_path(question: str, ctx: PathContext) -> Answer:
+    """Production RAG: dense + BM25 candidates fused by RRF, reranked when a cross-encoder is loaded."""
+    if ctx.hybrid is None:
+        raise PathUnavailable("hybrid-rag needs an index: ingest a corpus and choose its collection.")
+    return _retrieve(Answer("hybrid-rag", question), ctx.hybrid, ctx.k)
+
+
+def finetuned_path(question: str, ctx: PathContext) -> Answer:
+    """The LoRA adapter with no retrieval: behaviour (and whatever knowledge) baked into weights."""
+    return Answer("finetuned", question, adapter=_needs_adapter(ctx, "finetuned"))
+
+
+def hybrid_path(question: str, ctx: PathContext) -> Answer:
+    """Both: the adapter answers from hybrid-retrieved chunks (the guide's production pattern)."""
+    adapter = _needs_adapter(ctx, "hybrid")
+    if ctx.hybrid is None:
+        raise PathUnavailable("hybrid needs an index: ingest a corpus and choose its collection.")
+    answer = _retrieve(Answer("hybrid", question), ctx.hybrid, ctx.k)
+    answer.adapter = adapter
+    return answer
+
+
+PATHS: dict[str, Callable[[str, PathContext], Answer]] = {
+    "prompt": prompt_path,
+    "rag": rag_path,
+    "hybrid-rag": hybrid_rag_path,
+    "finetuned": finetuned_path,
+    "hybrid": hybrid_path,
+}
+
+
+def available_paths(endpoint: bool = False) -> list[str]:
+    """The path ids a run can use: the five local ones, plus the endpoint ones when an endpoint is set."""
+    return list(PATHS) + ([p + ENDPOINT for p in ENDPOINT_PATHS] if endpoint else [])
+
+
+def is_endpoint_path(name: str) -> bool:
+    return name.endswith(ENDPOINT)
+
+
+def parse_paths(text: str) -> list[str]:
+    """Comma-separated path ids: parse_paths("prompt, rag@endpoint") -> ['prompt', 'rag@endpoint']."""
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    adapted = [n for n in names if is_endpoint_path(n) and n.removesuffix(ENDPOINT) in PATHS
+               and n.removesuffix(ENDPOINT) not in ENDPOINT_PATHS]
+    if adapted:
+        raise InputError(f"{', '.join(adapted)}: {_NO_REMOTE_ADAPTER}")
+    unknown = [n for n in names if n not in available_paths(endpoint=True)]
+    if unknown or not names:
+        raise InputError(f"Unknown path(s) {', '.join(unknown) or '(none given)'}: choose from "
+                         f"{', '.join(available_paths(endpoint=True))}.")
+    return names
+
+
+def prepare(name: str, question: str, ctx: PathContext) -> Answer:
+    """Retrieve and build the messages; a path that cannot run comes back with its reason in `error`."""
+    if not question.strip():
+        raise InputError("The question is empty: type a question.")
+    start = time.perf_counter()
+    base = name.removesuffix(ENDPOINT)
+    try:
+        if is_endpoint_path(name) and base not in ENDPOINT_PATHS:
+            raise PathUnavailable(f"{name}: {_NO_REMOTE_ADAPTER}")
+        if is_endpoint_path(name) and ctx.endpoint is None:
+            raise PathUnavailable(f"{name} needs an OpenAI-compatible endpoint: set one on the Models page (or pass "
+                                  "--endpoint-url and --endpoint-model).")
+        answer = PATHS[base](question, ctx)
+    except LabError as exc:
+        return Answer(name, question, error=str(exc))
+    answer.path = name
+    answer.messages = prompts.chat(question, [(h.source, h.text) for h in answer.hits])
+    answer.latency_ms["prepare"] = (time.perf_counter() - start) * 1000
+    return answer
+
+
+def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
+    """Generate every prepared answer, one batch per path (so each path's latency is its own), and
+    record the batch's wall time divided by its size as each answer's generate time."""
+    groups: dict[tuple[str, str | None], list[Answer]] = {}
+    for answer in answers:
+        if answer.error is None:
+            groups.setdefault((answer.path, answer.adapter), []).append(answer)
+    for (path, adapter), group in groups.items():
+        extra = {"adapter": adapter} if adapter else {}
+        generator = ctx.endpoint if is_endpoint_path(path) else ctx.generator
+        try:
+            if generator is None:
+                raise PathUnavailable(f"{path} needs a local model: load one on the Models page.")
+            generations = generator.generate([a.messages for a in group], ctx.decoding, **extra)
+        except LabError as exc:
+            for answer in group:
+                answer.error = str(exc)
+            continue
+        for answer, generation in zip(group, generations):
+            answer.text = generation.text
+            answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
+            answer.tokens_estimated = generation.tokens_estimated
+            answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
+            answer.model = generator.name
+    for answer in answers:
+        if answer.error is None:
+            answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
+        answer.latency_ms.pop("prepare", None)
+    return answers
+
+
+def run_path(name: str, question: str, ctx: PathContext) -> Answer:
+    """Prepare and generate one answer."""
+    return generate([prepare(name, question, ctx)], ctx)[0]

@@ -1,0 +1,86 @@
+"""Batch comparison: golden questions x paths, scored, stored as they finish, cancellable.
+
+`CompareJob` is a `lab.jobs.BackgroundJob`: `run()` works in the foreground (command line, tests), `start()`
+in a background thread (pages) with `progress` readable at any time and `cancel()` honoured between batches.
+The run store records the outcome (done, cancelled, failed) and the process, so a run whose process died
+reads back as interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from lab.evaluation.costs import PriceTable
+from lab.evaluation.golden import GoldenQuestion
+from lab.experiments.answer_paths import PathContext, generate, prepare
+from lab.experiments.run_store import RunStore
+from lab.experiments.scoring import add_semantic_similarity, score
+from lab.jobs import BackgroundJob
+
+
+class CompareJob(BackgroundJob):
+    """Golden questions x paths in batches: each batch prepared, generated, scored and stored before the next."""
+
+    kind = "compare"
+
+    def __init__(self, questions: Sequence[GoldenQuestion], paths: Sequence[str], ctx: PathContext,
+                 runs: RunStore, manifest: dict, embedder=None, table: PriceTable = PriceTable(),
+                 batch_size: int = 8):
+        self.questions, self.paths, self.ctx, self.runs = list(questions), list(paths), ctx, runs
+        self.embedder, self.table, self.batch_size = embedder, table, max(1, batch_size)
+        self.manifest = {**manifest, "paths": self.paths, "batch_size": self.batch_size,
+                         "price_table": asdict(table), "questions": len(self.questions)}
+        total = len(self.questions) * len(self.paths)
+        self.run_id = runs.create(self.manifest, total)
+        super().__init__(self.run_id)
+        self.progress.total = total
+
+    def work(self) -> None:
+        """Answer every question through every path."""
+        for start in range(0, len(self.questions), self.batch_size):
+            self.check_cancel()
+            batch = self.questions[start:start + self.batch_size]
+            self.advance(message=f"questions {start + 1}-{start + len(batch)} of {len(self.questions)}")
+            prepared = [(q, prepare(p, q.question, self.ctx)) for q in batch for p in self.paths]
+            generate([a for _, a in prepared], self.ctx)
+            records = [score(a, q, self.table) for q, a in prepared]
+            add_semantic_similarity(records, self.embedder)
+            for record in records:
+                record["run_id"] = self.run_id
+            self.runs.add_answers(self.run_id, records)
+            self.advance(done=self.progress.done + len(records))
+
+    def finished(self, state: str, error: str | None) -> None:
+        self.runs.finish(self.run_id, state, error)
+
+
+def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, extra: dict | None = None) -> dict:
+    """What a run needs to be reproduced and compared fairly with another."""
+    import importlib.metadata
+    import platform
+    from datetime import datetime, timezone
+
+    versions = {}
+    for package in ("torch", "transformers", "peft", "sentence-transformers", "chromadb", "bm25s"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "collection": collection, "questions_file": questions_name,
+        "model": getattr(ctx.generator, "name", None), "model_hash": getattr(ctx.generator, "weights_hash", None),
+        "endpoint": getattr(ctx.endpoint, "name", None),  # `model @ host` of the ...@endpoint paths, never a key
+        "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
+        "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
+        "python": platform.python_version(), "packages": versions, **(extra or {}),
+    }
+
+
+def collection_manifest(store, collection: str, rrf_k: int = 60, reranker: str | None = None) -> dict:
+    """The index half of a run's manifest: which corpus, chunked how, embedded with what, retrieved how."""
+    info = store.info(collection)
+    return {"collection_hash": store.fingerprint(collection), "embedder": info.embedder,
+            "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
+            "retrieval": {"rrf_k": rrf_k, "candidates": 20, "reranker": reranker}}

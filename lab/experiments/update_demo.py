@@ -1,0 +1,223 @@
+"""Knowledge-update demo: add a document that changes facts, re-ask the affected questions, compare.
+
+RAG paths read the index at question time, so a re-indexed document changes their answers at once; the
+fine-tuned path answers from its weights, which keep the old facts until it is retrained. The demo measures
+both sides of that trade: the re-index seconds (measured now) against the adapter's recorded training time.
+
+    questions = load_update_questions(UPDATE_QUESTIONS)
+    result = run_update_demo("sample", [UPDATE_DOC], questions, ctx, store, embedder, adapter_dir=...)
+    result.summaries     # per path: new-fact and old-fact rates before and after
+    undo_update(store, "sample", result.update_sources)   # the collection as it was
+
+The update goes into the given collection (the user's active one): `undo_update` removes its chunks again.
+A collection that already holds the update document is refused (its "before" would not be before).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lab.config import SAMPLE_CORPUS, ChunkConfig
+from lab.errors import InputError
+from lab.evaluation.golden import parse_golden
+from lab.evaluation.metrics import is_correct, json_answer
+from lab.experiments.answer_paths import PathContext, generate, prepare
+from lab.jobs import BackgroundJob
+
+UPDATE_DOC = SAMPLE_CORPUS / "update" / "release-notes-5.1.md"
+UPDATE_QUESTIONS = SAMPLE_CORPUS / "update" / "questions.jsonl"
+RETRIEVAL_PATHS = ("rag", "hybrid-rag", "hybrid")
+Progress = Callable[[str, int, int], None]  # (what is happening, steps done, steps in all)
+
+
+@dataclass(frozen=True)
+class UpdateQuestion:
+    id: str
+    question: str
+    answer: str  # the fact after the update
+    answer_before: str  # the fact before it
+    aliases: tuple[str, ...] = ()
+    aliases_before: tuple[str, ...] = ()
+
+
+@dataclass
+class UpdateAnswer:
+    question_id: str
+    path: str
+    phase: str  # before, after
+    text: str
+    new_fact: bool
+    old_fact: bool
+    sources: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class PathUpdate:
+    path: str
+    new_before: float  # share of questions answered with the new fact, before the update
+    new_after: float
+    old_before: float  # share answered with the old fact
+    old_after: float
+    update_retrieved: float | None  # share of "after" answers whose chunks include the update (None: no retrieval)
+    errors: int
+
+
+@dataclass
+class UpdateDemoResult:
+    collection: str
+    update_sources: list[str]
+    paths: list[str]
+    questions: list[UpdateQuestion]
+    answers: list[UpdateAnswer]
+    reindex_seconds: float  # measured: parse, chunk, embed and write the update
+    chunks_added: int
+    retrain_seconds: float | None  # the adapter manifest's train_seconds (None without an adapter)
+    adapter: str | None
+    ask_seconds: dict[str, float]
+    summaries: list[PathUpdate]
+
+    def answer(self, question_id: str, path: str, phase: str) -> UpdateAnswer | None:
+        return next((a for a in self.answers if (a.question_id, a.path, a.phase) == (question_id, path, phase)), None)
+
+
+def parse_update_questions(text: str, name: str = "update questions") -> list[UpdateQuestion]:
+    """Golden-format lines that also carry `answer_before_update` (and optionally `aliases_before_update`)."""
+    golden = parse_golden(text, name)
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    missing = [q.id for q, row in zip(golden, rows) if not str(row.get("answer_before_update", "")).strip()]
+    if missing:
+        raise InputError(f"{name}: question(s) {', '.join(missing)} lack answer_before_update: give each "
+                         "question the answer before the update too.")
+    return [UpdateQuestion(q.id, q.question, q.answer, str(row["answer_before_update"]), tuple(q.aliases),
+                           tuple(str(a) for a in row.get("aliases_before_update", [])))
+            for q, row in zip(golden, rows)]
+
+
+def load_update_questions(path: str | Path = UPDATE_QUESTIONS) -> list[UpdateQuestion]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Update question file {path} not found.")
+    return parse_update_questions(path.read_text(encoding="utf-8"), path.name)
+
+
+def facts(text: str, question: UpdateQuestion) -> tuple[bool, bool]:
+    """(states the new fact, states the old fact), by lab.evaluation.metrics.is_correct on the answer's content."""
+    content = json_answer(text)
+    return (is_correct(content, question.answer, question.aliases),
+            is_correct(content, question.answer_before, question.aliases_before))
+
+
+def ask(questions: Sequence[UpdateQuestion], paths: Sequence[str], ctx: PathContext, phase: str,
+        progress: Progress | None = None, step: int = 0, steps: int = 0) -> list[UpdateAnswer]:
+    """Every question through every path (one generation batch per path), scored for new and old facts."""
+    out = []
+    for i, path in enumerate(paths):
+        if progress:
+            progress(f"Asking {len(questions)} questions through {path} ({phase} the update)", step + i, steps)
+        prepared = generate([prepare(path, q.question, ctx) for q in questions], ctx)
+        for q, a in zip(questions, prepared):
+            new, old = facts(a.text, q) if a.error is None else (False, False)
+            out.append(UpdateAnswer(q.id, path, phase, a.text, new, old, [h.source for h in a.hits], a.error))
+    return out
+
+
+def refreshed(ctx: PathContext, store, collection: str, embedder) -> PathContext:
+    """The same context with retrievers rebuilt (the BM25 index is held in memory, so it must be rebuilt)."""
+    from lab.index.retrieval import retrievers_for
+
+    reranker = getattr(ctx.hybrid, "reranker", None)
+    modes = retrievers_for(store, collection, embedder, reranker=reranker, rrf_k=getattr(ctx.hybrid, "rrf_k", 60))
+    return replace(ctx, retriever=modes["dense"] if ctx.retriever is not None else None,
+                   hybrid=modes["rerank" if reranker is not None else "hybrid"] if ctx.hybrid is not None else None)
+
+
+def summarize_paths(answers: Sequence[UpdateAnswer], paths: Sequence[str], sources: Sequence[str]) -> list[PathUpdate]:
+    def share(rows: list[UpdateAnswer], test) -> float:
+        return sum(1 for r in rows if test(r)) / len(rows) if rows else 0.0
+
+    out = []
+    for path in paths:
+        before = [a for a in answers if a.path == path and a.phase == "before" and a.error is None]
+        after = [a for a in answers if a.path == path and a.phase == "after" and a.error is None]
+        errors = sum(1 for a in answers if a.path == path and a.error is not None)
+        retrieved = share(after, lambda a: bool(set(a.sources) & set(sources))) \
+            if path.split("@")[0] in RETRIEVAL_PATHS and after else None
+        out.append(PathUpdate(path, share(before, lambda a: a.new_fact), share(after, lambda a: a.new_fact),
+                              share(before, lambda a: a.old_fact), share(after, lambda a: a.old_fact),
+                              retrieved, errors))
+    return out
+
+
+def retrain_seconds(adapter_dir: str | Path | None) -> float | None:
+    """What a retrain costs, as measured when the adapter was trained (its manifest's train_seconds)."""
+    from lab.generation.adapters import read_manifest
+
+    if not adapter_dir:
+        return None
+    value = read_manifest(adapter_dir).get("train_seconds")
+    return float(value) if value is not None else None
+
+
+def run_update_demo(collection: str, update_paths: Sequence[str | Path], questions: Sequence[UpdateQuestion],
+                    ctx: PathContext, store, embedder, paths: Sequence[str] = ("prompt", "rag", "hybrid-rag"),
+                    adapter_dir: str | Path | None = None, progress: Progress | None = None,
+                    names: dict[Path, str] | None = None) -> UpdateDemoResult:
+    """Ask (before), ingest the update into `collection` (timed), ask again (after), score both."""
+    from lab.index.ingest import collect_files, ingest
+
+    if not questions:
+        raise InputError("No affected questions: give at least one question with answer and answer_before_update.")
+    info = store.info(collection)
+    files, skipped = collect_files(update_paths)
+    if not files:
+        raise InputError("No update document: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
+    sources = [(names or {}).get(f, f.name) for f in files]
+    present = sorted(set(sources) & set(store.source_hashes(collection)))
+    if present:
+        raise InputError(f"Collection {collection!r} already holds {', '.join(present)}: undo the update first "
+                         "(the demo's 'before' must be the collection without it).")
+    paths = list(paths)
+    steps = 2 * len(paths) + 1
+    t0 = time.perf_counter()
+    answers = ask(questions, paths, ctx, "before", progress, 0, steps)
+    t1 = time.perf_counter()
+    if progress:
+        progress(f"Re-indexing {', '.join(sources)} into {collection}", len(paths), steps)
+    report = ingest(files, collection, embedder, store, info.chunk_config or ChunkConfig(), names=names)
+    if not report.documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped) or "nothing new to add"
+        raise InputError(f"The update was not ingested ({reasons}).")
+    after_ctx = refreshed(ctx, store, collection, embedder)
+    t2 = time.perf_counter()
+    answers += ask(questions, paths, after_ctx, "after", progress, len(paths) + 1, steps)
+    t3 = time.perf_counter()
+    if progress:
+        progress("Done", steps, steps)
+    return UpdateDemoResult(collection, sources, paths, list(questions), answers, report.seconds["total"],
+                            report.chunks_added, retrain_seconds(adapter_dir), ctx.adapter,
+                            {"before": t1 - t0, "after": t3 - t2}, summarize_paths(answers, paths, sources))
+
+
+def undo_update(store, collection: str, sources: Sequence[str]) -> int:
+    """Remove the update's chunks from the collection; returns how many chunks were removed."""
+    return sum(store.remove_source(collection, source) for source in sources)
+
+
+class UpdateDemoJob(BackgroundJob):
+    """`run_update_demo` in a background thread (pages): start(), progress, result, error, running."""
+
+    kind = "update"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.args, self.kwargs = args, kwargs
+        self.result: UpdateDemoResult | None = None
+
+    def work(self) -> None:
+        self.result = run_update_demo(*self.args, progress=lambda message, done, total: self.advance(done, total, message),
+                                      **self.kwargs)

@@ -1,0 +1,99 @@
+"""LoRA adapter folders: where they live, what their manifest says, and the checks before loading one.
+
+An adapter folder (written by `lab.finetune.job`) holds peft's `adapter_config.json` and
+`adapter_model.safetensors`, plus `manifest.json` (base model, data sha256, hyperparameters, split sizes,
+metrics, wall time, date) and `training_status.json`. Adapters trained elsewhere (no manifest) load too.
+
+>>> base_matches("SmolLM2-135M-Instruct", ["SmolLM2-135M-Instruct", "/models/SmolLM2-135M-Instruct"])
+True
+>>> base_matches("HuggingFaceTB/SmolLM2-360M-Instruct", ["SmolLM2-135M-Instruct"])
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.config import data_dir
+from lab.errors import ModelError, NotFoundError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def adapters_dir() -> Path:
+    path = data_dir() / "adapters"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class AdapterInfo:
+    name: str
+    folder: str
+    base_model: str | None
+    manifest: dict = field(default_factory=dict)
+
+
+def read_manifest(folder: str | Path) -> dict:
+    path = Path(folder) / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def adapter_base(folder: str | Path) -> str | None:
+    """The base model an adapter was trained on: the manifest's, else peft's base_model_name_or_path."""
+    manifest = read_manifest(folder)
+    if manifest.get("base_model"):
+        return manifest["base_model"]
+    config = Path(folder) / "adapter_config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") if config.is_file() else None
+
+
+def list_adapters(root: str | Path | None = None) -> list[AdapterInfo]:
+    """Adapter folders under `<data dir>/adapters/` (or `root`), newest first."""
+    root = Path(root) if root else adapters_dir()
+    found = [AdapterInfo(p.name, str(p), adapter_base(p), read_manifest(p))
+             for p in sorted(root.iterdir()) if p.is_dir() and (p / "adapter_config.json").is_file()]
+    return sorted(found, key=lambda a: a.manifest.get("date", ""), reverse=True)
+
+
+def require_safetensors(folder: Path, what: str, weights: str = "*.safetensors") -> None:
+    """Refuse pickle-only weights: loading a pickle file can run arbitrary code."""
+    if any(folder.glob(weights)):
+        return
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise ModelError(f"{what} {folder} has only pickle weights ({', '.join(pickles[:3])}); the lab loads "
+                         "safetensors only, because a pickle file can run code when loaded. Convert it once "
+                         "where you trust it (load it, then save_pretrained(..., safe_serialization=True)).")
+    raise ModelError(f"{what} {folder} has no {weights} weights file.")
+
+
+def check_adapter_folder(folder: str | Path) -> Path:
+    from lab.model_paths import confine
+
+    folder = confine(folder, "The adapter folder")  # inside the allowed folders, symlinks followed
+    if not (folder / "adapter_config.json").is_file():
+        raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
+                            "written by `python -m lab train` or peft's save_pretrained.")
+    require_safetensors(folder, "The adapter folder", "adapter_model*.safetensors")
+    return folder
+
+
+def base_matches(claimed: str | None, loaded: list[str]) -> bool:
+    """Same model if the names are equal or name the same folder / hub repo (compared by last path part)."""
+    if not claimed:
+        return True  # nothing recorded: peft still refuses an adapter whose shapes do not fit
+    tail = claimed.rstrip("/").split("/")[-1].lower()
+    return any(claimed == name or tail == str(name).rstrip("/").split("/")[-1].lower() for name in loaded)
+
+
+def weights_sha256(folder: str | Path, pattern: str = "adapter_model*.safetensors") -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob(pattern)):
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

