@@ -78,14 +78,6 @@ def test_imports_only_from_its_layer_or_below(module):
     assert upward == [], f"{module} ({layer(module)}) imports from a higher layer: {upward}"
 
 
-def test_layers_below_top_stay_within_their_layer_or_lower_and_packages_do_not_cross():
-    """Within one layer, the package's modules may import each other, never a sibling package of the same rank."""
-    for module, deps in GRAPH.items():
-        for dep in deps:
-            if layer(dep) == layer(module) and layer(module) not in ("base", "top"):
-                assert dep.split(".")[1] == module.split(".")[1]
-
-
 def test_no_import_cycles():
     cycles, state = [], {}
 
