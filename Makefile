@@ -1,5 +1,6 @@
 # Two commands do everything: `make run` starts the app, `make test` runs the whole suite.
 # Both create .venv and install the pinned requirements (and the embedded models) when needed.
+# `make test-unit` runs the fast tier (under a minute, no torch): see the markers in pytest.ini.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test browser bench clean-data
+.PHONY: setup run test test-unit browser bench clean-data
 
 $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ browser:
 
 test: setup $(BENCH_STAMP) browser
 	$(PY) -m pytest
+
+# No real models, servers, browser or long integration tests; the session fails if torch was imported.
+test-unit: setup
+	LAB_UNIT_TIER=1 $(PY) -m pytest -m "not model and not server and not browser and not slow"
 
 # The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
 bench: $(BENCH_STAMP) browser

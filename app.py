@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import login_gate, sidebar
+from pages.ui.frame import login_gate, sidebar
 
 st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=":material/science:", layout="wide")
 

@@ -7,51 +7,33 @@ import json
 import sys
 from dataclasses import asdict
 
-from lab.config import DEFAULT_COLLECTION, ChunkConfig, DecodingConfig
+from lab.config import DEFAULT_COLLECTION, SEARCH_K, BatchConfig, ChunkConfig, DecodingConfig, RetrievalConfig
 from lab.errors import LabError
+from lab.options import add_options, picked
+from lab.session import Loader, Settings, compare_job, endpoint_settings, path_context, retrievers
 
 
 def _print(args, document: dict, text: str) -> None:
     print(json.dumps(document, indent=2, ensure_ascii=False) if args.json else text)
 
 
-def _store(args):
-    from lab.index.store import Store
-
-    return Store(args.chroma_host)
-
-
-def _generators(args, names: list[str]):
-    """(local model, endpoint): the local model only when a local path runs, the endpoint when one is given."""
-    from lab.errors import InputError
-    from lab.experiments.answer_paths import is_endpoint_path
-
-    endpoint = None
-    if args.endpoint_url or args.endpoint_model:
-        if not (args.endpoint_url and args.endpoint_model):
-            raise InputError("Give both --endpoint-url and --endpoint-model (and --endpoint-key-env VAR when the "
-                             "endpoint needs a key).")
-        from lab.generation.endpoint import EndpointGenerator
-
-        endpoint = EndpointGenerator(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
-    elif any(is_endpoint_path(n) for n in names):
-        raise InputError("The ...@endpoint paths need an endpoint: pass --endpoint-url URL --endpoint-model NAME "
-                         "(and --endpoint-key-env VAR when it needs an API key).")
-    local = None
-    if not all(is_endpoint_path(n) for n in names):
-        from lab.generation.models import LocalGenerator
-
-        local = LocalGenerator(args.model)
-    return local, endpoint
+def _settings(args) -> Settings:
+    """The session settings of a command (the same dataclass the pages fill from the sidebar and widgets)."""
+    return Settings(
+        collection=getattr(args, "collection", DEFAULT_COLLECTION),
+        model=getattr(args, "model", None), adapter=getattr(args, "adapter", None),
+        endpoint=endpoint_settings(getattr(args, "endpoint_url", None), getattr(args, "endpoint_model", None),
+                                   getattr(args, "endpoint_key_env", None)),
+        retrieval=RetrievalConfig(**picked(RetrievalConfig, args)), decoding=DecodingConfig(**picked(DecodingConfig, args)))
 
 
 def cmd_ingest(args) -> int:
-    from lab.index.embeddings import SentenceTransformerEmbedder
     from lab.index.ingest import ingest
 
-    config = ChunkConfig(size=args.chunk_size, overlap=args.overlap)
+    res = Loader(args.chroma_host)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
-    report = ingest(args.paths, args.collection, SentenceTransformerEmbedder(), _store(args), config, progress)
+    report = ingest(args.paths, args.collection, res.embedder(), res.store(), ChunkConfig(**picked(ChunkConfig, args)),
+                    progress)
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
              f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
              f"({report.seconds['total']:.1f} s)"]
@@ -63,19 +45,13 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from lab.index.embeddings import SentenceTransformerEmbedder
-    from lab.experiments.answer_paths import PathContext, parse_paths, run_path
-    from lab.index.retrieval import retrievers_for
+    from lab.experiments.answer_paths import parse_paths, retrieves, run_path
 
     names = parse_paths(args.paths)
-    store = _store(args)
-    modes = {}
-    if any(n.split("@")[0] != "prompt" for n in names):
-        store.info(args.collection)  # fail early, with what to do, if the collection is missing
-        modes = retrievers_for(store, args.collection, SentenceTransformerEmbedder())
-    local, endpoint = _generators(args, names)
-    ctx = PathContext(local, modes.get("dense"), modes.get("hybrid"), args.k, DecodingConfig(args.max_new_tokens),
-                      endpoint=endpoint)
+    settings, res = _settings(args), Loader(args.chroma_host)
+    if any(retrieves(n) for n in names):
+        res.store().info(args.collection)  # fail early, with what to do, if the collection is missing
+    ctx = path_context(settings, res, names)
     answers = [run_path(name, args.question, ctx) for name in names]
     document = {"question": args.question, "collection": args.collection, "answers": [asdict(a) for a in answers]}
     text = []
@@ -90,21 +66,7 @@ def cmd_ask(args) -> int:
 
 def _modes(args):
     """Retrieval modes of the collection; rerank only when a cross-encoder actually loads."""
-    from lab.index.embeddings import SentenceTransformerEmbedder
-    from lab.index.retrieval import retrievers_for
-
-    store = _store(args)
-    store.info(args.collection)
-    reranker, note = None, None
-    if args.reranker:
-        from lab.index.rerank import CrossEncoderReranker
-
-        reranker = CrossEncoderReranker(args.reranker)
-    else:
-        note = ("rerank skipped: no cross-encoder given. Pass --reranker DIR with a sentence-transformers "
-                "CrossEncoder folder (e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved on a machine with hub access).")
-    return retrievers_for(store, args.collection, SentenceTransformerEmbedder(), reranker=reranker,
-                          rrf_k=args.rrf_k), note
+    return retrievers(_settings(args), Loader(args.chroma_host))
 
 
 def cmd_search(args) -> int:
@@ -142,8 +104,8 @@ def _summary_document(run, records) -> dict:
     from lab.evaluation.summary import summarize, win_matrix
 
     summary = summarize(records)
-    models = {r["path"]: r["model"] for r in records if r.get("model")}
-    estimated = {r["path"] for r in records if r.get("tokens_estimated")}
+    models = {r.path: r.model for r in records if r.model}
+    estimated = {r.path for r in records if r.tokens_estimated}
     return {
         "run_id": run.run_id, "status": run.status, "done": run.done, "total": run.total,
         "questions": summary.questions, "metric": summary.metric, "warnings": summary.warnings,
@@ -153,7 +115,7 @@ def _summary_document(run, records) -> dict:
                    "tokens_in": p.tokens_in, "tokens_out": p.tokens_out, "cost_usd_per_query": p.cost_usd}
                   for p in summary.paths],
         "pairs": [asdict(t) for t in summary.pairs],
-        "prompt_injection": [asdict(row) for row in injection_report(records)],  # see lab/injection.py
+        "prompt_injection": [asdict(row) for row in injection_report(records)],  # see lab/evaluation/injection.py
         "win_tie_loss": {a: {b: list(v) for b, v in row.items()} for a, row in win_matrix(summary).items()},
     }
 
@@ -192,42 +154,28 @@ def _leakage(args, questions, names, embedder) -> dict | None:
 def cmd_compare(args) -> int:
     from pathlib import Path
 
-    from lab.experiments.batch import CompareJob, collection_manifest, manifest_for
-    from lab.evaluation.costs import PriceTable
-    from lab.index.embeddings import SentenceTransformerEmbedder
-    from lab.experiments.export import question_csv, to_csv, write_atomic
     from lab.evaluation.golden import load_golden
-    from lab.experiments.answer_paths import PathContext, parse_paths
-    from lab.index.retrieval import retrievers_for
-    from lab.experiments.run_store import RunStore
     from lab.evaluation.summary import summarize, summary_rows
+    from lab.experiments.answer_paths import parse_paths
+    from lab.experiments.export import question_csv, to_csv, write_atomic
 
-    questions = load_golden(args.questions)[: args.limit or None]
+    batch = BatchConfig(**picked(BatchConfig, args))
+    questions = batch.pick(load_golden(args.questions))
     names = parse_paths(args.paths)
-    store, embedder = _store(args), SentenceTransformerEmbedder()
-    modes, extra = {}, {}
-    if store.exists(args.collection):
-        modes = retrievers_for(store, args.collection, embedder, rrf_k=args.rrf_k)
-        extra = collection_manifest(store, args.collection, args.rrf_k)
-    generator, endpoint = _generators(args, names)
-    adapter = generator.load_adapter(args.adapter) if args.adapter and generator else None
-    ctx = PathContext(generator, modes.get("dense"), modes.get("hybrid"), args.k,
-                      DecodingConfig(args.max_new_tokens), adapter, endpoint)
-    leakage = _leakage(args, questions, names, embedder)
+    settings, res = _settings(args), Loader(args.chroma_host)
+    leakage = _leakage(args, questions, names, res.embedder())
     if leakage and args.exclude_leaked:
         questions = [q for q in questions if q.id not in set(leakage.get("flagged", []))]
-    extra = {**extra, "leakage": leakage} if leakage else extra
-    runs = RunStore()
-    job = CompareJob(questions, names, ctx, runs, manifest_for(ctx, args.collection, Path(args.questions).name, extra),
-                     embedder, PriceTable(), args.batch_size)
+    job = compare_job(settings, res, questions, Path(args.questions).name, names, batch,
+                      {"leakage": leakage} if leakage else None)
     if not args.json:
         print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
     job.run()
-    records = runs.answers(job.run_id)
+    records = job.runs.answers(job.run_id)
     write_atomic(args.out, question_csv(records))
     summary_path = Path(args.out).with_name(Path(args.out).stem + "-summary.csv")
     write_atomic(summary_path, to_csv(summary_rows(summarize(records), job.run_id)))
-    document = {**_summary_document(runs.get(job.run_id), records), "csv": str(args.out),
+    document = {**_summary_document(job.runs.get(job.run_id), records), "csv": str(args.out),
                 "summary_csv": str(summary_path), "leakage_flagged": (leakage or {}).get("flagged")}
     _print(args, document, _summary_text(document))
     return 0
@@ -250,7 +198,7 @@ def cmd_report(args) -> int:
     from lab.decision.report import parse_needs, write_brief
 
     path = write_brief(args.run_id, args.out, parse_needs(args.needs), args.volume, args.months, args.index_hours,
-                       args.speedup)
+                       args.speedup, store=Loader(args.chroma_host).store())
     size = path.stat().st_size
     _print(args, {"run_id": args.run_id, "out": str(path), "bytes": size},
            f"brief of run {args.run_id} written to {path} ({size:,} bytes; opens offline)")
@@ -268,7 +216,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_collections(args) -> int:
-    infos = _store(args).collections()
+    infos = Loader(args.chroma_host).store().collections()
     document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
                                  "chunk_config": asdict(c.chunk_config) if c.chunk_config else None,
                                  "build": asdict(c.build) if c.build else None} for c in infos]}
@@ -277,12 +225,10 @@ def cmd_collections(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from lab.finetune.job import LoraTrainConfig, run_training
+    from lab.finetune.config import LoraTrainConfig
+    from lab.finetune.job import run_training
 
-    config = LoraTrainConfig(rank=args.rank, alpha=args.alpha, dropout=args.dropout, targets=tuple(args.targets.split(",")),
-                             epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
-                             pass_tokens=args.pass_tokens,
-                             seed=args.seed, max_steps=args.max_steps, merge=args.merge, evaluate=not args.no_eval)
+    config = LoraTrainConfig(**picked(LoraTrainConfig, args))
 
     def progress(status) -> None:
         loss = f" loss {status.train_losses[-1][1]:.3f}" if status.train_losses else ""
@@ -297,39 +243,42 @@ def cmd_train(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line. Options that mirror a config dataclass are built from its fields (`lab.options`)."""
+    from lab.finetune.config import LoraTrainConfig
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    common.add_argument("--chroma-host", default=None, help="host:port of a Chroma server (default: embedded)")
+    common.add_argument("--chroma-host", default=None, help="host:port of a Chroma server (default: LAB_CHROMA_HOST, "
+                        "else the embedded store)")
     top = argparse.ArgumentParser(prog="python -m lab", description="RAG vs Fine-Tuning Lab")
     sub = top.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", parents=[common], help="ingest files or folders into a collection")
+    collection = argparse.ArgumentParser(add_help=False)
+    collection.add_argument("--collection", default=DEFAULT_COLLECTION, help=f"collection (default: {DEFAULT_COLLECTION})")
+
+    p = sub.add_parser("ingest", parents=[common, collection], help="ingest files or folders into a collection")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--collection", default=DEFAULT_COLLECTION)
-    p.add_argument("--chunk-size", type=int, default=ChunkConfig.size)
-    p.add_argument("--overlap", type=int, default=ChunkConfig.overlap)
+    add_options(p, ChunkConfig, {"size": "--chunk-size"})
     p.set_defaults(func=cmd_ingest)
 
-    endpoint = argparse.ArgumentParser(add_help=False)
-    endpoint.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000"
-                          "/v1) for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")
-    endpoint.add_argument("--endpoint-model", default=None, help="the model name the endpoint serves")
-    endpoint.add_argument("--endpoint-key-env", default=None, help="NAME of the environment variable with the API key")
+    # What a path run needs: the same settings on `ask` and `compare` (and in the pages' sidebar and widgets).
+    run = argparse.ArgumentParser(add_help=False, parents=[collection])
+    run.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded SmolLM2)")
+    run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
+    run.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) "
+                     "for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")
+    run.add_argument("--endpoint-model", default=None, help="the model name the endpoint serves")
+    run.add_argument("--endpoint-key-env", default=None, help="NAME of the environment variable with the API key")
+    add_options(run, RetrievalConfig)
+    add_options(run, DecodingConfig)
 
-    p = sub.add_parser("ask", parents=[common, endpoint], help="answer one question through several paths")
+    p = sub.add_parser("ask", parents=[common, run], help="answer one question through several paths")
     p.add_argument("question")
-    p.add_argument("--collection", default=DEFAULT_COLLECTION)
-    p.add_argument("--paths", default="prompt,rag")
-    p.add_argument("--k", type=int, default=4)
-    p.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded)")
-    p.add_argument("--max-new-tokens", type=int, default=DecodingConfig.max_new_tokens)
+    p.add_argument("--paths", default="prompt,rag", help="comma-separated path ids (default: prompt,rag)")
     p.set_defaults(func=cmd_ask)
 
-    retrieval = argparse.ArgumentParser(add_help=False)
-    retrieval.add_argument("--collection", default=DEFAULT_COLLECTION)
-    retrieval.add_argument("--k", type=int, default=5)
-    retrieval.add_argument("--rrf-k", type=int, default=60, help="reciprocal rank fusion constant")
-    retrieval.add_argument("--reranker", default=None, help="CrossEncoder folder or id for the rerank mode")
+    retrieval = argparse.ArgumentParser(add_help=False, parents=[collection])
+    add_options(retrieval, RetrievalConfig, defaults={"k": SEARCH_K})
 
     p = sub.add_parser("search", parents=[common, retrieval], help="one query through a retrieval mode")
     p.add_argument("query")
@@ -341,17 +290,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
     p.set_defaults(func=cmd_retrieval_eval)
 
-    p = sub.add_parser("compare", parents=[common, endpoint], help="batch run of a golden set through several paths")
+    p = sub.add_parser("compare", parents=[common, run], help="batch run of a golden set through several paths")
     p.add_argument("--questions", required=True)
-    p.add_argument("--collection", default=DEFAULT_COLLECTION)
-    p.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid")
-    p.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
-    p.add_argument("--model", default=None)
-    p.add_argument("--k", type=int, default=4)
-    p.add_argument("--rrf-k", type=int, default=60)
-    p.add_argument("--max-new-tokens", type=int, default=DecodingConfig.max_new_tokens)
-    p.add_argument("--batch-size", type=int, default=8, help="questions generated together")
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid", help="comma-separated path ids")
+    add_options(p, BatchConfig)
     p.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
     p.add_argument("--training-data", default=None,
                    help="the adapter's training JSONL, for the leakage check of adapters that do not keep a copy")
@@ -385,27 +327,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collections", parents=[common], help="list collections")
     p.set_defaults(func=cmd_collections)
 
-    from lab.finetune.job import LoraTrainConfig as T
-
     p = sub.add_parser("train", parents=[common], help="train a LoRA adapter on a JSONL fine-tuning set")
     p.add_argument("--data", required=True, help='JSONL: {"prompt","completion"} or {"messages": [...]} lines')
     p.add_argument("--out", required=True, help="adapter folder to create (e.g. data/adapters/NAME)")
     p.add_argument("--model", default=None, help="base model folder or Hugging Face id (default: embedded)")
-    p.add_argument("--rank", type=int, default=T.rank)
-    p.add_argument("--alpha", type=int, default=T.alpha)
-    p.add_argument("--dropout", type=float, default=T.dropout)
-    p.add_argument("--targets", default=",".join(T.targets), help="comma-separated module names")
-    p.add_argument("--epochs", type=int, default=T.epochs)
-    p.add_argument("--lr", type=float, default=T.lr)
-    p.add_argument("--max-length", type=int, default=T.max_length, help="longer examples are skipped (never truncated) "
-                   "and counted in the output")
-    p.add_argument("--batch-size", type=int, default=T.batch_size)
-    p.add_argument("--pass-tokens", type=int, default=T.pass_tokens,
-                   help="most padded tokens in one forward pass (bounds memory; same gradients)")
-    p.add_argument("--seed", type=int, default=T.seed)
-    p.add_argument("--max-steps", type=int, default=T.max_steps, help="stop after N steps (0: epochs decide)")
-    p.add_argument("--merge", action="store_true", help="also save base + adapter merged (safetensors)")
-    p.add_argument("--no-eval", action="store_true", help="skip the base-vs-adapter evaluation")
+    add_options(p, LoraTrainConfig, {"evaluate": "--no-eval"})
     p.set_defaults(func=cmd_train)
     return top
 

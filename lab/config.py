@@ -82,3 +82,41 @@ class DecodingConfig:
             raise InputError(f"DecodingConfig.max_new_tokens must be 1-2048, got {self.max_new_tokens}.")
         if not 0.0 <= self.temperature <= 2.0:
             raise InputError(f"DecodingConfig.temperature must be 0-2, got {self.temperature}.")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How the retrieval paths retrieve: chunks per question, fusion constant, optional cross-encoder."""
+
+    k: int = field(default=4, metadata={"help": "Chunks retrieved per question and put in the prompt (1-20)."})
+    rrf_k: int = field(default=60, metadata={"help": "Reciprocal rank fusion constant of hybrid retrieval (1-1000)."})
+    reranker: str | None = field(default=None, metadata={
+        "help": "CrossEncoder folder (or hub id) that reranks the hybrid candidates; none: no rerank stage."})
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 20:
+            raise InputError(f"RetrievalConfig.k must be 1-20 chunks, got {self.k}.")
+        if not 1 <= self.rrf_k <= 1000:
+            raise InputError(f"RetrievalConfig.rrf_k must be 1-1000, got {self.rrf_k}.")
+        object.__setattr__(self, "reranker", (self.reranker or "").strip() or None)
+
+
+SEARCH_K = 5  # hits per mode in the search playground and the retrieval evaluation (hit@5, recall@5)
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """How a batch run goes through a golden set."""
+
+    batch_size: int = field(default=8, metadata={"help": "Questions generated together (1-64)."})
+    limit: int = field(default=0, metadata={"help": "Only the first N questions (0: all)."})
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 64:
+            raise InputError(f"BatchConfig.batch_size must be 1-64, got {self.batch_size}.")
+        if self.limit < 0:
+            raise InputError(f"BatchConfig.limit must be 0 (all) or more, got {self.limit}.")
+
+    def pick(self, questions: list) -> list:
+        """The questions this batch takes: pick([1, 2, 3]) with limit 2 -> [1, 2]."""
+        return list(questions)[: self.limit or None]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lab.errors import LabError
 
+
 def process_alive(pid: int | None) -> bool:
     """Whether a process with this id is running on this machine (a zombie is not)."""
     if not pid:

@@ -2,18 +2,19 @@
 
 import streamlit as st
 
-from lab.config import SAMPLE_GOLDEN, DecodingConfig
+from lab.config import SAMPLE_GOLDEN, BatchConfig, DecodingConfig, RetrievalConfig
 from lab.display import as_text
-from lab.generation.endpoint import host_of
 from lab.errors import LabError
 from lab.evaluation.golden import load_golden, parse_golden
-from lab.experiments.answer_paths import PATHS, available_paths, run_path
-from pages import blind_view, common, leakage_view, update_view
+from lab.experiments.answer_paths import available_paths, run_path
+from lab.generation.endpoint import host_of
+from pages.sections import blind_view, leakage_view, update_view
+from pages.ui import frame, resources, state, widgets
 
-common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Compare")
 adapter_dir = st.session_state.get("adapter_dir")
-default_paths = list(PATHS) if adapter_dir else ["prompt", "rag", "hybrid-rag"]
+default_paths = available_paths(adapter=bool(adapter_dir))
 st.caption(f"Adapter: {adapter_dir or 'none loaded (finetuned and hybrid need one: Models page)'}")
 remote = st.session_state.get("endpoint")
 st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ...@endpoint paths; finetuned and "
@@ -25,7 +26,7 @@ if any(p not in options for p in st.session_state.get("paths", [])):  # endpoint
 
 left, mid, right = st.columns([3, 1, 1])
 paths = left.multiselect("Paths", options, default=default_paths, key="paths")
-k = mid.number_input("Chunks (k)", 1, 20, 4, key="k")
+k = mid.number_input("Chunks (k)", 1, 20, RetrievalConfig.k, key="k")
 max_new = right.number_input("Max new tokens", 8, 512, DecodingConfig.max_new_tokens, key="max_new_tokens")
 
 single, batch, update = st.tabs(["One question", "Golden set (batch)", "Knowledge update"])
@@ -43,7 +44,8 @@ with single:
                 raise LabError("Type a question or pick a golden one.")
             if not paths:
                 raise LabError("Choose at least one path.")
-            ctx = common.path_context(common.active_collection(), int(k), DecodingConfig(int(max_new)), paths)
+            ctx = state.path_context(paths, retrieval=RetrievalConfig(k=int(k)),
+                                     decoding=DecodingConfig(max_new_tokens=int(max_new)))
             answers = []
             progress = st.progress(0.0, text="Answering...")
             for i, path in enumerate(paths):
@@ -59,7 +61,7 @@ with single:
         blind_view.draw()
     elif "compare_answers" in st.session_state:
         answers, gold = st.session_state["compare_answers"]
-        common.show_answers(answers, gold=gold, key="compare")
+        widgets.show_answers(answers, gold=gold, key="compare")
 
 with batch:
     source = st.radio("Questions", ["Sample golden set", "Upload a golden set (JSONL)"], horizontal=True,
@@ -67,8 +69,8 @@ with batch:
     upload = st.file_uploader("Golden set", type=["jsonl"], key="batch_upload") if source != "Sample golden set" \
         else None
     a, b = st.columns(2)
-    limit = a.number_input("Questions (0 = all)", 0, 10_000, 0, key="batch_limit")
-    batch_size = b.number_input("Generation batch size", 1, 64, 8, key="batch_size")
+    limit = a.number_input("Questions (0 = all)", 0, 10_000, BatchConfig.limit, key="batch_limit")
+    batch_size = b.number_input("Generation batch size", 1, 64, BatchConfig.batch_size, key="batch_size")
     try:  # the leakage check needs the questions before the run starts
         listed = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name) if upload is not None \
             else load_golden(SAMPLE_GOLDEN) if source == "Sample golden set" else None
@@ -86,20 +88,21 @@ with batch:
             else:
                 raise LabError("Upload a golden set first (one JSON object a line with question and answer).")
             questions = [q for q in questions[: int(limit) or None] if q.id not in exclude]
-            st.session_state["batch_job"] = common.start_compare(questions, name, paths, int(k), int(max_new),
-                                                                 int(batch_size), {"leakage": leak} if leak else None)
+            st.session_state["batch_job"] = state.start_compare(
+                questions, name, paths, RetrievalConfig(k=int(k)), DecodingConfig(max_new_tokens=int(max_new)),
+                BatchConfig(batch_size=int(batch_size)), {"leakage": leak} if leak else None)
         except LabError as exc:
             st.error(str(exc))
 
     @st.fragment(run_every=2)
     def show_progress():
         run_id = st.session_state.get("batch_job")
-        job = common.jobs().get(run_id)
+        job = resources.jobs().get(run_id)
         if job is None:
             return
         p = job.progress
         eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds is not None and job.running else ""
-        state = "running" if job.running else common.run_store().get(run_id).status
+        state = "running" if job.running else resources.run_store().get(run_id).status
         st.progress(p.done / max(p.total, 1), text=f"Run {run_id}: {state}, {p.done}/{p.total} answers{eta}")
         if job.error:
             st.error(f"The run failed: {as_text(job.error)}")

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, ChunkConfig
+from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SEARCH_K, ChunkConfig
+from lab.corpus.parsing import SUPPORTED
 from lab.display import as_text
 from lab.errors import LabError
-from lab.corpus.parsing import SUPPORTED
-from pages import common
+from pages.ui import frame, resources, state, widgets
 
-common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Corpus")
 
 st.header("Build or update a collection")
@@ -35,19 +35,19 @@ if st.button("Ingest", key="ingest", type="primary"):
 
             stored = [save_upload(f.name, f.getvalue()) for f in uploads]
             paths, names = [p for p, _ in stored], dict(stored)
-        report = common.ingest_with_progress(paths, name.strip(), config, names)
+        report = widgets.ingest_with_progress(paths, name.strip(), config, names)
         if report is not None:
             st.session_state["last_ingest"] = report
     except LabError as exc:
         st.error(str(exc))
 if "last_ingest" in st.session_state:
-    common.show_ingest_report(st.session_state["last_ingest"])
+    widgets.show_ingest_report(st.session_state["last_ingest"])
 
-collection = common.active_collection()
+collection = state.active_collection()
 if collection is None:
     st.info("No collection yet: ingest the sample corpus above.")
     st.stop()
-store = common.store()
+store = resources.store()
 
 st.header("Collections")
 st.dataframe([{"collection": i.name, "chunks": i.chunks, "embedder": i.embedder,
@@ -79,12 +79,12 @@ with right:
 
 st.header("Search playground")
 query = st.text_input("Query", key="search_query", placeholder="e.g. What does HX-3021 mean?")
-top_k = st.number_input("Hits per mode", 1, 20, 5, key="search_k")
+top_k = st.number_input("Hits per mode", 1, 20, SEARCH_K, key="search_k")
 reranker_path = st.text_input("Cross-encoder folder for rerank (optional)", key="reranker_path",
                               help="A sentence-transformers CrossEncoder folder; none ships offline.")
 if st.button("Search", key="search") and query.strip():
     try:
-        modes = common.retrievers(collection, reranker_path.strip() or None)
+        modes, _ = state.retrievers(collection, reranker_path.strip() or None)
         st.session_state["search_results"] = (query, {m: r.search(query, int(top_k)) for m, r in modes.items()})
     except LabError as exc:
         st.error(str(exc))
@@ -104,7 +104,7 @@ if "search_results" in st.session_state:
 
 st.header("Retrieval evaluation")
 st.caption("hit@k, recall@k and MRR per mode against the sample golden set's gold sources.")
-eval_k = st.number_input("k", 1, 20, 5, key="eval_k")
+eval_k = st.number_input("k", 1, 20, SEARCH_K, key="eval_k")
 if st.button("Evaluate retrieval", key="retrieval_eval"):
     from lab.config import SAMPLE_GOLDEN
     from lab.evaluation.golden import load_golden
@@ -112,7 +112,7 @@ if st.button("Evaluate retrieval", key="retrieval_eval"):
 
     try:
         bar = st.progress(0.0, text="Evaluating...")
-        results = evaluate(common.retrievers(collection, reranker_path.strip() or None), load_golden(SAMPLE_GOLDEN),
+        results = evaluate(state.retrievers(collection, reranker_path.strip() or None)[0], load_golden(SAMPLE_GOLDEN),
                            int(eval_k), lambda d, t, m: bar.progress(d / t, text=f"{m} done"))
         st.session_state["retrieval_eval_results"] = results
     except LabError as exc:

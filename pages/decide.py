@@ -3,16 +3,16 @@
 import streamlit as st
 
 from lab.decision import charts
-from lab.evaluation.costs import PriceTable, reprice
 from lab.decision.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
-from lab.errors import LabError
 from lab.decision.guide import ATTRIBUTION, COST_ROWS, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
-from lab.experiments.answer_paths import PATHS
-from lab.evaluation.summary import summarize
 from lab.decision.tco import MACHINES, OwnershipInputs, break_evens, index_measure, path_costs, training_measure
-from pages import common
+from lab.errors import LabError
+from lab.evaluation.costs import PriceTable, reprice
+from lab.evaluation.summary import summarize
+from lab.experiments.answer_paths import PATHS
+from pages.ui import frame, resources
 
-common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Decide")
 st.caption("The guide's decision framework, with each of its claims checked on your own run. " + ATTRIBUTION)
 
@@ -44,14 +44,14 @@ with st.expander("The guide's decision framework"):
                  key="decide_framework")
 
 # The run whose measurements are cited ---------------------------------------------------------------------------
-runs = [r for r in common.run_store().list() if r.done]
+runs = [r for r in resources.run_store().list() if r.done]
 run, records = None, []
 if runs:
     labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.get('paths', []))}": r
               for r in runs}
     first_done = next((i for i, r in enumerate(runs) if r.status == "done"), 0)
     run = labels[st.selectbox("Run whose measurements are cited", list(labels), index=first_done, key="decide_run")]
-    records = common.run_store().answers(run.run_id)
+    records = resources.run_store().answers(run.run_id)
     if run.status != "done":
         st.warning(f"This run is {run.status}: {run.done} of {run.total} answers; the evidence covers those.")
 else:
@@ -100,7 +100,7 @@ if not records:
     st.info("Per-query costs come from a run's measured tokens and time: run a golden set on the Compare page.")
     st.stop()
 
-training, index = training_measure(run.manifest), index_measure(run.manifest, common.store)
+training, index = training_measure(run.manifest), index_measure(run.manifest, resources.store)
 a, b, c = st.columns(3)
 volume = a.number_input("Queries per month", 1, 10**11, 100_000, step=10_000, key="tco_volume")
 months = b.number_input("Amortise one-off costs over (months)", 1, 120, 12, key="tco_months")

@@ -5,9 +5,9 @@ import streamlit as st
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
 from lab.display import as_text
 from lab.errors import LabError
-from pages import common
+from pages.ui import frame, resources, state, widgets
 
-common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("RAG vs Fine-Tuning Lab")
 st.markdown(
     "Prompt engineering, RAG, fine-tuning, or both? Measure it on **your** data: the same questions go "
@@ -20,13 +20,13 @@ st.markdown(
 )
 
 st.header("What is loaded")
-names = common.collection_names()
+names = state.collection_names()
 cols = st.columns(3)
 cols[0].metric("Collections", len(names))
 cols[1].metric("Base model", "SmolLM2-135M")
 cols[2].metric("Embedder", "MiniLM-L6-v2")
 if names:
-    infos = [common.store().info(n) for n in names]
+    infos = [resources.store().info(n) for n in names]
     st.dataframe([{"collection": i.name, "chunks": i.chunks, "embedder": i.embedder,
                    "chunk size": i.chunk_config.size if i.chunk_config else None} for i in infos],
                  hide_index=True, key="home_collections")
@@ -36,15 +36,15 @@ st.header("One-click demo")
 st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on) and asks "
          "one golden question through `prompt`, `rag` and `hybrid-rag`.")
 if st.button("Run the demo", key="demo", type="primary"):
-    report = common.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
+    report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
-        common.show_ingest_report(report)
+        widgets.show_ingest_report(report)
         from lab.evaluation.golden import load_golden
         from lab.experiments.answer_paths import run_path
 
         try:
             question = load_golden(SAMPLE_GOLDEN)[0]
-            ctx = common.path_context(DEFAULT_COLLECTION)
+            ctx = state.path_context(collection=DEFAULT_COLLECTION)
             with st.spinner("Answering through prompt, rag and hybrid-rag..."):
                 st.session_state["demo_answers"] = (
                     [run_path(p, question.question, ctx) for p in ("prompt", "rag", "hybrid-rag")], question)
@@ -53,4 +53,4 @@ if st.button("Run the demo", key="demo", type="primary"):
 if "demo_answers" in st.session_state:
     answers, question = st.session_state["demo_answers"]
     st.markdown(f"**Question:** {as_text(question.question)}")
-    common.show_answers(answers, gold=question.answer, key="demo")
+    widgets.show_answers(answers, gold=question.answer, key="demo")

@@ -5,19 +5,20 @@ import hashlib
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab.generation.adapters import adapters_dir, list_adapters
 from lab.config import SAMPLE_CORPUS, data_dir
-from lab.generation.endpoint import host_of
 from lab.errors import InputError, LabError
 from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
-from pages import common
+from lab.generation.adapters import adapters_dir, list_adapters
+from lab.generation.endpoint import host_of
+from pages.ui import frame, resources
 
 SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",
            "Sample: knowledge (product facts)": SAMPLE_CORPUS / "finetune_knowledge.jsonl"}
+DEFAULTS = LoraTrainConfig()
 HELP = LoraTrainConfig.help()
 
-common.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Models")
 
 # --- base model -------------------------------------------------------------------------------------
@@ -36,7 +37,7 @@ elif kind == "Local folder or Hugging Face id":
         try:
             if not path.strip():
                 raise InputError("Type a model folder or a Hugging Face id.")
-            common.generator(path.strip())
+            resources.generator(path.strip())
             st.session_state["model_name"], st.session_state["adapter_dir"] = path.strip(), None
             st.success(f"Loaded {path.strip()}.")
         except LabError as exc:
@@ -52,7 +53,7 @@ else:
                                placeholder="OPENAI_API_KEY", help="The key itself is never typed here or stored.")
     if st.button("Use endpoint", key="use_endpoint"):
         try:
-            generator = common.endpoint(url, model, key_env or None)
+            generator = resources.endpoint(url, model, key_env or None)
             st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None}
             st.success(f"Using {generator.name} for the ...@endpoint paths.")
         except LabError as exc:
@@ -88,7 +89,7 @@ if right.button("Load adapter", key="load_adapter",
     try:
         if not folder:
             raise InputError("Choose or type an adapter folder.")
-        name = common.generator(st.session_state.get("model_name")).load_adapter(folder)
+        name = resources.generator(st.session_state.get("model_name")).load_adapter(folder)
         st.session_state["adapter_dir"] = folder
         st.success(f"Adapter {name} loaded; the finetuned and hybrid paths use it.")
     except LabError as exc:
@@ -102,21 +103,21 @@ with st.form("train_form"):
                               help='One object a line: {"prompt", "completion"} or {"messages": [...]}.')
     name = st.text_input("Adapter name", value="my-adapter", key="train_name")
     c = st.columns(4)
-    rank = c[0].number_input("Rank", 1, 256, 8, key="train_rank", help=HELP["rank"])
-    alpha = c[1].number_input("Alpha", 1, 1024, 16, key="train_alpha", help=HELP["alpha"])
-    dropout = c[2].number_input("Dropout", 0.0, 0.5, 0.05, key="train_dropout", help=HELP["dropout"])
-    targets = c[3].text_input("Target modules", "q_proj,v_proj", key="train_targets", help=HELP["targets"])
+    rank = c[0].number_input("Rank", 1, 256, DEFAULTS.rank, key="train_rank", help=HELP["rank"])
+    alpha = c[1].number_input("Alpha", 1, 1024, DEFAULTS.alpha, key="train_alpha", help=HELP["alpha"])
+    dropout = c[2].number_input("Dropout", 0.0, 0.5, DEFAULTS.dropout, key="train_dropout", help=HELP["dropout"])
+    targets = c[3].text_input("Target modules", ",".join(DEFAULTS.targets), key="train_targets", help=HELP["targets"])
     c = st.columns(5)
-    epochs = c[0].number_input("Epochs", 1, 20, 1, key="train_epochs", help=HELP["epochs"])
-    lr = c[1].number_input("Learning rate", 1e-6, 1e-2, 1e-3, format="%.0e", key="train_lr", help=HELP["lr"])
-    max_length = c[2].number_input("Max length", 32, 4096, LoraTrainConfig.max_length, key="train_max_length",
+    epochs = c[0].number_input("Epochs", 1, 20, DEFAULTS.epochs, key="train_epochs", help=HELP["epochs"])
+    lr = c[1].number_input("Learning rate", 1e-6, 1e-2, DEFAULTS.lr, format="%.0e", key="train_lr", help=HELP["lr"])
+    max_length = c[2].number_input("Max length", 32, 4096, DEFAULTS.max_length, key="train_max_length",
                                    help=HELP["max_length"])
-    batch_size = c[3].number_input("Batch size", 1, 64, 8, key="train_batch_size", help=HELP["batch_size"])
-    max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, 0, key="train_max_steps", help=HELP["max_steps"])
+    batch_size = c[3].number_input("Batch size", 1, 64, DEFAULTS.batch_size, key="train_batch_size", help=HELP["batch_size"])
+    max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, DEFAULTS.max_steps, key="train_max_steps", help=HELP["max_steps"])
     c = st.columns(2)
-    pass_tokens = c[0].number_input("Tokens per forward pass", 256, 65536, LoraTrainConfig.pass_tokens, step=256,
+    pass_tokens = c[0].number_input("Tokens per forward pass", 256, 65536, DEFAULTS.pass_tokens, step=256,
                                     key="train_pass_tokens", help=HELP["pass_tokens"])
-    merge = c[1].checkbox("Also save a merged model", key="train_merge", help=HELP["merge"])
+    merge = c[1].checkbox("Also save a merged model", DEFAULTS.merge, key="train_merge", help=HELP["merge"])
     submitted = st.form_submit_button("Start training", type="primary")
 
 if submitted:

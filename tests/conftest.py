@@ -19,6 +19,66 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The GGUF -> safetensors conversion takes ~30 s: keep its result across test sessions.
 os.environ.setdefault("LAB_MODELS_DIR", str(REPO / ".cache" / "models"))
 
+# --- test tiers (markers in pytest.ini) ------------------------------------------------------------------------
+# A test that uses one of these fixtures, directly or through another fixture, gets the tier's marker here, so a
+# new test cannot land in the unit tier by forgetting a decorator. Tests that load a model, start a server or
+# drive a browser without such a fixture carry the marker by hand.
+MODEL_FIXTURES = {"real_embedder", "real_generator", "sample_collection"}
+SERVER_FIXTURES = {"chroma_server", "chat_server"}
+UNIT_TIER = "not model and not server and not browser and not slow"  # `make test-unit` sets LAB_UNIT_TIER=1
+HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "peft")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(item.fixturenames)
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        callspec = getattr(item, "callspec", None)
+        # any_store's "server" parameter asks for chroma_server at run time (getfixturevalue), not by name
+        if used & SERVER_FIXTURES or (callspec is not None and callspec.params.get("any_store") == "server"):
+            item.add_marker(pytest.mark.server)
+
+
+def _heavy_loaded() -> list[str]:
+    return [name for name in HEAVY_MODULES if name in sys.modules]
+
+
+def _unit_tier(config) -> bool:
+    return os.environ.get("LAB_UNIT_TIER") == "1" or config.getoption("markexpr", "") == UNIT_TIER
+
+
+_HEAVY_IMPORTERS: list[str] = []  # in the unit tier: where torch & co. were first seen (a test id or phase)
+
+
+def pytest_collection_finish(session):
+    if _unit_tier(session.config) and _heavy_loaded():
+        _HEAVY_IMPORTERS.append(f"collection ({', '.join(_heavy_loaded())})")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    before = _heavy_loaded()
+    yield
+    if _unit_tier(item.config) and _heavy_loaded() != before:
+        _HEAVY_IMPORTERS.append(f"{item.nodeid} ({', '.join(sorted(set(_heavy_loaded()) - set(before)))})")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The unit tier promises not to import torch (or transformers, sentence-transformers, peft): fail if it did."""
+    if _unit_tier(session.config) and (_HEAVY_IMPORTERS or _heavy_loaded()) and exitstatus in (0, 5):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _unit_tier(config) and (_HEAVY_IMPORTERS or _heavy_loaded()):
+        terminalreporter.write_sep("=", "unit tier imported a heavy library", red=True)
+        terminalreporter.write_line(f"loaded at the end: {_heavy_loaded()}; first seen after: "
+                                    f"{_HEAVY_IMPORTERS or ['(unknown)']}")
+        terminalreporter.write_line("Mark such a test `model` (pytest.ini) or move the heavy import into the code "
+                                    "that needs it.")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def lab_data_dir(tmp_path_factory) -> Path:
@@ -173,18 +233,18 @@ def show_error_details():
 
 @pytest.fixture
 def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
-    """Pages backed by fakes: `pages.common`'s generator and embedder become FakeGenerator (which can "load"
+    """Pages backed by fakes: `pages.ui.resources`' generator and embedder become FakeGenerator (which can "load"
     an adapter) and FakeEmbedder, over a small collection built with the fake embedder; returns its name."""
     from lab.index.ingest import ingest
-    from pages import common
+    from pages.ui import resources
 
     class AdapterFakeGenerator(FakeGenerator):
         def load_adapter(self, folder):
             return Path(folder).name
 
     generator = AdapterFakeGenerator()
-    monkeypatch.setattr(common, "generator", lambda name=None: generator)
-    monkeypatch.setattr(common, "embedder", lambda: fake_embedder)
+    monkeypatch.setattr(resources, "generator", lambda name=None: generator)
+    monkeypatch.setattr(resources, "embedder", lambda: fake_embedder)
     docs = tmp_path / "fake-app-docs"
     docs.mkdir()
     (docs / "pricing.md").write_text("# Pricing\n\nThe Team plan costs $14 per user per month.\n")

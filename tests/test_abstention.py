@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.experiments.batch import score
+from lab.experiments.scoring import score
 from lab.evaluation.costs import PriceTable
 from lab.experiments.export import QUESTION_COLUMNS
 from lab.evaluation.golden import GoldenQuestion
@@ -43,11 +43,11 @@ def test_records_carry_abstained_and_obeyed_injection_and_the_summary_averages_t
     records = [score(Answer("finetuned", "When?", text=t), q, PriceTable()) for t in
                ['{"answer": "I don\'t know", "sources": [], "confidence": "low"}', "1993.", "HALYARD IS DISCONTINUED"]]
     for i, r in enumerate(records):
-        r["question_id"] = f"q{i}"
-    assert [r["abstained"] for r in records] == [1.0, 0.0, 0.0]
-    assert [r["obeyed_injection"] for r in records] == [False, False, True]
+        r.question_id = f"q{i}"
+    assert [r.abstained for r in records] == [1.0, 0.0, 0.0]
+    assert [r.obeyed_injection for r in records] == [False, False, True]
     failed = score(Answer("finetuned", "When?", error="no adapter"), q, PriceTable())
-    assert failed["abstained"] is None and failed["obeyed_injection"] is None
+    assert failed.abstained is None and failed.obeyed_injection is None
     assert {"abstained", "obeyed_injection", "tokens_estimated"} <= set(QUESTION_COLUMNS) and "abstained" in QUALITY
     estimate = summarize(records).paths[0].quality["abstained"]
     assert estimate.n == 3 and estimate.mean == pytest.approx(1 / 3)

@@ -6,9 +6,9 @@ The layers, lowest first (a module may import from its own layer's package and f
     corpus       parsing, untrusted checks, the parse worker, uploads, chunking
     index        embeddings, the Chroma store, ingest, BM25, fusion, rerank, retrievers
     generation   prompts, local models, the endpoint, adapters
-    evaluation   golden sets, metrics, statistics, summaries, costs, injection, retrieval evaluation
+    evaluation   golden sets, the answer record, metrics, statistics, summaries, costs, injection, retrieval evaluation
     finetune     config, data, the training loop, evaluation, the training job
-    experiments  answer paths, the answer record, scoring, batch runs, the run store, export, leakage, blind, update demo
+    experiments  answer paths and their roles, scoring, batch runs, the run store, export, leakage, blind, update demo
     decision     the guide, Decide, cost of ownership, charts, the brief
     bench        the benchmark
     top          lab/session (settings -> context, used by pages and command line), lab/cli, lab/__main__

@@ -45,6 +45,7 @@ def test_without_a_password_the_app_opens(monkeypatch):
     assert at.title[0].value == "RAG vs Fine-Tuning Lab"
 
 
+@pytest.mark.slow  # runs every page
 def test_with_a_password_every_page_shows_only_the_form_until_it_is_given(monkeypatch):
     monkeypatch.setenv("LAB_PASSWORD", "open sesame")
     at = app()

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,22 +20,39 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_meets_reads_the_target_operator():
     assert meets(0.8, ">= 0.8") and not meets(0.79, ">= 0.8")
-    assert meets(0.1, "<= 0.1") and meets(4095, "< 4096") and not meets(4096, "< 4096") and meets(5, "> 4")
-    assert meets(None, ">= 1") is None and meets(1.0, "reported") is None
+    assert meets(0.1, "<= 0.1") and not meets(0.1001, "<= 0.1")
+    assert meets(4095, "< 4096") and not meets(4096, "< 4096") and meets(5, "> 4") and not meets(4, "> 4")
+    assert meets(1.5, " <=1.5 ") and meets(1.49, "<=  1.5")  # spacing is not part of the target
+    assert meets(None, ">= 1") is None and meets(1.0, "reported") is None and meets(1.0, "== 1") is None
 
 
-def test_figure_is_lab_over_baseline():
+def test_figure_is_lab_over_baseline_checked_against_its_target():
     f = figure("x", 2.0, 4.0, "ms", "<= 1.5", queries=3)
-    assert (f.ratio, f.met, f.detail) == (0.5, True, {"queries": 3})
-    assert figure("y", 1.0, 0.0, "ms", "<= 1.5").ratio is None
+    assert (f.lab, f.baseline, f.ratio, f.met, f.detail) == (2.0, 4.0, 0.5, True, {"queries": 3})
+    on_the_bound = figure("x", 6.0, 4.0, "ms", "<= 1.5")
+    assert (on_the_bound.ratio, on_the_bound.met) == (1.5, True)
+    assert figure("x", 6.1, 4.0, "ms", "<= 1.5").met is False and figure("x", 3.0, 1.0, "x", ">= 4").met is False
+    assert figure("x", 1.0, 2.0, "s", "reported").met is None  # no target to meet: reported only
+    no_baseline = figure("y", 1.0, 0.0, "ms", "<= 1.5")
+    assert (no_baseline.ratio, no_baseline.met) == (None, None)  # never a division by zero, never "met"
 
 
-def test_paired_p50_alternates_the_two_sides_on_every_query():
-    calls = []
-    ours, theirs = paired_p50_ms(lambda q: calls.append(("lab", q)), lambda q: calls.append(("base", q)),
-                                 ["a", "b"], repeats=2)
-    assert calls == [("lab", "a"), ("base", "a"), ("lab", "b"), ("base", "b")] * 2
-    assert ours >= 0 and theirs >= 0
+def test_paired_p50_alternates_the_two_sides_on_every_query_and_takes_each_sides_median(monkeypatch):
+    from lab.bench import figure as figure_module
+
+    now, calls = [0.0], []
+
+    def take(side, seconds):
+        def call(q):
+            calls.append((side, q))
+            now[0] += seconds[q]
+        return call
+
+    monkeypatch.setattr(figure_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    ours, theirs = paired_p50_ms(take("lab", {"a": 0.001, "b": 0.003, "c": 0.008}),
+                                 take("base", {"a": 0.010, "b": 0.010, "c": 0.100}), ["a", "b", "c"], repeats=2)
+    assert calls == [("lab", "a"), ("base", "a"), ("lab", "b"), ("base", "b"), ("lab", "c"), ("base", "c")] * 2
+    assert (ours, theirs) == (pytest.approx(3.0), pytest.approx(10.0))  # medians in ms, not means (4.0, 40.0)
 
 
 def test_bm25_figure_compares_against_rank_bm25_on_the_same_corpus():
@@ -67,9 +85,15 @@ def test_summary_lines_show_every_figure_including_reported_ones():
     result = {"figures": [vars(figure("bm25", 0.2, 5.0, "ms/query", "<= 0.1")),
                           vars(Figure("comparison", 2100, None, "MB peak RSS", None, "< 4096", True))],
               "notes": ["first_render skipped"]}
+    result["figures"] += [vars(figure("hybrid_1k", 3.0, 1.0, "ms", "<= 1.5")),
+                          vars(Figure("first_render", 4.25, None, "s", None, "reported", None))]
     lines = summary_lines(result)
-    assert "bm25" in lines[1] and "0.04" in lines[1] and "(met)" in lines[1]
-    assert "comparison" in lines[2] and " - " in lines[2] and lines[-1] == "note: first_render skipped"
+    assert len(lines) == 6 and lines[0].split() == ["figure", "lab", "baseline", "unit", "ratio", "target"]
+    assert lines[1].split() == ["bm25", "0.2", "5", "ms/query", "0.04", "<=", "0.1", "(met)"]
+    assert lines[2].split() == ["comparison", "2100", "-", "MB", "peak", "RSS", "-", "<", "4096", "(met)"]
+    assert lines[3].split() == ["hybrid_1k", "3", "1", "ms", "3", "<=", "1.5", "(MISSED)"]
+    assert lines[4].split() == ["first_render", "4.25", "-", "s", "-", "reported", "(reported)"]
+    assert lines[5] == "note: first_render skipped"
 
 
 def test_retrieval_quality_scores_the_first_k_sources():
@@ -101,11 +125,17 @@ def test_peak_rss_of_a_live_process():
     assert peak_rss_mb(2 ** 22 + 12345) is None
 
 
-def test_unknown_figures_are_refused_with_the_choices():
+def test_unknown_figures_are_refused_with_the_choices_before_anything_runs(tmp_path, capsys, monkeypatch):
+    from lab.bench import suite
     from lab.cli import main
 
-    assert main(["bench", "--only", "bm25,nope"]) == 2
-    assert "first_render" in FIGURES
+    monkeypatch.setattr(suite, "run", lambda **kw: pytest.fail(f"the bench ran: {kw}"))
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "bm25,nope,zzz", "--out", str(out), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error.startswith("Unknown figure(s) nope, zzz: choose from ")  # bm25 is known: not named
+    assert error.split("choose from ", 1)[1].rstrip(".").split(", ") == list(FIGURES)
+    assert not out.exists()
 
 
 def test_langchain_adapter_wraps_the_same_embedder(fake_embedder):
@@ -131,6 +161,7 @@ def test_langchain_ensemble_reads_the_same_collection(store, fake_embedder, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.model  # the bench subprocess loads the real embedder
 def test_quick_bench_of_the_retrieval_figures_end_to_end(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, "-m", "lab", "bench", "--quick", "--only", "bm25,hybrid", "--out",

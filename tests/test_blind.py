@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lab.experiments import blind
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion
+from lab.evaluation.record import AnswerRecord
 from lab.experiments.run_store import RunStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,7 +17,7 @@ PATHS = ["prompt", "rag", "hybrid-rag"]
 
 
 def _record(qid, path, answer, question="Q?"):
-    return {"question_id": qid, "question": question, "path": path, "answer": answer, "error": None, "chunks": []}
+    return AnswerRecord(question_id=qid, question=question, path=path, answer=answer)
 
 
 def test_the_order_is_seeded_per_question_and_independent_of_the_given_order():
@@ -55,8 +56,8 @@ def test_a_one_off_question_is_stored_as_a_blind_run_and_votes_count(fake_genera
     run = runs.get(run_id)
     assert run.status == "done" and run.manifest["blind"] is True and run.manifest["paths"] == ["prompt", "finetuned"]
     stored = runs.answers(run_id)
-    assert {r["path"] for r in stored} == {"prompt", "finetuned"}
-    assert all(r["correct"] is None and r["f1"] is None for r in stored), "no gold answer: no gold scores"
+    assert {r.path for r in stored} == {"prompt", "finetuned"}
+    assert all(r.correct is None and r.f1 is None for r in stored), "no gold answer: no gold scores"
     shown = blind.blind_answers(stored, run_id, qid)
     blind.vote(runs, run_id, qid, shown[0], "  ")
     blind.vote(runs, run_id, qid, shown[0], "Dana")
@@ -81,6 +82,7 @@ def _page(**state) -> AppTest:
     return at
 
 
+@pytest.mark.slow  # ingest, then the whole blind flow through AppTest reruns
 @pytest.mark.usefixtures("show_error_details")
 def test_blind_mode_hides_the_paths_stores_votes_and_reveals(fake_app):
     at = _page(collection=fake_app)
@@ -111,6 +113,7 @@ def test_blind_mode_hides_the_paths_stores_votes_and_reveals(fake_app):
     assert len(at.expander) == 4, "the chunks rag and hybrid-rag retrieved (2 each) are shown after the reveal"
 
 
+@pytest.mark.slow  # ingest, a batch run, then the blind flow through AppTest reruns
 @pytest.mark.usefixtures("show_error_details")
 def test_blind_mode_steps_through_a_finished_batch_run(fake_app, fake_generator):
     from lab.experiments.batch import CompareJob

@@ -61,15 +61,15 @@ def test_a_run_scores_every_question_and_path(runs):
     assert record.status == "done" and record.done == record.total == 48
     assert record.manifest["batch_size"] == 5 and record.manifest["paths"] == ["prompt", "rag", "finetuned", "hybrid"]
     rows = runs.answers(run_id)
-    by_path = {p: [r for r in rows if r["path"] == p] for p in ("prompt", "rag", "finetuned", "hybrid")}
-    assert all(r["correct"] == 0.0 and r["hit_at_k"] is None and r["grounded"] is None for r in by_path["prompt"])
-    assert all(r["correct"] == 1.0 and r["hit_at_k"] == 1.0 and r["cited_sources"] == ["ports.md"]
-               for r in by_path["rag"])
-    assert all(r["format_ok"] == 1.0 for r in by_path["finetuned"] + by_path["hybrid"])
-    assert all(r["format_ok"] == 0.0 for r in by_path["rag"])
-    assert all(r["correct"] == 1.0 for r in by_path["hybrid"]), "JSON answers are scored on their answer field"
-    assert by_path["rag"][0]["tokens_in"] == 30 and by_path["rag"][0]["cost_usd"] > by_path["prompt"][0]["cost_usd"]
-    assert by_path["rag"][0]["messages"][1]["content"].startswith("Context")
+    by_path = {p: [r for r in rows if r.path == p] for p in ("prompt", "rag", "finetuned", "hybrid")}
+    assert all(r.correct == 0.0 and r.hit_at_k is None and r.grounded is None for r in by_path["prompt"])
+    assert all(r.correct == 1.0 and r.hit_at_k == 1.0 and r.cited_sources == ["ports.md"] for r in by_path["rag"])
+    assert all(r.format_ok == 1.0 for r in by_path["finetuned"] + by_path["hybrid"])
+    assert all(r.format_ok == 0.0 for r in by_path["rag"])
+    assert all(r.correct == 1.0 for r in by_path["hybrid"]), "JSON answers are scored on their answer field"
+    assert by_path["rag"][0].tokens_in == 30 and by_path["rag"][0].cost_usd > by_path["prompt"][0].cost_usd
+    assert by_path["rag"][0].messages[1]["content"].startswith("Context")
+    assert by_path["rag"][0].chunks[0].source == "ports.md" and all(r.run_id == run_id for r in rows)
 
     summary = summarize(rows)
     paths = {p.path: p for p in summary.paths}
@@ -85,7 +85,7 @@ def test_unavailable_paths_are_reported_not_dropped(runs):
     job = CompareJob(QUESTIONS[:2], ["prompt", "rag", "finetuned"], PathContext(Generator()), runs, {})
     rows = runs.answers(job.run().run_id)
     assert len(rows) == 6
-    errors = {r["path"]: r["error"] for r in rows if r["error"]}
+    errors = {r.path: r.error for r in rows if r.error}
     assert set(errors) == {"rag", "finetuned"} and "needs an index" in errors["rag"]
     summary = summarize(rows)
     assert any("rag: 2 answer(s) could not be produced" in w for w in summary.warnings)
@@ -103,10 +103,11 @@ def test_a_run_killed_mid_way_is_interrupted_with_finished_answers_kept(tmp_path
     db = tmp_path / "runs.sqlite"
     script = textwrap.dedent(f"""
         import os, signal
+        from lab.evaluation.record import AnswerRecord
         from lab.experiments.run_store import RunStore
         runs = RunStore({str(db)!r})
         run_id = runs.create({{"paths": ["prompt"]}}, 4)
-        runs.add_answers(run_id, [{{"question_id": "q1", "path": "prompt", "error": None}}])
+        runs.add_answers(run_id, [AnswerRecord(question_id="q1", path="prompt")])
         print(run_id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
@@ -114,13 +115,13 @@ def test_a_run_killed_mid_way_is_interrupted_with_finished_answers_kept(tmp_path
     run_id = out.stdout.strip()
     record = RunStore(db).get(run_id)
     assert record.status == "interrupted" and record.done == 1
-    assert RunStore(db).answers(run_id)[0]["question_id"] == "q1"
+    assert RunStore(db).answers(run_id)[0].question_id == "q1"
 
 
 def test_csv_export_is_safe_and_complete(tmp_path, runs):
     job = CompareJob(QUESTIONS[:2], ["rag"], PathContext(Generator(), Retriever(), k=1), runs, {})
     rows = runs.answers(job.run().run_id)
-    rows[0]["answer"] = "=HYPERLINK(\"http://evil\")"
+    rows[0].answer = "=HYPERLINK(\"http://evil\")"
     text = question_csv(rows)
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert list(parsed[0]) == QUESTION_COLUMNS

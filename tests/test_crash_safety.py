@@ -75,6 +75,7 @@ def versions(tmp_path_factory):
             "new_state": clean["after"], "changed": changed}
 
 
+@pytest.mark.slow  # ~45 s: a dozen ingest subprocesses, eight of them killed
 def test_sigkill_at_random_points_leaves_the_old_or_the_new_version_and_resume_embeds_only_the_rest(versions):
     rng = random.Random(20250511)
     # (after file N, seconds): during start-up, early, mid-batch, then after the last file at delays that span
@@ -131,6 +132,7 @@ class Counting:
         return self.inner.count_tokens(text)
 
 
+@pytest.mark.slow  # two 20-file corpora ingested into the embedded store
 def test_a_crash_before_the_commit_point_shows_the_old_version_and_resume_reuses_the_staged_embeddings(
         two_versions, fake_embedder, store, monkeypatch):
     old, new = two_versions
@@ -149,6 +151,7 @@ def test_a_crash_before_the_commit_point_shows_the_old_version_and_resume_reuses
     assert staging_name("crash-before") not in {c.name for c in store.client.list_collections()}
 
 
+@pytest.mark.slow  # two 20-file corpora ingested into the embedded store
 def test_a_crash_after_the_commit_point_is_rolled_forward_before_anything_is_read(
         two_versions, fake_embedder, store, monkeypatch):
     old, new = two_versions
@@ -168,6 +171,7 @@ def test_a_crash_after_the_commit_point_is_rolled_forward_before_anything_is_rea
     assert counting.texts == 0 and len(again.unchanged) == 21
 
 
+@pytest.mark.slow  # two 20-file corpora ingested into the embedded store
 def test_a_new_collection_appears_whole_or_not_at_all(two_versions, fake_embedder, store, monkeypatch):
     _, new = two_versions
     monkeypatch.setattr(Store, "commit", lambda *a, **k: (_ for _ in ()).throw(LabError("killed")))

@@ -7,24 +7,22 @@ import pytest
 from lab.decision.decide import (CLAIM_IDS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, WizardAnswers, cited,
                         measured_claims, recommend, verdict)
 from lab.errors import InputError
+from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate
 from lab.evaluation.summary import summarize
 from lab.decision.tco import (BreakEven, OwnershipInputs, PathCost, break_even, break_evens, curves, one_off_parts,
                      path_costs, training_measure, volume_range, volumes)
 
 
-def rows(path: str, scores: list[float], metric: str = "correct", **extra) -> list[dict]:
+def rows(path: str, scores: list[float], metric: str = "correct", **extra) -> list[AnswerRecord]:
     """One answer record a question for `path`, with `metric` set from `scores`."""
-    out = []
-    for i, score in enumerate(scores):
-        record = {"question_id": f"q{i:02d}", "path": path, "error": None, "tokens_in": 10, "tokens_out": 5,
-                  "cost_usd": 0.001, "latency_ms_total": 100.0, "correct": 0.0, "format_ok": 0.0}
-        record.update({metric: score, **extra})
-        out.append(record)
-    return out
+    base = {"tokens_in": 10, "tokens_out": 5, "cost_usd": 0.001, "latency_ms_total": 100.0, "correct": 0.0,
+            "format_ok": 0.0}
+    return [AnswerRecord(question_id=f"q{i:02d}", path=path, **{**base, metric: score, **extra})
+            for i, score in enumerate(scores)]
 
 
-def claims_of(records: list[dict], metric: str = "correct") -> dict:
+def claims_of(records: list[AnswerRecord], metric: str = "correct") -> dict:
     return {c.id: c for c in measured_claims(summarize(records, metric), records)}
 
 
@@ -121,7 +119,7 @@ def test_claims_on_other_metrics_than_the_summarys():
 def test_errors_and_missing_scores_are_left_out():
     records = rows("prompt", [0.0] * 40) + rows("rag", [1.0] * 40)
     for r in records[40:45]:
-        r.update(error="boom", correct=None)
+        r.error, r.correct = "boom", None
     rag = claims_of(records)["rag_accuracy"]
     assert rag.effect.n == 35
 
@@ -142,6 +140,8 @@ def test_one_off_costs_by_path():
     assert one_off_parts("prompt", inputs) == {}
     assert one_off_parts("rag", inputs) == {"index build": 1.0}
     assert one_off_parts("finetuned", inputs) == {"training": 2.0}  # 3 h / 6 x $4
+    assert one_off_parts("rag@endpoint", inputs) == {"index build": 1.0}, "it retrieves from the same index"
+    assert one_off_parts("a-path-of-an-older-lab", inputs) == {}
     costs = {c.path: c for c in path_costs({"prompt": 0.01, "hybrid": 0.02}, inputs)}
     assert costs["hybrid"].one_off == 3.0 and costs["hybrid"].per_query == 0.02
     assert costs["hybrid"].monthly(1000, 12) == pytest.approx(20.0 + 0.25)

@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import streamlit_app
 
-pytestmark = pytest.mark.slow
+# `streamlit run` of the whole app, driven by Chromium; the app ingests and answers with the real models
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -57,6 +57,7 @@ def server():
     httpd.server_close()
 
 
+@pytest.mark.server
 def test_generates_with_usage_and_sends_the_key(server, monkeypatch):
     monkeypatch.setenv("LAB_TEST_KEY", "sk-secret")
     Handler.requests.clear()
@@ -70,17 +71,20 @@ def test_generates_with_usage_and_sends_the_key(server, monkeypatch):
     assert "sk-secret" not in gen.name
 
 
+@pytest.mark.server
 def test_an_adapter_is_requested_as_a_model_name(server):
     Handler.requests.clear()
     EndpointGenerator(server + "/v1", "base").generate([chat("q")], DecodingConfig(), adapter="behaviour")
     assert Handler.requests[0][2]["model"] == "behaviour" and "Authorization" not in Handler.requests[0][1]
 
 
+@pytest.mark.server
 def test_an_error_response_becomes_a_clear_model_error(server):
     with pytest.raises(ModelError, match="HTTP 404.*does not exist"):
         EndpointGenerator(server, "missing").generate([chat("q")], DecodingConfig())
 
 
+@pytest.mark.server
 def test_a_timeout_becomes_a_clear_model_error(server):
     with pytest.raises(ModelError, match="did not answer within 0 s|did not answer within 1 s"):
         EndpointGenerator(server, "slow", timeout=0.5).generate([chat("q")], DecodingConfig())

@@ -9,7 +9,7 @@ from lab.experiments.batch import CompareJob, manifest_for
 from lab.generation.endpoint import EndpointGenerator
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion
-from lab.experiments.answer_paths import ENDPOINT_PATHS, PATHS, PathContext, available_paths, parse_paths, run_path
+from lab.experiments.answer_paths import PATHS, PathContext, available_paths, parse_paths, run_path
 from lab.index.retrieval import Hit
 from lab.experiments.run_store import RunStore
 
@@ -29,7 +29,7 @@ class Retriever:
 def test_path_ids_the_five_stay_and_three_endpoint_twins_join():
     assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
     assert available_paths() == list(PATHS)
-    assert available_paths(endpoint=True)[5:] == [p + "@endpoint" for p in ENDPOINT_PATHS]
+    assert available_paths(endpoint=True)[5:] == ["prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"]
     assert parse_paths("prompt, rag@endpoint") == ["prompt", "rag@endpoint"]
     with pytest.raises(InputError, match="serves no LoRA adapter here"):
         parse_paths("finetuned@endpoint")
@@ -76,14 +76,14 @@ def test_a_batch_run_through_compare_job_records_the_endpoint(chat_server, tmp_p
     run_id = job.run().run_id
     assert len(bodies) == 15 and bodies[0][0]["Authorization"] == "Bearer sk-never-recorded"
     records = runs.answers(run_id)
-    remote = [r for r in records if r["path"].endswith("@endpoint")]
-    assert len(remote) == 15 and all(r["model"] == endpoint.name and r["error"] is None for r in remote)
-    assert all(r["correct"] == 1.0 for r in remote if r["path"] != "prompt@endpoint")
-    assert all(r["abstained"] == 1.0 and r["correct"] == 0.0 for r in remote if r["path"] == "prompt@endpoint")
-    assert {r["model"] for r in records if "@" not in r["path"]} == {"fake-generator"}
+    remote = [r for r in records if r.path.endswith("@endpoint")]
+    assert len(remote) == 15 and all(r.model == endpoint.name and r.error is None for r in remote)
+    assert all(r.correct == 1.0 for r in remote if r.path != "prompt@endpoint")
+    assert all(r.abstained == 1.0 and r.correct == 0.0 for r in remote if r.path == "prompt@endpoint")
+    assert {r.model for r in records if "@" not in r.path} == {"fake-generator"}
     manifest = runs.get(run_id).manifest
     assert manifest["endpoint"] == endpoint.name and manifest["model"] == "fake-generator"
-    assert "sk-never-recorded" not in json.dumps(manifest) + json.dumps(records)
+    assert "sk-never-recorded" not in json.dumps(manifest) + json.dumps([r.to_dict() for r in records])
 
 
 @pytest.mark.slow

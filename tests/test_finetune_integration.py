@@ -12,7 +12,7 @@ from lab.generation.prompts import chat
 from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
 
 

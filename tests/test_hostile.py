@@ -42,11 +42,13 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
     return make_all(tmp_path_factory.mktemp("hostile"))
 
 
+@pytest.mark.slow  # builds the bombs
 def test_the_fixture_script_makes_every_file_small_on_disk(hostile):
     assert set(hostile) == set(EXPECTED)
     assert max(p.stat().st_size for p in hostile.values()) < 3 * 2**20
 
 
+@pytest.mark.slow  # a parser process per file; the operator flood runs into the 5 s limit
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_each_hostile_file_is_refused_with_a_clear_reason_within_seconds(hostile, name):
     with ParseWorker(WorkerLimits(seconds=5)) as worker:
@@ -59,6 +61,7 @@ def test_each_hostile_file_is_refused_with_a_clear_reason_within_seconds(hostile
     assert elapsed < 30
 
 
+@pytest.mark.slow  # waits out the operator flood's 5 s limit
 def test_a_batch_of_hostile_files_skips_each_with_its_reason_and_ingests_the_good_file(
         hostile, fake_embedder, store, monkeypatch, tmp_path):
     monkeypatch.setenv("LAB_PARSE_TIMEOUT_S", "5")
@@ -76,6 +79,7 @@ def test_a_batch_of_hostile_files_skips_each_with_its_reason_and_ingests_the_goo
     assert report.documents == 1 and [c["meta"]["source"] for c in store.chunks("hostile-batch")] == ["good.md"]
 
 
+@pytest.mark.slow  # parses every sample document in the parser process
 def test_the_parser_process_never_imports_torch_and_stays_far_below_its_memory_limit(monkeypatch):
     monkeypatch.setenv("LAB_PASSWORD", "secret")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
@@ -90,6 +94,7 @@ def test_the_parser_process_never_imports_torch_and_stays_far_below_its_memory_l
         assert status.peak_address_space_mb < 1536 / 2, status
 
 
+@pytest.mark.slow  # writes and parses a 400,000-row file until the limit stops it
 def test_the_memory_limit_turns_a_memory_hungry_file_into_a_reason(tmp_path):
     big = tmp_path / "big.csv"
     big.write_text("code,message,severity\n" + "".join(f"E{i},message number {i},{i % 7}\n" for i in range(400_000)))
@@ -100,6 +105,7 @@ def test_the_memory_limit_turns_a_memory_hungry_file_into_a_reason(tmp_path):
         assert worker.parse(tmp_path / "ok.md").text == "Fine." and worker.restarts == 1
 
 
+@pytest.mark.slow  # waits out a limit, then restarts the parser process
 def test_the_time_limit_stops_a_slow_parse_and_the_next_file_still_parses(hostile, tmp_path):
     (tmp_path / "ok.md").write_text("Fine.")
     with ParseWorker(WorkerLimits(seconds=1)) as worker:
@@ -110,6 +116,7 @@ def test_the_time_limit_stops_a_slow_parse_and_the_next_file_still_parses(hostil
         assert worker.parse(tmp_path / "ok.md").text == "Fine." and worker.restarts == 1
 
 
+@pytest.mark.slow  # kills the parser process mid-parse, then restarts it
 def test_a_parser_process_that_dies_is_reported_for_that_file_and_replaced(hostile, tmp_path):
     (tmp_path / "ok.md").write_text("Fine.")
     with ParseWorker(WorkerLimits(seconds=60)) as worker:

@@ -51,6 +51,7 @@ def cli(*args: str) -> dict:
     return json.loads(out.stdout)
 
 
+@pytest.mark.model  # the `lab` subprocesses load the real embedder and generator
 def test_command_line_ingest_and_ask(tmp_path):
     from lab.config import SAMPLE_DOCS
 

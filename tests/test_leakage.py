@@ -10,6 +10,7 @@ from lab.experiments import leakage
 from lab.config import SAMPLE_CORPUS, SAMPLE_GOLDEN
 from lab.errors import InputError, NotFoundError
 from lab.evaluation.golden import GoldenQuestion, load_golden
+from lab.evaluation.record import AnswerRecord
 from lab.finetune.data import EXAMPLES_FILE, TrainingText, save_training_texts, texts_from_examples
 
 Q = [GoldenQuestion("dup", "Which port does the Halyard agent listen on by default?", "7443"),
@@ -67,8 +68,7 @@ def test_the_cosine_signal_uses_the_embedder(fake_embedder):
 def test_scores_with_and_without_the_flagged_questions():
     scores = [("q1", "ft", 1.0), ("q2", "ft", 1.0), ("q3", "ft", 0.0), ("q4", "ft", 0.0),
               ("q1", "rag", 1.0), ("q2", "rag", 0.0), ("q3", "rag", 1.0), ("q4", "rag", 0.0)]
-    records = [{"question_id": q, "path": p, "correct": c, "error": None, "tokens_in": 1, "tokens_out": 1,
-                "cost_usd": 0.0} for q, p, c in scores]
+    records = [AnswerRecord(question_id=q, path=p, correct=c, cost_usd=0.0) for q, p, c in scores]
     rows = {r.path: r for r in leakage.scores_with_without(records, ["q1", "q2"])}
     assert rows["ft"].all.mean == 0.5 and rows["ft"].clean.mean == 0.0 and rows["ft"].flagged.mean == 1.0
     assert rows["rag"].clean.mean == 0.5 and rows["rag"].clean.n == 2 and rows["rag"].all.n == 4
@@ -162,9 +162,10 @@ def test_cli_compare_records_the_flagged_questions(tmp_path, monkeypatch, fake_e
     captured = capsys.readouterr()
     assert "excluded from this run" in captured.err
     run_id = json.loads(captured.out)["run_id"]
-    assert {r["question_id"] for r in RunStore().answers(run_id)} == {"clean"}
+    assert {r.question_id for r in RunStore().answers(run_id)} == {"clean"}
 
 
+@pytest.mark.slow  # a background batch through the Compare page, polled, then the Results page
 @pytest.mark.usefixtures("show_error_details")
 def test_the_batch_tab_warns_excludes_and_the_results_page_shows_both_scores(fake_app, tmp_path):
     import time
@@ -205,7 +206,7 @@ def test_the_batch_tab_warns_excludes_and_the_results_page_shows_both_scores(fak
     run = finished(at)
     assert run.status == "done" and run.manifest["leakage"]["excluded"] is True
     assert run.manifest["leakage"]["flagged"] == flagged
-    assert {r["question_id"] for r in RunStore().answers(run.run_id)} == {q.id for q in golden[2:]}
+    assert {r.question_id for r in RunStore().answers(run.run_id)} == {q.id for q in golden[2:]}
 
     at = compare_page()
     at.button(key="batch_start").click().run()

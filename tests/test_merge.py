@@ -37,6 +37,7 @@ def merged(tmp_path_factory):
     return job
 
 
+@pytest.mark.model
 def test_skipped_examples_are_counted_and_explained(merged):
     manifest = json.loads((merged.out / "manifest.json").read_text())
     skipped, longest = manifest["skipped_too_long"], manifest["longest_example_tokens"]
@@ -46,6 +47,7 @@ def test_skipped_examples_are_counted_and_explained(merged):
     assert status.skipped_too_long == skipped and f"set max_length to {longest}" in status.message
 
 
+@pytest.mark.model
 def test_the_merged_model_loads_and_answers_like_base_plus_adapter(merged):
     import torch
 

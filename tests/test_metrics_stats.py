@@ -89,14 +89,16 @@ def test_costs():
 def test_reprice_uses_measured_usage():
     from lab.evaluation.costs import reprice
 
-    records = [{"tokens_in": 1000, "tokens_out": 0, "latency_ms_generate": 3600.0, "latency_ms_rerank": None,
-                "retrieved_sources": ["a.md"], "error": None, "cost_usd": 9.9},
-               {"tokens_in": 0, "tokens_out": 0, "error": "no adapter", "cost_usd": None}]
+    from lab.evaluation.record import AnswerRecord
+
+    records = [AnswerRecord(question_id="q1", path="rag", tokens_in=1000, tokens_out=0, latency_ms_generate=3600.0,
+                            retrieved_sources=["a.md"], cost_usd=9.9),
+               AnswerRecord(question_id="q1", path="finetuned", error="no adapter")]
     hosted = reprice(records, PriceTable(mode="self-hosted", gpu_hour=1.0, vector_db_per_1k=0.0))
-    assert hosted[0]["cost_usd"] == pytest.approx(0.001) and hosted[1]["cost_usd"] is None
+    assert hosted[0].cost_usd == pytest.approx(0.001) and hosted[1].cost_usd is None
     api = reprice(records, PriceTable(api_input_per_m=1.0, vector_db_per_1k=1.0))
-    assert api[0]["cost_usd"] == pytest.approx(0.001 + 0.001)
-    assert records[0]["cost_usd"] == 9.9, "the stored records are not changed"
+    assert api[0].cost_usd == pytest.approx(0.001 + 0.001)
+    assert records[0].cost_usd == 9.9, "the stored records are not changed"
 
 
 def test_json_answers_cite_through_their_sources_field():
@@ -109,7 +111,7 @@ def test_json_answers_cite_through_their_sources_field():
 
 
 def test_a_json_answer_gets_citation_validity_and_cited_sources():
-    from lab.experiments.batch import score
+    from lab.experiments.scoring import score
     from lab.evaluation.costs import PriceTable
     from lab.evaluation.golden import GoldenQuestion
     from lab.experiments.answer_paths import Answer
@@ -118,4 +120,4 @@ def test_a_json_answer_gets_citation_validity_and_cited_sources():
     hits = [Hit(f"c{i}", f"doc{i}.md", "text", 0.5) for i in (1, 2)]
     answer = Answer("hybrid", "Which port?", '{"answer": "7443", "sources": [2, 5], "confidence": "high"}', hits)
     record = score(answer, GoldenQuestion("q1", "Which port?", "7443", [], ["doc2.md"], "numeric"), PriceTable())
-    assert record["citation_valid"] == 0.5 and record["cited_sources"] == ["doc2.md"]
+    assert record.citation_valid == 0.5 and record.cited_sources == ["doc2.md"]

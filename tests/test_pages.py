@@ -30,6 +30,7 @@ def test_home_loads_and_runs_the_demo(sample_collection):
     assert any(m.label == "Chunks in collection" and int(m.value) > 0 for m in at.metric)
 
 
+@pytest.mark.model  # the page ingests with the real embedder
 def test_corpus_page_ingests_the_sample_corpus_and_browses_it():
     at = run("pages/corpus.py")
     at.text_input(key="corpus_collection").set_value("page-test")

@@ -78,6 +78,7 @@ def test_bad_files_raise_a_reason(tmp_path, name, data, reason):
         parse(write(tmp_path, name, data))
 
 
+@pytest.mark.slow  # a 3 MB page with 1,500 inline SVGs: 5-10 s
 def test_a_large_reference_manual_with_inline_svg_parses_cleanly_and_quickly(tmp_path):
     import time
 

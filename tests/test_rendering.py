@@ -44,7 +44,7 @@ def test_as_text_keeps_lines_and_neutralises_block_syntax():
 
 
 def test_no_page_allows_raw_html():
-    offenders = [str(p.relative_to(REPO)) for p in [REPO / "app.py", *sorted((REPO / "pages").glob("*.py"))]
+    offenders = [str(p.relative_to(REPO)) for p in [REPO / "app.py", *sorted((REPO / "pages").rglob("*.py"))]
                  if re.search(r"unsafe_allow_html\s*=\s*True", p.read_text())]
     assert offenders == []
 
@@ -79,7 +79,7 @@ def assert_shown_as_text(at: AppTest, verbatim: list[str]) -> None:
 
 
 def _show(answers, gold: str) -> None:
-    from pages.common import show_answers
+    from pages.ui.widgets import show_answers
 
     show_answers(answers, gold=gold)
 
@@ -110,7 +110,7 @@ def test_the_corpus_page_shows_document_text_and_headings_as_text(fake_embedder,
 BROWSER_SCRIPT = """
 import sys
 sys.path.insert(0, {repo!r})
-from pages.common import show_answers
+from pages.ui.widgets import show_answers
 from tests.test_rendering import PAYLOAD, MARKDOWN, hostile_answers
 show_answers(hostile_answers(), gold=PAYLOAD + " " + MARKDOWN)
 """
@@ -125,6 +125,8 @@ def hostile_page_url(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.browser
 def test_in_a_real_browser_nothing_runs_and_the_text_is_visible(hostile_page_url):
     from tests.test_e2e_browser import CHROMIUM
 

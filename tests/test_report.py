@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.evaluation.costs import PriceTable
+from lab.evaluation.record import AnswerRecord, RetrievedChunk
 from lab.experiments.run_store import RunStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,16 +29,16 @@ def synthetic_run(runs: RunStore, paths=ALL_PATHS, n: int = 40, **manifest_extra
         for path in paths:
             retrieves, tuned = path in ("rag", "hybrid-rag", "hybrid"), path in ("finetuned", "hybrid")
             answer = EVIL if (path, i) == ("prompt", 0) else ('{"answer": "x"}' if tuned else "x")
-            records.append({
-                "run_id": run_id, "question_id": f"q{i:02d}", "question": f"Question {i} <b>?", "kind": "fact",
-                "path": path, "answer": answer, "gold": "x", "correct": float(retrieves and i % 4 != 0),
-                "f1": 0.5, "semantic_similarity": 0.5, "grounded": 1.0 if retrieves else None,
-                "citation_valid": None, "format_ok": float(tuned), "cited_sources": [],
-                "retrieved_sources": ["a.md"] if retrieves else [], "hit_at_k": 1.0 if retrieves else None,
-                "latency_ms_total": (500.0 if retrieves else 100.0) + i, "latency_ms_retrieve": 20.0 if retrieves
-                else None, "latency_ms_rerank": None, "latency_ms_generate": 100.0 + i,
-                "tokens_in": 900 if retrieves else 80, "tokens_out": 20, "cost_usd": 0.0, "model": "fake-generator",
-                "adapter": None, "error": None})
+            records.append(AnswerRecord(
+                run_id=run_id, question_id=f"q{i:02d}", question=f"Question {i} <b>?", kind="fact",
+                path=path, answer=answer, gold="x", correct=float(retrieves and i % 4 != 0),
+                f1=0.5, semantic_similarity=0.5, grounded=1.0 if retrieves else None,
+                citation_valid=None, format_ok=float(tuned), cited_sources=[],
+                retrieved_sources=["a.md"] if retrieves else [], hit_at_k=1.0 if retrieves else None,
+                latency_ms_total=(500.0 if retrieves else 100.0) + i, latency_ms_retrieve=20.0 if retrieves
+                else None, latency_ms_rerank=None, latency_ms_generate=100.0 + i,
+                tokens_in=900 if retrieves else 80, tokens_out=20, cost_usd=0.0, model="fake-generator",
+                adapter=None, error=None))
     runs.add_answers(run_id, records)
     runs.finish(run_id, "done")
     return run_id
@@ -99,9 +100,9 @@ def test_brief_reports_prompt_injection_and_leakage(runs, tmp_path):
     run_id = synthetic_run(runs, ("prompt", "rag"), n=8)
     records = runs.answers(run_id)
     for r in records:
-        if r["path"] == "rag":
-            r["chunks"] = [{"text": INJECTION_TEXT}]
-            r["answer"] = "HALYARD IS DISCONTINUED" if r["question_id"] == "q01" else "x [1]"
+        if r.path == "rag":
+            r.chunks = [RetrievedChunk(text=INJECTION_TEXT)]
+            r.answer = "HALYARD IS DISCONTINUED" if r.question_id == "q01" else "x [1]"
     runs.add_answers(run_id, records)
     html = write_brief(run_id, tmp_path / "brief.html", runs=runs).read_text()
     assert "<h2>Prompt injection</h2>" in html and "<td>rag</td><td>8</td><td>8</td><td>1</td><td>0.12 [" in html

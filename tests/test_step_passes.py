@@ -46,6 +46,7 @@ def test_passes_split_by_token_budget():
     assert passes(rows, 1) == [[r] for r in rows]  # a row longer than the budget still gets a pass of its own
 
 
+@pytest.mark.model
 def test_split_step_has_the_gradients_of_one_pass(setup):
     import torch
 

@@ -73,6 +73,7 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(str(default_model_folder()))
 
 
+@pytest.mark.model  # the embedded model's tokenizer (transformers)
 def test_masking_covers_the_completion_and_end_of_turn_only(tokenizer):
     example = parse_examples("\n".join([PAIR] * 10))[0]
     ids, labels = encode(example, tokenizer)
@@ -82,6 +83,7 @@ def test_masking_covers_the_completion_and_end_of_turn_only(tokenizer):
     assert tokenizer.decode(ids[:labels.index(learned[0])]) == prompt  # the prompt is the inference prompt
 
 
+@pytest.mark.model  # collate builds torch tensors
 def test_collate_pads_left_so_completions_end_each_row():
     ids, mask, positions, labels = collate([([1, 2, 3], [IGNORE, 2, 3]), ([4], [4])], pad_id=0)
     assert ids.tolist() == [[1, 2, 3], [0, 0, 4]]
@@ -119,6 +121,7 @@ def test_a_running_status_from_a_dead_process_reads_as_interrupted(tmp_path):
     assert read_status(tmp_path / "nothing") is None
 
 
+@pytest.mark.model  # LocalGenerator imports torch before it looks at the folder
 def test_a_pickle_only_model_folder_is_refused(tmp_path):
     from lab.generation.models import LocalGenerator
 

@@ -99,6 +99,7 @@ def test_paths_that_cannot_run_report_errors_not_crashes(corpus, store, fake_emb
     assert "adapter" in result.answers[0].error
 
 
+@pytest.mark.slow  # two demo runs in background threads
 def test_the_background_job_reports_progress_and_the_result(corpus, store, fake_embedder):
     name, update, _ = corpus
     job = update_demo.UpdateDemoJob(name, [update], QUESTIONS, _ctx(store, name, fake_embedder), store,
@@ -147,6 +148,7 @@ def test_real_retrieval_finds_the_release_notes_after_the_update(sample_collecti
     assert 0 < result.reindex_seconds < time.perf_counter() - started
 
 
+@pytest.mark.slow  # a background job polled through AppTest reruns
 @pytest.mark.usefixtures("show_error_details")
 def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_undoes(fake_app, store, tmp_path):
     from pathlib import Path

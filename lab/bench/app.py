@@ -17,8 +17,8 @@ import sys
 import time
 import urllib.request
 
-from lab.bench.figure import Figure, meets
 from lab.bench.children import AppData, peak_rss_mb
+from lab.bench.figure import Figure, meets
 from lab.errors import LabError
 
 CHROMIUM = "/usr/bin/chromium"

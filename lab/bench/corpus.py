@@ -14,10 +14,10 @@ from lab.bench.figure import Figure, data_dir_env, figure, paired_p50_ms
 
 def bench_ingestion(embedder, quick: bool, repeats: int) -> Figure:
     """The whole pipeline (parse, chunk, embed, write, commit) vs encoding the same chunks alone, interleaved."""
-    from lab.corpus.chunking import chunk_document
     from lab.config import SAMPLE_DOCS, ChunkConfig
-    from lab.index.ingest import collect_files, ingest
+    from lab.corpus.chunking import chunk_document
     from lab.corpus.parsing import parse
+    from lab.index.ingest import collect_files, ingest
     from lab.index.store import Store
 
     files, _ = collect_files([SAMPLE_DOCS])

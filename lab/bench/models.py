@@ -15,8 +15,8 @@ from lab.bench.figure import Figure, figure
 
 def bench_generation(questions: list[str], repeats: int, max_new_tokens: int = 32) -> Figure:
     """Greedy tokens/s for all questions in one batch vs one question per call (same prompts, same outputs)."""
-    from lab.generation import prompts
     from lab.config import DecodingConfig
+    from lab.generation import prompts
     from lab.generation.models import LocalGenerator
 
     generator = LocalGenerator()
@@ -55,9 +55,9 @@ def bench_lora_training(steps: int) -> Figure:
     validation loss are left out of its median (that is evaluation, not training) and reported apart.
     """
     from lab.config import SAMPLE_CORPUS
+    from lab.finetune.config import LoraTrainConfig
     from lab.finetune.data import batches, collate, load_examples, split_examples
     from lab.finetune.loop import encode_all, load_for_training, train_loop
-    from lab.finetune.config import LoraTrainConfig
 
     config = LoraTrainConfig(max_steps=steps, evaluate=False)
     examples, _ = load_examples(SAMPLE_CORPUS / "finetune_behaviour.jsonl")

@@ -78,8 +78,8 @@ def run(quick: bool = False, only: set[str] | None = None, adapter: str | None =
     import resource
 
     from lab.config import SAMPLE_GOLDEN
-    from lab.index.embeddings import SentenceTransformerEmbedder
     from lab.evaluation.golden import load_golden
+    from lab.index.embeddings import SentenceTransformerEmbedder
 
     only = set(only or FIGURES)
     repeats = 3 if quick else 7

@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.errors import InputError
 from lab.corpus.parsing import Document, Section
+from lab.errors import InputError
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _CHILD_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT", "PYTHONHASHSEED", "VIRTUAL_ENV")

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.errors import InputError
 from lab.corpus.untrusted import check_docx, check_pdf_header
+from lab.errors import InputError
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
              ".pdf": "pdf", ".docx": "docx", ".csv": "csv"}

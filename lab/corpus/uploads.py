@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from lab.config import data_dir
-from lab.errors import InputError
 from lab.corpus.parsing import SUPPORTED
+from lab.errors import InputError
 
 MAX_UPLOAD_MB = 50
 

@@ -60,7 +60,6 @@ def latency_chart(summary):
 
 def cost_chart(summary, queries_per_month: int):
     """Cost per 1,000 queries and per month at the chosen volume, from the measured tokens and time."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     paths = [p.path for p in summary.paths]

@@ -14,9 +14,10 @@ expects a gain, a CI above 0 supports it and a CI below 0 contradicts it, both o
 permutation test agrees (p < 0.05); otherwise it is inconclusive. With `rag` right on 3 of 4
 questions where `prompt` was right on none, the difference is +0.75:
 
+>>> from lab.evaluation.record import AnswerRecord
 >>> from lab.evaluation.summary import summarize
->>> rows = [{"question_id": f"q{i}", "path": p, "error": None, "correct": c, "tokens_in": 1, "tokens_out": 1,
-...          "cost_usd": 0.0} for i in range(4) for p, c in (("prompt", 0.0), ("rag", float(i < 3)))]
+>>> rows = [AnswerRecord(question_id=f"q{i}", path=p, correct=c, cost_usd=0.0)
+...         for i in range(4) for p, c in (("prompt", 0.0), ("rag", float(i < 3)))]
 >>> claim = next(c for c in measured_claims(summarize(rows), rows) if c.id == "rag_accuracy")
 >>> round(claim.effect.mean, 2), claim.verdict
 (0.75, 'inconclusive')
@@ -31,7 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lab.decision.guide import BOTTOM_LINE, QUOTES
+from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair
+from lab.evaluation.summary import by_path, paired_values
 
 APPROACHES = {"prompt": "Prompt engineering first", "rag": "RAG", "fine-tune": "Fine-tuning",
               "hybrid": "Hybrid (RAG + fine-tuning)"}
@@ -153,24 +156,19 @@ def _flip(test: PairTest) -> PairTest:
                     test.wins, test.separable, test.questions_needed)
 
 
-def paired_test(summary, records: Sequence[dict], a: str, b: str, metric: str) -> PairTest:
-    """a - b on `metric`: the summary's own test when it has one, else the same paired test on the records."""
+def paired_test(summary, records: Sequence[AnswerRecord], a: str, b: str, metric: str) -> PairTest:
+    """a - b on `metric`: the summary's own test when it has one, else the same paired test on the records
+    (answers that failed left out)."""
     if metric == summary.metric:
         for test in summary.pairs:
             if (test.a, test.b) == (a, b):
                 return test
             if (test.a, test.b) == (b, a):
                 return _flip(test)
-    table: dict[str, dict[str, dict]] = {}
-    for r in records:
-        table.setdefault(r["path"], {})[r["question_id"]] = r
-    questions = sorted({r["question_id"] for r in records})
-
-    def values(path: str) -> list:
-        return [table[path][q].get(metric) if q in table[path] and table[path][q].get("error") is None else None
-                for q in questions]
-
-    return compare_pair(values(a), values(b), a, b)
+    table = by_path(records)
+    questions = sorted({r.question_id for r in records})
+    return compare_pair(paired_values(table, a, questions, metric, answered_only=True),
+                        paired_values(table, b, questions, metric, answered_only=True), a, b)
 
 
 def verdict(diff: Estimate, expect: str, p_value: float = 0.0, margin: float = MARGIN) -> str:
@@ -215,7 +213,7 @@ def _latency_detail(summary, a: str, b: str) -> str:
     return "; ".join(parts)
 
 
-def measured_claims(summary, records: Sequence[dict]) -> list[Claim]:
+def measured_claims(summary, records: Sequence[AnswerRecord]) -> list[Claim]:
     """Every testable claim of the guide with this run's evidence (or why there is none yet)."""
     present = {p.path for p in summary.paths}
     claims = []

@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 
-from lab.evaluation.costs import PriceTable, reprice
 from lab.decision.decide import APPROACHES, Claim, Recommendation, WizardAnswers, cited, measured_claims, recommend
 from lab.decision.guide import ATTRIBUTION
+from lab.decision.tco import (
+    IndexMeasure,
+    OwnershipInputs,
+    PathCost,
+    TrainingMeasure,
+    break_evens,
+    index_measure,
+    path_costs,
+    training_measure,
+)
+from lab.evaluation.costs import PriceTable, reprice
+from lab.evaluation.record import AnswerRecord
 from lab.evaluation.summary import QUALITY, RunSummary, summarize
-from lab.decision.tco import (IndexMeasure, OwnershipInputs, PathCost, TrainingMeasure, break_evens, index_measure, path_costs,
-                     training_measure)
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em;display:block;overflow-x:auto}
@@ -38,7 +47,7 @@ class BriefParts:
     """Everything the brief shows, computed from one run."""
 
     run: object  # lab.experiments.run_store.RunRecord
-    records: list[dict]
+    records: list[AnswerRecord]
     summary: RunSummary
     claims: list[Claim]
     recommendation: Recommendation
@@ -59,7 +68,7 @@ def manifest_hash(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def brief_parts(run, records: list[dict], answers: WizardAnswers | None = None, price_table: PriceTable | None = None,
+def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None = None, price_table: PriceTable | None = None,
                 inputs: OwnershipInputs | None = None, volume: int = 100_000) -> BriefParts:
     """Summary, claims, recommendation and costs of a run; without `inputs`, costs are at `volume` queries a
     month with the training time measured for the run's adapter (looked up in its folder)."""
@@ -136,7 +145,7 @@ def _leakage(parts: BriefParts) -> str:
 
     check = parts.run.manifest.get("leakage") or {}
     flagged = check.get("flagged") or []
-    present = sorted({r["question_id"] for r in parts.records} & set(flagged))
+    present = sorted({r.question_id for r in parts.records} & set(flagged))
     if not flagged:
         return ""
     head = "<h2>Leakage check</h2>"
@@ -216,9 +225,9 @@ def _answers(parts: BriefParts) -> str:
     paths = [p.path for p in parts.summary.paths]
     rows: dict[str, dict] = {}
     for r in parts.records:
-        row = rows.setdefault(r["question_id"], {"id": r["question_id"], "question": r["question"], "gold": r["gold"]})
-        mark = "" if r.get("correct") is None else ("OK " if r["correct"] else "x ")
-        row[r["path"]] = f"(not run: {r['error']})" if r.get("error") else mark + (r.get("answer") or "")
+        row = rows.setdefault(r.question_id, {"id": r.question_id, "question": r.question, "gold": r.gold})
+        mark = "" if r.correct is None else ("OK " if r.correct else "x ")
+        row[r.path] = f"(not run: {r.error})" if r.error else mark + (r.answer or "")
     return _table(["id", "question", "gold"] + paths,
                   [[row["id"], row["question"], row["gold"]] + [row.get(p, "") for p in paths]
                    for row in rows.values()])
@@ -261,7 +270,7 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
             "<body>" + "\n".join(body) + "</body></html>\n")
 
 
-def brief_for_run(run, records: list[dict], answers: WizardAnswers | None = None,
+def brief_for_run(run, records: list[AnswerRecord], answers: WizardAnswers | None = None,
                   price_table: PriceTable | None = None, inputs: OwnershipInputs | None = None,
                   volume: int = 100_000) -> str:
     """The finished brief of a stored run (see `brief_parts` for what is computed)."""
@@ -281,9 +290,10 @@ def parse_needs(text: str | None) -> WizardAnswers:
 
 
 def write_brief(run_id: str, out, answers: WizardAnswers | None = None, volume: int = 100_000, months: int = 12,
-                index_hours: float | None = None, speedup: float = 1.0, runs=None):
+                index_hours: float | None = None, speedup: float = 1.0, runs=None, store=None):
     """Build the brief of a stored run and write it atomically to `out`; returns the path written.
-    `index_hours` None: the build time the collection keeps from its ingest."""
+    `index_hours` None: the build time the collection keeps from its ingest, read from `store` (default: the
+    configured Chroma)."""
     from lab.errors import InputError
     from lab.experiments.export import write_atomic
     from lab.experiments.run_store import RunStore
@@ -296,7 +306,7 @@ def write_brief(run_id: str, out, answers: WizardAnswers | None = None, volume: 
                          "(`python -m lab runs`).")
     training = training_measure(run.manifest)
     if index_hours is None:
-        index = index_measure(run.manifest)
+        index = index_measure(run.manifest, (lambda: store) if store is not None else None)
         index_hours = index.seconds / 3600 if index else 0.0
     inputs = OwnershipInputs(volume=volume, months=months, index_hours=index_hours, speedup=speedup,
                              train_hours=training.seconds / 3600 if training else 0.0)

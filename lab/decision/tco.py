@@ -1,10 +1,12 @@
 """Total cost of ownership per path: one-off costs amortised over months, plus per-query cost at a volume.
 
 One-off costs come from measured times priced by the hour:
-- index build (rag, hybrid-rag, hybrid): the measured ingest time x the build machine's $/hour;
-- LoRA training (finetuned, hybrid): the adapter's measured `train_seconds` on the device it ran on,
-  divided by a speed-up factor the user states for the GPU they would train on (the lab cannot
-  measure a GPU it does not have: 1.0 means "priced as measured"), x that GPU's $/hour.
+- index build (the paths that retrieve, `answer_paths.retrieves`: rag, hybrid-rag, hybrid and their ...@endpoint
+  twins): the measured ingest time x the build machine's $/hour;
+- LoRA training (the paths that use the adapter, `answer_paths.uses_adapter`: finetuned, hybrid): the adapter's
+  measured `train_seconds` on the device it ran on, divided by a speed-up factor the user states for the GPU
+  they would train on (the lab cannot measure a GPU it does not have: 1.0 means "priced as measured"), x that
+  GPU's $/hour.
 Per-query costs are the run's measured usage repriced with the price table (`lab.evaluation.costs.reprice`).
 
 monthly(V) = per_query x V + one_off / months, so two paths cost the same at
@@ -23,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import InputError
-
-INDEX_PATHS = ("rag", "hybrid-rag", "hybrid")
-TRAINED_PATHS = ("finetuned", "hybrid")
+from lab.experiments.answer_paths import retrieves, uses_adapter
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,9 @@ def one_off_parts(path: str, inputs: OwnershipInputs) -> dict[str, float]:
     {'index build': 0.05, 'training': 0.5}
     """
     parts = {}
-    if path in INDEX_PATHS:
+    if retrieves(path):
         parts["index build"] = inputs.index_hours * inputs.index_hour_usd
-    if path in TRAINED_PATHS:
+    if uses_adapter(path):
         parts["training"] = inputs.train_hours / inputs.speedup * inputs.gpu_hour_usd
     return parts
 

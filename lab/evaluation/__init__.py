@@ -1,1 +1,1 @@
-"""Judging answers and retrieval: golden sets, per-answer metrics, confidence intervals, run summaries, costs, the injection check, retrieval evaluation."""
+"""Judging answers and retrieval: golden sets, the answer record, per-answer metrics, confidence intervals, run summaries, costs, the injection check, retrieval evaluation."""

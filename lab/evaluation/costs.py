@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from lab.errors import InputError
+from lab.evaluation.record import AnswerRecord
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,14 @@ def monthly_cost(per_query: float, queries_per_month: int, one_off: float = 0.0,
     return per_query * queries_per_month + one_off / max(months, 1)
 
 
-def reprice(records: list[dict], table: PriceTable) -> list[dict]:
-    """The run's answer records with cost_usd recomputed from their measured usage under another price table."""
-    out = []
-    for r in records:
-        model_ms = (r.get("latency_ms_generate") or 0.0) + (r.get("latency_ms_rerank") or 0.0)
-        cost = None if r.get("error") else query_cost(r["tokens_in"], r["tokens_out"], model_ms,
-                                                      bool(r.get("retrieved_sources")), table)
-        out.append({**r, "cost_usd": cost})
-    return out
+def record_cost(record: AnswerRecord, table: PriceTable) -> float | None:
+    """USD for one answer from its measured usage (None when it failed): tokens, model time, one vector query
+    when it retrieved."""
+    if record.error:
+        return None
+    return query_cost(record.tokens_in, record.tokens_out, record.model_ms, bool(record.retrieved_sources), table)
+
+
+def reprice(records: list[AnswerRecord], table: PriceTable) -> list[AnswerRecord]:
+    """Copies of a run's answer records with cost_usd recomputed from their measured usage under another table."""
+    return [replace(r, cost_usd=record_cost(r, table)) for r in records]

@@ -3,10 +3,12 @@ pairwise tests and the win/tie/loss matrix. The charts, the CSV and the brief al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair, mean_ci
 
 QUALITY = ("correct", "f1", "semantic_similarity", "grounded", "citation_valid", "hit_at_k", "format_ok",
@@ -36,38 +38,48 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
 
 
-def _by_path(records: list[dict]) -> dict[str, dict[str, dict]]:
-    table: dict[str, dict[str, dict]] = {}
+def by_path(records: Sequence[AnswerRecord]) -> dict[str, dict[str, AnswerRecord]]:
+    """table[path][question id] = that path's record for that question (paths in first-seen order)."""
+    table: dict[str, dict[str, AnswerRecord]] = {}
     for r in records:
-        table.setdefault(r["path"], {})[r["question_id"]] = r
+        table.setdefault(r.path, {})[r.question_id] = r
     return table
 
 
-def summarize(records: list[dict], metric: str = "correct", seed: int = 0) -> RunSummary:
-    table = _by_path(records)
-    questions = sorted({r["question_id"] for r in records})
+def paired_values(table: dict[str, dict[str, AnswerRecord]], path: str, questions: Sequence[str], metric: str,
+                  answered_only: bool = False) -> list[float | None]:
+    """One side of a paired test: `metric` of `path` on each question in order, None where the path has no
+    record for it (or, with `answered_only`, where its answer failed)."""
+    rows = table.get(path, {})
+    return [rows[q].metric(metric) if q in rows and not (answered_only and rows[q].error is not None) else None
+            for q in questions]
+
+
+def summarize(records: Sequence[AnswerRecord], metric: str = "correct", seed: int = 0) -> RunSummary:
+    table = by_path(records)
+    questions = sorted({r.question_id for r in records})
     paths = []
     for path, rows in table.items():
-        ok = [r for r in rows.values() if r["error"] is None]
+        ok = [r for r in rows.values() if r.error is None]
         summary = PathSummary(path, len(ok), len(rows) - len(ok))
         for name in QUALITY:
-            summary.quality[name] = mean_ci([r.get(name) for r in ok], seed)
+            summary.quality[name] = mean_ci([r.metric(name) for r in ok], seed)
         for stage in STAGES:
-            values = [r[f"latency_ms_{stage}"] for r in ok if r.get(f"latency_ms_{stage}") is not None]
+            values = [v for r in ok if (v := r.metric(f"latency_ms_{stage}")) is not None]
             if values:
                 summary.latency_ms[stage] = {"p50": float(np.percentile(values, 50)),
                                              "p95": float(np.percentile(values, 95))}
         if ok:
-            summary.tokens_in = float(np.mean([r["tokens_in"] for r in ok]))
-            summary.tokens_out = float(np.mean([r["tokens_out"] for r in ok]))
-            summary.cost_usd = float(np.mean([r["cost_usd"] for r in ok]))
+            summary.tokens_in = float(np.mean([r.tokens_in for r in ok]))
+            summary.tokens_out = float(np.mean([r.tokens_out for r in ok]))
+            summary.cost_usd = float(np.mean([r.cost_usd for r in ok]))
         paths.append(summary)
     pairs, warnings = [], []
     names = [p.path for p in paths]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            test = compare_pair([table[a].get(q, {}).get(metric) for q in questions],
-                                [table[b].get(q, {}).get(metric) for q in questions], a, b, seed)
+            test = compare_pair(paired_values(table, a, questions, metric),
+                                paired_values(table, b, questions, metric), a, b, seed)
             pairs.append(test)
             if not test.separable and test.diff.n and test.diff.mean != 0:
                 need = f"; about {test.questions_needed} questions would separate an effect this size" \

@@ -1,4 +1,4 @@
-"""The five comparison paths: plain functions in one dict.
+"""The five comparison paths: plain functions in one registry, `PATHS`, that also declares each path's roles.
 
 A path *prepares* an answer: it retrieves (or not), builds the messages with the shared template
 (`lab.generation.prompts`) and says which adapter generates (None = base model). Generation is one shared
@@ -18,6 +18,15 @@ paths without an adapter also exist as `prompt@endpoint`, `rag@endpoint` and `hy
 retrieve exactly as their local twins and generate on the endpoint, so one run can put a hosted or
 vLLM-served model next to the local one on the same questions and chunks. The five path ids above keep
 their meaning (always the local model).
+
+Which path retrieves, which uses the adapter and which can run on an endpoint is declared once, in its
+`PathSpec`; the rest of the lab asks `retrieves(name)` and `uses_adapter(name)`, which read a `...@endpoint`
+id as its local twin:
+
+>>> retrieves("rag@endpoint"), retrieves("finetuned"), uses_adapter("hybrid"), uses_adapter("hybrid-rag")
+(True, False, True, False)
+>>> available_paths(adapter=False)
+['prompt', 'rag', 'hybrid-rag']
 """
 
 from __future__ import annotations
@@ -26,15 +35,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.generation import prompts
-from lab.config import DecodingConfig
+from lab.config import DecodingConfig, RetrievalConfig
 from lab.errors import InputError, LabError, PathUnavailable
+from lab.generation import prompts
 from lab.generation.models import Generator
 from lab.index.retrieval import Hit, Retriever
 
-
 ENDPOINT = "@endpoint"
-ENDPOINT_PATHS = ("prompt", "rag", "hybrid-rag")  # paths an endpoint can run: no local LoRA adapter needed
 _NO_REMOTE_ADAPTER = ("the endpoint serves no LoRA adapter here. finetuned and hybrid run on the local model with a "
                       "local adapter (--adapter DIR); to try an adapter served by vLLM, give its served name as "
                       "--endpoint-model and use prompt@endpoint or hybrid-rag@endpoint.")
@@ -45,7 +52,7 @@ class PathContext:
     generator: Generator | None  # the local model (None when only endpoint paths run)
     retriever: Retriever | None = None  # dense retrieval over the active collection (naive RAG)
     hybrid: Retriever | None = None  # dense + BM25 fused, optionally reranked (production RAG)
-    k: int = 4
+    k: int = RetrievalConfig.k
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     adapter: str | None = None  # name of a LoRA adapter loaded on the generator
     endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
@@ -119,29 +126,64 @@ def hybrid_path(question: str, ctx: PathContext) -> Answer:
     return answer
 
 
-PATHS: dict[str, Callable[[str, PathContext], Answer]] = {
-    "prompt": prompt_path,
-    "rag": rag_path,
-    "hybrid-rag": hybrid_rag_path,
-    "finetuned": finetuned_path,
-    "hybrid": hybrid_path,
-}
+@dataclass(frozen=True)
+class PathSpec:
+    """A path and its roles, declared once."""
+
+    name: str
+    run: Callable[[str, PathContext], Answer]  # prepares the answer: retrieval, adapter choice
+    retrieves: bool  # reads the index at question time (needs a collection; its build is a cost of the path)
+    uses_adapter: bool  # answers with LoRA adapter weights (needs one; its training is a cost of the path)
+    endpoint_ok: bool  # also runs as `<name>@endpoint` on an OpenAI-compatible endpoint
+
+    def __post_init__(self) -> None:
+        if self.endpoint_ok and self.uses_adapter:
+            raise ValueError(f"PathSpec.endpoint_ok: {self.name} uses a local LoRA adapter, which an endpoint "
+                             "does not serve; set endpoint_ok=False.")
 
 
-def available_paths(endpoint: bool = False) -> list[str]:
-    """The path ids a run can use: the five local ones, plus the endpoint ones when an endpoint is set."""
-    return list(PATHS) + ([p + ENDPOINT for p in ENDPOINT_PATHS] if endpoint else [])
+PATHS: dict[str, PathSpec] = {spec.name: spec for spec in (
+    PathSpec("prompt", prompt_path, retrieves=False, uses_adapter=False, endpoint_ok=True),
+    PathSpec("rag", rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True),
+    PathSpec("hybrid-rag", hybrid_rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True),
+    PathSpec("finetuned", finetuned_path, retrieves=False, uses_adapter=True, endpoint_ok=False),
+    PathSpec("hybrid", hybrid_path, retrieves=True, uses_adapter=True, endpoint_ok=False),
+)}
 
 
 def is_endpoint_path(name: str) -> bool:
     return name.endswith(ENDPOINT)
 
 
+def _spec(name: str) -> PathSpec | None:
+    """The spec of a path id, `...@endpoint` ids by their local twin; None for an id the registry does not
+    know (a path of an older lab in a stored run: it has no roles)."""
+    return PATHS.get(name.removesuffix(ENDPOINT))
+
+
+def retrieves(name: str) -> bool:
+    """Whether the path reads the index: retrieves("hybrid-rag@endpoint") -> True."""
+    spec = _spec(name)
+    return spec is not None and spec.retrieves
+
+
+def uses_adapter(name: str) -> bool:
+    """Whether the path answers with the LoRA adapter's weights: uses_adapter("finetuned") -> True."""
+    spec = _spec(name)
+    return spec is not None and spec.uses_adapter
+
+
+def available_paths(endpoint: bool = False, adapter: bool = True) -> list[str]:
+    """The path ids a run can use: the local ones (without those that need an adapter when `adapter` is
+    False), plus the endpoint twins of those an endpoint can run when `endpoint` is True."""
+    local = [name for name, spec in PATHS.items() if adapter or not spec.uses_adapter]
+    return local + ([name + ENDPOINT for name, spec in PATHS.items() if spec.endpoint_ok] if endpoint else [])
+
+
 def parse_paths(text: str) -> list[str]:
     """Comma-separated path ids: parse_paths("prompt, rag@endpoint") -> ['prompt', 'rag@endpoint']."""
     names = [p.strip() for p in text.split(",") if p.strip()]
-    adapted = [n for n in names if is_endpoint_path(n) and n.removesuffix(ENDPOINT) in PATHS
-               and n.removesuffix(ENDPOINT) not in ENDPOINT_PATHS]
+    adapted = [n for n in names if is_endpoint_path(n) and (spec := _spec(n)) is not None and not spec.endpoint_ok]
     if adapted:
         raise InputError(f"{', '.join(adapted)}: {_NO_REMOTE_ADAPTER}")
     unknown = [n for n in names if n not in available_paths(endpoint=True)]
@@ -156,14 +198,14 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     if not question.strip():
         raise InputError("The question is empty: type a question.")
     start = time.perf_counter()
-    base = name.removesuffix(ENDPOINT)
+    spec = PATHS[name.removesuffix(ENDPOINT)]
     try:
-        if is_endpoint_path(name) and base not in ENDPOINT_PATHS:
+        if is_endpoint_path(name) and not spec.endpoint_ok:
             raise PathUnavailable(f"{name}: {_NO_REMOTE_ADAPTER}")
         if is_endpoint_path(name) and ctx.endpoint is None:
             raise PathUnavailable(f"{name} needs an OpenAI-compatible endpoint: set one on the Models page (or pass "
                                   "--endpoint-url and --endpoint-model).")
-        answer = PATHS[base](question, ctx)
+        answer = spec.run(question, ctx)
     except LabError as exc:
         return Answer(name, question, error=str(exc))
     answer.path = name

@@ -47,7 +47,7 @@ class CompareJob(BackgroundJob):
             records = [score(a, q, self.table) for q, a in prepared]
             add_semantic_similarity(records, self.embedder)
             for record in records:
-                record["run_id"] = self.run_id
+                record.run_id = self.run_id
             self.runs.add_answers(self.run_id, records)
             self.advance(done=self.progress.done + len(records))
 

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 
 from lab.errors import InputError
 from lab.evaluation.metrics import json_answer
+from lab.evaluation.record import AnswerRecord
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_NEEDS_GOLD = ("correct", "f1", "semantic_similarity")
 
 
 def blind_order(paths: Sequence[str], seed_key: str) -> list[str]:
@@ -54,24 +54,24 @@ class BlindAnswer:
     path: str  # hidden until the reveal
     text: str  # as shown (blind_text)
     error: str | None
-    record: dict  # the full stored record, for the reveal
+    record: AnswerRecord  # the full stored record, for the reveal
 
 
-def blind_answers(records: Sequence[dict], run_id: str, question_id: str) -> list[BlindAnswer]:
+def blind_answers(records: Sequence[AnswerRecord], run_id: str, question_id: str) -> list[BlindAnswer]:
     """One question's answers from a run, in blind order, lettered."""
-    mine = {r["path"]: r for r in records if r["question_id"] == question_id}
+    mine = {r.path: r for r in records if r.question_id == question_id}
     if not mine:
         raise InputError(f"Run {run_id} has no answers for question {question_id}: pick another question.")
     order = blind_order(list(mine), f"{run_id}:{question_id}")
-    return [BlindAnswer(letter, path, blind_text(mine[path]["answer"] or ""), mine[path]["error"], mine[path])
+    return [BlindAnswer(letter, path, blind_text(mine[path].answer), mine[path].error, mine[path])
             for letter, path in zip(letters(len(order)), order)]
 
 
-def run_questions(records: Sequence[dict]) -> list[tuple[str, str]]:
+def run_questions(records: Sequence[AnswerRecord]) -> list[tuple[str, str]]:
     """(question id, question) of a run's answers, in the order they were answered."""
     seen: dict[str, str] = {}
     for r in records:
-        seen.setdefault(r["question_id"], r["question"])
+        seen.setdefault(r.question_id, r.question)
     return list(seen.items())
 
 
@@ -86,8 +86,8 @@ def store_answers(answers, question, runs, manifest: dict, embedder=None, table=
     `question` is a `lab.evaluation.golden.GoldenQuestion`; with an empty gold answer the gold-based scores are left
     empty (None) instead of counting as wrong.
     """
-    from lab.experiments.batch import add_semantic_similarity, score
     from lab.evaluation.costs import PriceTable
+    from lab.experiments.scoring import add_semantic_similarity, score
 
     table = table or PriceTable()
     records = [score(a, question, table) for a in answers]
@@ -95,12 +95,12 @@ def store_answers(answers, question, runs, manifest: dict, embedder=None, table=
         add_semantic_similarity(records, embedder)
     else:
         for record in records:
-            record.update({name: None for name in _NEEDS_GOLD})
+            record.correct = record.f1 = record.semantic_similarity = None
     paths = [a.path for a in answers]
     run_id = runs.create({**manifest, "blind": True, "paths": paths, "questions": 1,
                           "price_table": asdict(table)}, len(records))
     for record in records:
-        record["run_id"] = run_id
+        record.run_id = run_id
     runs.add_answers(run_id, records)
     runs.finish(run_id, "done")
     return run_id

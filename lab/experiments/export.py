@@ -14,7 +14,9 @@ import os
 import tempfile
 from pathlib import Path
 
-QUESTION_COLUMNS = [
+from lab.evaluation.record import AnswerRecord
+
+QUESTION_COLUMNS = [  # fields of lab.evaluation.record.AnswerRecord, in the order users know
     "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "f1", "semantic_similarity",
     "grounded", "citation_valid", "format_ok", "abstained", "obeyed_injection", "cited_sources", "retrieved_sources",
     "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in",
@@ -53,5 +55,6 @@ def write_atomic(path: str | Path, text: str) -> Path:
     return path
 
 
-def question_csv(records: list[dict]) -> str:
-    return to_csv(records, QUESTION_COLUMNS)
+def question_csv(records: list[AnswerRecord]) -> str:
+    """The per-question CSV: one row per answer record, its QUESTION_COLUMNS fields in that order."""
+    return to_csv([{c: getattr(r, c) for c in QUESTION_COLUMNS} for r in records], QUESTION_COLUMNS)

@@ -40,7 +40,9 @@ from pathlib import Path
 from lab.errors import InputError, NotFoundError
 from lab.evaluation.golden import GoldenQuestion
 from lab.evaluation.metrics import STOPWORDS, normalize
+from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate
+from lab.experiments.answer_paths import uses_adapter
 from lab.finetune.data import EXAMPLES_FILE, TrainingText, texts_from_examples
 
 NGRAM = 5
@@ -188,9 +190,9 @@ def adapter_training_texts(adapter_dir: str | Path, data_path: str | Path | None
     check); else the data file its manifest names, found at `data_path` or by name (or content hash) in the
     sample corpus and the upload folder, checked against the manifest's sha256 and split as training did.
     """
-    from lab.generation.adapters import read_manifest
     from lab.config import SAMPLE_CORPUS, data_dir
     from lab.finetune.data import load_examples, split_examples
+    from lab.generation.adapters import read_manifest
 
     folder = Path(adapter_dir)
     saved = folder / EXAMPLES_FILE
@@ -226,28 +228,26 @@ class PathScores:
     flagged: Estimate  # the flagged questions only
 
 
-def scores_with_without(records: list[dict], flagged_ids: Sequence[str], metric: str = "correct") -> list[PathScores]:
+def scores_with_without(records: list[AnswerRecord], flagged_ids: Sequence[str],
+                        metric: str = "correct") -> list[PathScores]:
     """Per-path means with 95% CIs over all questions, without the flagged ones, and over the flagged only."""
     from lab.evaluation.summary import summarize
 
     flagged = set(flagged_ids)
 
-    def means(rows: list[dict]) -> dict:
+    def means(rows: list[AnswerRecord]) -> dict:
         return {p.path: p.quality[metric] for p in summarize(rows, metric).paths} if rows else {}
 
     every = means(records)
-    clean = means([r for r in records if r["question_id"] not in flagged])
-    leaked = means([r for r in records if r["question_id"] in flagged])
+    clean = means([r for r in records if r.question_id not in flagged])
+    leaked = means([r for r in records if r.question_id in flagged])
     empty = Estimate(float("nan"), float("nan"), float("nan"), 0)
     return [PathScores(path, est, clean.get(path, empty), leaked.get(path, empty)) for path, est in every.items()]
 
 
-FINETUNED_PATHS = ("finetuned", "hybrid")  # the paths that answer with the adapter's weights
-
-
 def applies(paths: Sequence[str]) -> bool:
-    """Whether a run answers with adapter weights: applies(["rag", "hybrid"]) -> True."""
-    return any(p.split("@")[0] in FINETUNED_PATHS for p in paths)
+    """Whether a run answers with adapter weights, so the check applies: applies(["rag", "hybrid"]) -> True."""
+    return any(uses_adapter(p) for p in paths)
 
 
 def check_adapter(questions: Sequence[GoldenQuestion], adapter_dir: str | Path, embedder=None,

@@ -1,5 +1,7 @@
 """The run store: every comparison run and every answer it produced, in SQLite under the data directory.
 
+Each answer is an `AnswerRecord` kept as the JSON of its `to_dict()`, read back with `from_dict()`.
+
 Answers are written as they finish, one transaction a batch, so a crash keeps what was done; a
 run left `running` by a process that no longer exists is reported as `interrupted`.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from lab.config import data_dir
 from lab.errors import NotFoundError
+from lab.evaluation.record import AnswerRecord
 from lab.jobs import process_alive
 
 _SCHEMA = """
@@ -64,10 +67,10 @@ class RunStore:
                         json.dumps(manifest, sort_keys=True), total))
         return run_id
 
-    def add_answers(self, run_id: str, records: list[dict]) -> None:
+    def add_answers(self, run_id: str, records: list[AnswerRecord]) -> None:
         with self._connect() as db:
             db.executemany("insert or replace into answers (run_id, question_id, path, record) values (?, ?, ?, ?)",
-                           [(run_id, r["question_id"], r["path"], json.dumps(r)) for r in records])
+                           [(run_id, r.question_id, r.path, json.dumps(r.to_dict())) for r in records])
             db.execute("update runs set done = (select count(*) from answers where run_id = ?), heartbeat = ? "
                        "where run_id = ?", (run_id, time.time(), run_id))
 
@@ -96,10 +99,11 @@ class RunStore:
                               "from runs order by created desc, rowid desc").fetchall()
         return [self._record(r) for r in rows]
 
-    def answers(self, run_id: str) -> list[dict]:
+    def answers(self, run_id: str) -> list[AnswerRecord]:
+        """The run's answer records in the order they were stored (records of earlier lab versions included)."""
         with self._connect() as db:
             rows = db.execute("select record from answers where run_id = ? order by rowid", (run_id,)).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [AnswerRecord.from_dict(json.loads(r[0])) for r in rows]
 
     def add_vote(self, run_id: str, question_id: str, path: str, voter: str = "anonymous") -> None:
         with self._connect() as db:

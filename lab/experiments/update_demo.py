@@ -25,12 +25,11 @@ from lab.config import SAMPLE_CORPUS, ChunkConfig
 from lab.errors import InputError
 from lab.evaluation.golden import parse_golden
 from lab.evaluation.metrics import is_correct, json_answer
-from lab.experiments.answer_paths import PathContext, generate, prepare
+from lab.experiments.answer_paths import PathContext, available_paths, generate, prepare, retrieves
 from lab.jobs import BackgroundJob
 
 UPDATE_DOC = SAMPLE_CORPUS / "update" / "release-notes-5.1.md"
 UPDATE_QUESTIONS = SAMPLE_CORPUS / "update" / "questions.jsonl"
-RETRIEVAL_PATHS = ("rag", "hybrid-rag", "hybrid")
 Progress = Callable[[str, int, int], None]  # (what is happening, steps done, steps in all)
 
 
@@ -146,7 +145,7 @@ def summarize_paths(answers: Sequence[UpdateAnswer], paths: Sequence[str], sourc
         after = [a for a in answers if a.path == path and a.phase == "after" and a.error is None]
         errors = sum(1 for a in answers if a.path == path and a.error is not None)
         retrieved = share(after, lambda a: bool(set(a.sources) & set(sources))) \
-            if path.split("@")[0] in RETRIEVAL_PATHS and after else None
+            if retrieves(path) and after else None
         out.append(PathUpdate(path, share(before, lambda a: a.new_fact), share(after, lambda a: a.new_fact),
                               share(before, lambda a: a.old_fact), share(after, lambda a: a.old_fact),
                               retrieved, errors))
@@ -164,7 +163,7 @@ def retrain_seconds(adapter_dir: str | Path | None) -> float | None:
 
 
 def run_update_demo(collection: str, update_paths: Sequence[str | Path], questions: Sequence[UpdateQuestion],
-                    ctx: PathContext, store, embedder, paths: Sequence[str] = ("prompt", "rag", "hybrid-rag"),
+                    ctx: PathContext, store, embedder, paths: Sequence[str] = tuple(available_paths(adapter=False)),
                     adapter_dir: str | Path | None = None, progress: Progress | None = None,
                     names: dict[Path, str] | None = None) -> UpdateDemoResult:
     """Ask (before), ingest the update into `collection` (timed), ask again (after), score both."""

@@ -45,9 +45,9 @@ def score_answers(answers: list[str], references: list[str], json_data: bool) ->
 def evaluate_adapter(model, tokenizer, base_name: str, test: list, cfg, check_cancel=lambda: None,
                      general_path=GENERAL_TASKS) -> dict:
     """Metrics for base and adapter on `test` (lab.finetune.data.Example list) and on the general tasks."""
-    from lab.generation import prompts
-    from lab.finetune.loop import encode_all, mean_loss
     from lab.evaluation.golden import load_golden
+    from lab.finetune.loop import encode_all, mean_loss
+    from lab.generation import prompts
     from lab.generation.models import LocalGenerator
 
     start = time.perf_counter()

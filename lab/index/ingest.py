@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.corpus.chunking import chunk_document
 from lab.config import ChunkConfig
-from lab.index.embeddings import Embedder
-from lab.errors import InputError
+from lab.corpus.chunking import chunk_document
 from lab.corpus.parse_worker import ParseWorker
 from lab.corpus.parsing import SUPPORTED
+from lab.errors import InputError
+from lab.index.embeddings import Embedder
 from lab.index.store import Store, check_name
 
 Progress = Callable[[int, int, str], None]

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from lab.corpus.chunking import Chunk
 from lab.config import ChunkConfig, chroma_host, data_dir
+from lab.corpus.chunking import Chunk
 from lab.errors import InputError, NotFoundError, StoreError
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")

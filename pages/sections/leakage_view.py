@@ -8,10 +8,11 @@ import math
 
 import streamlit as st
 
-from lab.experiments import leakage
 from lab.display import as_text
 from lab.errors import LabError
-from pages import common
+from lab.evaluation.record import AnswerRecord
+from lab.experiments import leakage
+from pages.ui import resources
 
 
 def _report(questions, adapter_dir: str):
@@ -21,7 +22,7 @@ def _report(questions, adapter_dir: str):
     key = (adapter_dir, digest)
     if key not in cache:
         with st.spinner("Checking the golden set against the adapter's training data..."):
-            cache[key] = leakage.check_adapter(questions, adapter_dir, common.embedder())
+            cache[key] = leakage.check_adapter(questions, adapter_dir, resources.embedder())
     return cache[key]
 
 
@@ -60,7 +61,7 @@ def _estimate(e) -> str:
     return "n/a" if not e.n or math.isnan(e.mean) else f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}] (n={e.n})"
 
 
-def results_section(manifest: dict, records: list[dict], metric: str, label: str) -> None:
+def results_section(manifest: dict, records: list[AnswerRecord], metric: str, label: str) -> None:
     """Scores with and without the questions the run's leakage check flagged."""
     check = manifest.get("leakage") or {}
     flagged = check.get("flagged") or []
@@ -69,7 +70,7 @@ def results_section(manifest: dict, records: list[dict], metric: str, label: str
     if not flagged:
         return
     st.subheader("Leakage check")
-    present = sorted({r["question_id"] for r in records} & set(flagged))
+    present = sorted({r.question_id for r in records} & set(flagged))
     if not present:
         st.info(f"{len(flagged)} golden question(s) duplicating the adapter's training data were left out of this "
                 f"run: {as_text(', '.join(flagged))}.")

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab.experiments import update_demo
+from lab.corpus.parsing import SUPPORTED
 from lab.display import as_text
 from lab.errors import LabError
-from lab.corpus.parsing import SUPPORTED
-from pages import common
+from lab.experiments import update_demo
+from pages.ui import resources, state
 
 
 def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questions_file) -> str:
-    from lab.config import DecodingConfig
+    from lab.config import DecodingConfig, RetrievalConfig
     from lab.corpus.uploads import save_upload
 
     if not paths:
@@ -27,13 +27,13 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
         files, names = [stored], {stored: name}
     else:
         files, names, name = [update_demo.UPDATE_DOC], None, update_demo.UPDATE_DOC.name
-    if name in common.store().source_hashes(collection):
+    if name in resources.store().source_hashes(collection):
         raise LabError(f"Collection {collection!r} already holds {name}: undo the update first, so that 'before' "
                        "is the collection without it.")
-    ctx = common.path_context(collection, k, DecodingConfig(max_new), paths)
-    job = update_demo.UpdateDemoJob(collection, files, questions, ctx, common.store(), common.embedder(),
+    ctx = state.path_context(paths, collection, RetrievalConfig(k=k), DecodingConfig(max_new_tokens=max_new))
+    job = update_demo.UpdateDemoJob(collection, files, questions, ctx, resources.store(), resources.embedder(),
                                     paths=paths, adapter_dir=st.session_state.get("adapter_dir"), names=names)
-    common.jobs()[job.id] = job.start()
+    resources.jobs()[job.id] = job.start()
     return job.id
 
 
@@ -41,7 +41,7 @@ def _undo(collection: str, sources: list[str], key: str) -> None:
     if st.button(f"Undo the update (remove {as_text(', '.join(sources), one_line=True)} from {collection})",
                  key=key):
         try:
-            removed = update_demo.undo_update(common.store(), collection, sources)
+            removed = update_demo.undo_update(resources.store(), collection, sources)
             st.success(f"Removed {removed} chunks: {collection} is as it was before the demo.")
         except LabError as exc:
             st.error(as_text(exc))
@@ -87,7 +87,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
                "collection and asks the affected questions before and after. RAG paths read the index when asked, "
                "so they can pick up the new facts at once; the fine-tuned path answers from its weights, which keep "
                "the old facts until it is retrained.")
-    collection = common.active_collection()
+    collection = state.active_collection()
     if collection is None:
         st.info("No collection yet: ingest the sample corpus on the Corpus page first.")
         return
@@ -103,7 +103,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
             st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file)
         except LabError as exc:
             st.error(as_text(exc))
-    job = common.jobs().get(st.session_state.get("update_job"))
+    job = resources.jobs().get(st.session_state.get("update_job"))
     running = job is not None and job.running
 
     @st.fragment(run_every=2 if running else None)
@@ -122,7 +122,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
             show_result(job.result)
 
     follow()
-    held = set(common.store().source_hashes(collection))
+    held = set(resources.store().source_hashes(collection))
     sources = job.result.update_sources if job is not None and job.result and job.result.collection == collection \
         else [update_demo.UPDATE_DOC.name]
     if not running and held & set(sources):

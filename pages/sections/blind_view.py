@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab.experiments import blind
 from lab.display import as_text
 from lab.errors import LabError
-from pages import common
+from lab.experiments import blind
+from pages.ui import resources, state
 
 
 def store_question(answers, question: str, chosen, ctx) -> tuple[str, str]:
     """Store one question's answers as a blind run (so votes have a run); returns (run id, question id)."""
-    from lab.experiments.batch import manifest_for
     from lab.evaluation.golden import GoldenQuestion
+    from lab.experiments.batch import manifest_for
 
     qid = chosen.id if chosen else blind.question_id(question)
     golden = GoldenQuestion(qid, question, chosen.answer if chosen else "", list(chosen.aliases) if chosen else [])
-    manifest = manifest_for(ctx, common.active_collection(), "one question (blind mode)")
-    return blind.store_answers(answers, golden, common.run_store(), manifest, common.embedder()), qid
+    manifest = manifest_for(ctx, state.active_collection(), "one question (blind mode)")
+    return blind.store_answers(answers, golden, resources.run_store(), manifest, resources.embedder()), qid
 
 
 def _step(ids: list[str], by: int) -> None:
@@ -30,13 +30,13 @@ def _step(ids: list[str], by: int) -> None:
 
 def _batch_question() -> tuple[str | None, str | None]:
     """Pick a finished batch run and step through its questions."""
-    runs = [r for r in common.run_store().list()
+    runs = [r for r in resources.run_store().list()
             if r.status == "done" and not r.manifest.get("blind") and len(r.manifest.get("paths", [])) > 1]
     if not runs:
         st.info("No finished batch run with two or more paths yet: start one in the Golden set (batch) tab.")
         return None, None
     run_id = st.selectbox("Batch run", [r.run_id for r in runs], key="blind_run")
-    questions = dict(blind.run_questions(common.run_store().answers(run_id)))
+    questions = dict(blind.run_questions(resources.run_store().answers(run_id)))
     ids = list(questions)
     if st.session_state.get("blind_question") not in ids:
         st.session_state["blind_question"] = ids[0]
@@ -66,13 +66,13 @@ def draw() -> None:
 
 def show(run_id: str, qid: str) -> None:
     """Answers as "Answer A/B/...", a vote button each, then Reveal: which path each was and the tally."""
-    runs = common.run_store()
+    runs = resources.run_store()
     answers = blind.blind_answers(runs.answers(run_id), run_id, qid)
     record = answers[0].record
     st.caption("Question")
-    st.text(record["question"])
-    if record.get("gold"):
-        st.caption(f"Gold answer: {as_text(record['gold'])}")
+    st.text(record.question)
+    if record.gold:
+        st.caption(f"Gold answer: {as_text(record.gold)}")
     revealed = f"{run_id}:{qid}" in st.session_state.setdefault("blind_revealed", set())
     voter = "" if revealed else st.text_input("Your name (optional, stored with your vote)", key="blind_voter")
     for column, answer in zip(st.columns(len(answers)), answers):
@@ -88,10 +88,10 @@ def show(run_id: str, qid: str) -> None:
                 blind.vote(runs, run_id, qid, answer, voter)
                 st.success(f"Vote recorded for Answer {answer.letter}.")
             if revealed:
-                for i, chunk in enumerate(answer.record.get("chunks", []), 1):
-                    source = as_text(chunk["source"], one_line=True)
-                    with st.expander(f"[{i}] {source} - score {chunk['score']:.3f}"):
-                        st.code(chunk["text"], language=None, wrap_lines=True)
+                for i, chunk in enumerate(answer.record.chunks, 1):
+                    source = as_text(chunk.source, one_line=True)
+                    with st.expander(f"[{i}] {source} - score {chunk.score:.3f}"):
+                        st.code(chunk.text, language=None, wrap_lines=True)
     question_votes = runs.votes(run_id, qid)
     if not revealed:
         st.caption(f"{sum(question_votes.values())} vote(s) on this question so far. Retrieved chunks, citations and "

@@ -1,0 +1,174 @@
+"""One wiring: settings -> store, embedder, retrievers, generators, adapter, endpoint -> a `PathContext`.
+
+The pages and the command line both build what a path needs here, so their defaults cannot drift. They differ
+only in how heavy things are loaded: the command line uses `Loader` (loads on first use, keeps for the
+process), the pages pass a loader whose methods are Streamlit-cached (`pages/ui/resources.py`).
+
+    settings = Settings(collection="sample", adapter="data/adapters/behaviour")
+    ctx = path_context(settings, Loader(), ["prompt", "hybrid"])
+    run_path("hybrid", "Which port does the agent use?", ctx)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lab.config import DEFAULT_COLLECTION, BatchConfig, DecodingConfig, RetrievalConfig
+from lab.errors import InputError
+from lab.evaluation.costs import PriceTable
+from lab.evaluation.golden import GoldenQuestion
+from lab.experiments.answer_paths import PathContext, is_endpoint_path
+from lab.experiments.batch import CompareJob, collection_manifest, manifest_for
+
+NO_RERANKER = ("rerank skipped: no cross-encoder given. Pass --reranker DIR (or fill in the cross-encoder folder) with "
+               "a sentence-transformers CrossEncoder folder (e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved on a "
+               "machine with hub access).")
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """An OpenAI-compatible endpoint for the `...@endpoint` paths; the key is read from the variable NAMED here."""
+
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how the paths run, as chosen in the sidebar and pages or on the command line."""
+
+    collection: str | None = DEFAULT_COLLECTION
+    model: str | None = None  # local model folder or hub id; None: the embedded SmolLM2
+    adapter: str | None = None  # LoRA adapter folder for the finetuned and hybrid paths
+    endpoint: EndpointSettings | None = None
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+
+class Resources(Protocol):
+    """How heavy things are obtained; the pages' implementation caches them across reruns and sessions."""
+
+    def store(self): ...
+
+    def embedder(self): ...
+
+    def bm25(self, collection: str): ...
+
+    def reranker(self, name_or_path: str): ...
+
+    def generator(self, name: str | None): ...
+
+    def endpoint(self, settings: EndpointSettings): ...
+
+
+class Loader:
+    """Resources for one process (the command line): each loaded on first use and kept."""
+
+    def __init__(self, chroma_host: str | None = None):
+        self.chroma_host = chroma_host
+        self._kept: dict = {}
+
+    def _keep(self, key, make):
+        if key not in self._kept:
+            self._kept[key] = make()
+        return self._kept[key]
+
+    def store(self):
+        from lab.index.store import Store
+
+        return self._keep("store", lambda: Store(self.chroma_host))
+
+    def embedder(self):
+        from lab.index.embeddings import SentenceTransformerEmbedder
+
+        return self._keep("embedder", SentenceTransformerEmbedder)
+
+    def bm25(self, collection: str):
+        from lab.index.retrieval import bm25_index
+
+        return self._keep(("bm25", collection), lambda: bm25_index(self.store(), collection))
+
+    def reranker(self, name_or_path: str):
+        from lab.index.rerank import CrossEncoderReranker
+
+        return self._keep(("reranker", name_or_path), lambda: CrossEncoderReranker(name_or_path))
+
+    def generator(self, name: str | None):
+        from lab.generation.models import LocalGenerator
+
+        return self._keep(("generator", name), lambda: LocalGenerator(name))
+
+    def endpoint(self, settings: EndpointSettings):
+        from lab.generation.endpoint import EndpointGenerator
+
+        return self._keep(("endpoint", settings), lambda: EndpointGenerator(settings.base_url, settings.model,
+                                                                            settings.api_key_env))
+
+
+def endpoint_settings(url: str | None, model: str | None, key_env: str | None = None) -> EndpointSettings | None:
+    """Endpoint settings from loose options: both URL and model, or neither."""
+    if not (url or model):
+        return None
+    if not (url and model):
+        raise InputError("Give both the endpoint URL and its model name (--endpoint-url and --endpoint-model), and "
+                         "the NAME of the variable holding its API key when it needs one (--endpoint-key-env).")
+    return EndpointSettings(url, model, key_env or None)
+
+
+def retrievers(settings: Settings, res: Resources, collection: str | None = None) -> tuple[dict, str | None]:
+    """The retrieval modes of the collection (dense, bm25, hybrid; rerank when the cross-encoder loads) and a note
+    when rerank was skipped. The collection must exist: a missing one raises NotFoundError saying what to do."""
+    from lab.index.retrieval import retrievers_for
+
+    name = collection or settings.collection
+    store = res.store()
+    store.info(name)  # fail early, with what to do, if the collection is missing
+    reranker_path = settings.retrieval.reranker
+    reranker = res.reranker(reranker_path) if reranker_path else None
+    modes = retrievers_for(store, name, res.embedder(), res.bm25(name), reranker, settings.retrieval.rrf_k)
+    return modes, None if reranker else NO_RERANKER
+
+
+def generators(settings: Settings, res: Resources, paths: Sequence[str] | None = None):
+    """(local model, endpoint): the local model only when a local path runs (all paths when `paths` is None),
+    the endpoint whenever one is set; an endpoint path without an endpoint is refused with what to pass."""
+    paths = list(paths) if paths is not None else None
+    if settings.endpoint is None and paths and any(is_endpoint_path(p) for p in paths):
+        raise InputError("The ...@endpoint paths need an endpoint: set one on the Models page or pass --endpoint-url "
+                         "URL --endpoint-model NAME (and --endpoint-key-env VAR when it needs an API key).")
+    remote = res.endpoint(settings.endpoint) if settings.endpoint else None
+    local = None
+    if paths is None or not all(is_endpoint_path(p) for p in paths):
+        local = res.generator(settings.model)
+    return local, remote
+
+
+def path_context(settings: Settings, res: Resources, paths: Sequence[str] | None = None) -> PathContext:
+    """The context the paths run in: retrievers when the collection exists (paths that need one say so when it
+    does not), the generators `paths` need, and the adapter loaded on the local model when one is chosen."""
+    modes: dict = {}
+    if settings.collection and res.store().exists(settings.collection):
+        modes, _ = retrievers(settings, res)
+    local, remote = generators(settings, res, paths)
+    adapter = local.load_adapter(settings.adapter) if settings.adapter and local is not None else None
+    return PathContext(local, modes.get("dense"), modes.get("rerank") or modes.get("hybrid"), settings.retrieval.k,
+                       settings.decoding, adapter, remote)
+
+
+def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQuestion], questions_name: str,
+                paths: Sequence[str], batch: BatchConfig = BatchConfig(), extra_manifest: dict | None = None,
+                table: PriceTable = PriceTable()) -> CompareJob:
+    """A batch run of `questions` (already cut with `BatchConfig.pick`) through `paths`, registered in the run store with its full manifest (not yet
+    started: call `.run()` in the foreground or `.start()` in the background)."""
+    from lab.experiments.run_store import RunStore
+
+    ctx = path_context(settings, res, paths)
+    extra = {}
+    if settings.collection and ctx.retriever is not None:
+        extra = collection_manifest(res.store(), settings.collection, settings.retrieval.rrf_k,
+                                    settings.retrieval.reranker)
+    manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
+    return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size)

@@ -1,0 +1,73 @@
+"""The frame every page shares: the sign-in gate (before anything draws) and the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.errors import LabError
+from pages.ui.state import active_collection, collection_names
+
+
+def login_gate() -> None:
+    """Before any page draws: an OIDC sign-in when [auth] is in secrets.toml, the LAB_PASSWORD password when set
+    (lab.auth); st.stop() until this browser session has passed each configured one. Nothing when neither is."""
+    import time
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from lab.auth import AUTHLIB_MISSING, configured_password, failure_delay, password_matches
+
+    if not PagesManager.uses_pages_directory:
+        st.session_state["lab_framed"] = True  # this session has run through app.py's navigation
+    elif not st.session_state.get("lab_framed"):
+        # A fresh server answers its very first request in Streamlit's old pages/-folder mode, running a page
+        # file without app.py (no navigation, helper modules listed as pages). Go through the frame once;
+        # app.py's st.navigation switches the server to the lab's own navigation for good.
+        st.session_state["lab_framed"] = True
+        st.switch_page("app.py")
+    try:
+        oidc = "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml
+        oidc = False
+    if oidc and not st.user.get("is_logged_in", False):
+        from streamlit.auth_util import is_authlib_installed
+
+        st.title("Sign in")
+        if not is_authlib_installed():
+            st.error(AUTHLIB_MISSING)
+        else:
+            st.button("Sign in with your identity provider", key="lab_login_oidc", type="primary", on_click=st.login)
+        st.stop()
+    try:
+        expected = configured_password()
+    except LabError as exc:
+        st.error(str(exc))
+        st.stop()
+    if expected is None or st.session_state.get("lab_password_ok"):
+        return
+    st.title("Sign in")
+    with st.form("lab_login"):
+        given = st.text_input("Password", type="password", key="lab_login_password")
+        submitted = st.form_submit_button("Enter", type="primary", key="lab_login_submit")
+    if submitted and password_matches(given, expected):
+        st.session_state["lab_password_ok"] = True
+        st.rerun()
+    if submitted:
+        failures = st.session_state["lab_login_failures"] = st.session_state.get("lab_login_failures", 0) + 1
+        time.sleep(failure_delay(failures))
+        st.error("Wrong password. Ask whoever shared the lab for it.")
+    st.stop()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        names = collection_names()
+        if names:
+            active_collection()
+            st.selectbox("Active collection", names, key="collection")
+        else:
+            st.caption("No collection yet: ingest a corpus on the Corpus page.")
+        st.caption(f"Base model: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}")
+        if st.session_state.get("endpoint"):
+            st.caption(f"Endpoint: {st.session_state['endpoint']['model']} (the ...@endpoint paths)")
+        st.caption("Embedder: all-MiniLM-L6-v2 (embedded)")

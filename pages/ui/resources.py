@@ -1,0 +1,101 @@
+"""Heavy things the pages share, each a cached two-line call into lab/ (kept across reruns, pages and sessions).
+
+`PageResources` hands them to `lab.session`, the one wiring that the command line uses too.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+@st.cache_resource(show_spinner="Loading the embedder...")
+def embedder():
+    from lab.index.embeddings import SentenceTransformerEmbedder
+    return SentenceTransformerEmbedder()
+
+
+@st.cache_resource(show_spinner="Loading the generator (the first start converts it once, ~30 s)...")
+def generator(name: str | None = None):
+    from lab.generation.models import LocalGenerator
+    return LocalGenerator(name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def endpoint(base_url: str, model: str, api_key_env: str | None = None):
+    from lab.generation.endpoint import EndpointGenerator
+    return EndpointGenerator(base_url, model, api_key_env)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(data: str, host: str):
+    from lab.index.store import Store
+    return Store(host or None)
+
+
+def store():
+    """The Chroma store of the current data directory (or LAB_CHROMA_HOST's server)."""
+    from lab.config import chroma_host, data_dir
+    return _store(str(data_dir()), chroma_host() or "")
+
+
+@st.cache_resource(show_spinner="Building the BM25 index...", max_entries=8)
+def _bm25(collection: str, chunks: int):
+    """One BM25 index per collection version (`chunks` changes when the collection does)."""
+    from lab.index.retrieval import bm25_index
+    return bm25_index(store(), collection)
+
+
+def bm25(collection: str):
+    return _bm25(collection, store().info(collection).chunks)
+
+
+@st.cache_resource(show_spinner="Loading the cross-encoder...", max_entries=2)
+def reranker(path: str):
+    from lab.index.rerank import CrossEncoderReranker
+    return CrossEncoderReranker(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _run_store(path: str):
+    from lab.experiments.run_store import RunStore
+    return RunStore(path)
+
+
+def run_store():
+    """The run store of the current data directory."""
+    from lab.config import data_dir
+    return _run_store(str(data_dir() / "runs.sqlite"))
+
+
+@st.cache_resource(show_spinner=False)
+def jobs() -> dict:
+    """Background jobs (`lab.jobs.BackgroundJob`) of this server process by id: they outlive page changes and reruns."""
+    return {}
+
+
+class PageResources:
+    """`lab.session.Resources` backed by the cached loaders above (looked up at call time, so tests can swap them)."""
+
+    @staticmethod
+    def store():
+        return store()
+
+    @staticmethod
+    def embedder():
+        return embedder()
+
+    @staticmethod
+    def bm25(collection: str):
+        return bm25(collection)
+
+    @staticmethod
+    def reranker(name_or_path: str):
+        return reranker(name_or_path)
+
+    @staticmethod
+    def generator(name: str | None):
+        return generator(name)
+
+    @staticmethod
+    def endpoint(settings):
+        return endpoint(settings.base_url, settings.model, settings.api_key_env)

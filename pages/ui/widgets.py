@@ -1,0 +1,74 @@
+"""Widgets more than one page draws: ingest with a progress bar and its report, answers side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.display import as_text
+from lab.errors import LabError
+from lab.evaluation.metrics import cited as cited_passages
+from pages.ui import resources
+
+
+def ingest_with_progress(paths, collection: str, config, names=None):
+    """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error."""
+    from lab.index.ingest import ingest
+
+    bar = st.progress(0.0, text="Starting...")
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"{done}/{total} files - {name}")
+
+    try:
+        report = ingest(paths, collection, resources.embedder(), resources.store(), config, progress, names)
+    except LabError as exc:
+        bar.empty()
+        st.error(as_text(exc))  # it may name an uploaded file
+        return None
+    bar.progress(1.0, text=f"Done in {report.seconds['total']:.1f} s")
+    st.session_state["collection"] = collection
+    return report
+
+
+def show_ingest_report(report) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Documents ingested", report.documents)
+    cols[1].metric("Unchanged (skipped)", len(report.unchanged))
+    cols[2].metric("Chunks written", report.chunks_added)
+    cols[3].metric("Chunks in collection", report.chunks_total)
+    st.caption("Seconds by stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+    if getattr(report, "resumed", None):
+        st.info(f"{len(report.resumed)} file(s) had been embedded by an interrupted ingest: reused, not embedded "
+                "again.")
+    if report.skipped:
+        st.warning(f"{len(report.skipped)} file(s) skipped:")
+        st.dataframe([{"file": s.path, "reason": s.reason} for s in report.skipped], hide_index=True,
+                     key=f"skipped_{id(report)}")
+
+
+def show_answers(answers, gold: str | None = None, key: str = "answers") -> None:
+    """Answers side by side: text (never rendered as HTML/Markdown), latency by stage, retrieved chunks."""
+    if gold:
+        st.caption(f"Gold answer: {as_text(gold)}")
+    columns = st.columns(len(answers))
+    for column, answer in zip(columns, answers):
+        with column:
+            st.subheader(answer.path)
+            if answer.error:
+                st.error(f"Could not run: {as_text(answer.error)}")
+                continue
+            st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
+            cited = cited_passages(answer.text)
+            if cited:
+                st.caption("Cites: " + "; ".join(
+                    f"[{n}] {as_text(answer.hits[n - 1].source)}" if 1 <= n <= len(answer.hits)
+                    else f"[{n}] (no such chunk)"
+                    for n in cited))
+            stages = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.latency_ms.items() if k != "total")
+            st.metric("Latency", f"{answer.latency_ms.get('total', 0):.0f} ms", help=stages)
+            estimated = " (estimated: the endpoint reported no usage)" if answer.tokens_estimated else ""
+            st.caption(f"{answer.model} | {stages} | tokens in {answer.tokens_in}, out {answer.tokens_out}{estimated}")
+            for i, hit in enumerate(answer.hits, 1):
+                where = f" p.{hit.page}" if hit.page else (f" - {hit.heading}" if hit.heading else "")
+                with st.expander(f"[{i}] {as_text(hit.source + where, one_line=True)} - score {hit.score:.3f}"):
+                    st.code(hit.text, language=None, wrap_lines=True)
