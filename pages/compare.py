@@ -21,13 +21,18 @@ st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ..
            "hybrid stay local)" if remote else "Endpoint: none (set an OpenAI-compatible one on the Models page to add "
            "prompt@endpoint, rag@endpoint and hybrid-rag@endpoint)")
 options = available_paths(endpoint=bool(remote))
-if any(p not in options for p in st.session_state.get("paths", [])):  # endpoint paths need an endpoint
+state.restore("paths", default_paths)
+state.restore("k", RetrievalConfig.k)
+state.restore("max_new_tokens", DecodingConfig.max_new_tokens)
+if any(p not in options for p in st.session_state["paths"]):  # endpoint paths need an endpoint
     st.session_state["paths"] = [p for p in st.session_state["paths"] if p in options]
 
 left, mid, right = st.columns([3, 1, 1])
-paths = left.multiselect("Paths", options, default=default_paths, key="paths")
-k = mid.number_input("Chunks (k)", 1, 20, RetrievalConfig.k, key="k")
-max_new = right.number_input("Max new tokens", 8, 512, DecodingConfig.max_new_tokens, key="max_new_tokens")
+paths = left.multiselect("Paths", options, key="paths")
+k = mid.number_input("Chunks (k)", 1, 20, key="k")
+max_new = right.number_input("Max new tokens", 8, 512, key="max_new_tokens")
+for key in ("paths", "k", "max_new_tokens"):
+    state.remember(key)
 
 single, batch, update = st.tabs(["One question", "Golden set (batch)", "Knowledge update"])
 

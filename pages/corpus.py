@@ -18,8 +18,8 @@ if source == "Upload files":
     uploads = st.file_uploader("Files", type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True,
                                key="corpus_uploads")
 left, mid, right = st.columns(3)
-name = left.text_input("Collection", value=st.session_state.get("collection") or DEFAULT_COLLECTION,
-                       key="corpus_collection", help="One collection per corpus or tenant.")
+state.restore("corpus_collection", state.active_collection() or DEFAULT_COLLECTION)
+name = left.text_input("Collection", key="corpus_collection", help="One collection per corpus or tenant.")
 size = mid.number_input("Chunk size (embedder tokens)", 128, 1024, ChunkConfig.size, step=32, key="chunk_size")
 overlap = right.number_input("Overlap (tokens)", 0, 511, ChunkConfig.overlap, step=8, key="chunk_overlap")
 
@@ -38,6 +38,7 @@ if st.button("Ingest", key="ingest", type="primary"):
         report = widgets.ingest_with_progress(paths, name.strip(), config, names)
         if report is not None:
             st.session_state["last_ingest"] = report
+            state.select_collection(name.strip())
     except LabError as exc:
         st.error(str(exc))
 if "last_ingest" in st.session_state:
@@ -63,8 +64,7 @@ with left:
     if st.button("Rename", key="rename"):
         try:
             store.rename(collection, new_name.strip())
-            st.session_state["collection"] = new_name.strip()
-            st.rerun()
+            state.select_collection(new_name.strip())
         except LabError as exc:
             st.error(str(exc))
 with right:
@@ -72,8 +72,8 @@ with right:
     if st.button("Delete", key="delete", disabled=not sure):
         try:
             store.delete(collection)
-            st.session_state.pop("collection", None)
-            st.rerun()
+            state.request("delete_confirm", None)  # the next collection needs its own confirmation
+            state.select_collection(None)
         except LabError as exc:
             st.error(str(exc))
 

@@ -38,7 +38,6 @@ st.write("Ingests the sample corpus (a fictional product's documentation no mode
 if st.button("Run the demo", key="demo", type="primary"):
     report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
-        widgets.show_ingest_report(report)
         from lab.evaluation.golden import load_golden
         from lab.experiments.answer_paths import run_path
 
@@ -48,8 +47,12 @@ if st.button("Run the demo", key="demo", type="primary"):
             with st.spinner("Answering through prompt, rag and hybrid-rag..."):
                 st.session_state["demo_answers"] = (
                     [run_path(p, question.question, ctx) for p in ("prompt", "rag", "hybrid-rag")], question)
+            st.session_state["demo_ingest"] = report
+            state.select_collection(DEFAULT_COLLECTION)  # reruns: the counts above and the sidebar show it
         except LabError as exc:
             st.error(str(exc))
+if "demo_ingest" in st.session_state:
+    widgets.show_ingest_report(st.session_state["demo_ingest"])
 if "demo_answers" in st.session_state:
     answers, question = st.session_state["demo_answers"]
     st.markdown(f"**Question:** {as_text(question.question)}")

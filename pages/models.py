@@ -11,7 +11,7 @@ from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
 from lab.generation.adapters import adapters_dir, list_adapters
 from lab.generation.endpoint import host_of
-from pages.ui import frame, resources
+from pages.ui import frame, resources, state
 
 SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",
            "Sample: knowledge (product facts)": SAMPLE_CORPUS / "finetune_knowledge.jsonl"}
@@ -30,6 +30,7 @@ if kind == "Embedded default":
     if st.button("Use the embedded model", key="use_default"):
         st.session_state["model_name"] = None
         st.session_state["adapter_dir"] = None
+        state.done("Using the embedded model (no adapter).", "base")
 elif kind == "Local folder or Hugging Face id":
     path = st.text_input("Folder or id", key="model_path", placeholder="/models/Qwen2.5-0.5B-Instruct",
                          help="safetensors weights only; remote code is never run.")
@@ -39,7 +40,7 @@ elif kind == "Local folder or Hugging Face id":
                 raise InputError("Type a model folder or a Hugging Face id.")
             resources.generator(path.strip())
             st.session_state["model_name"], st.session_state["adapter_dir"] = path.strip(), None
-            st.success(f"Loaded {path.strip()}.")
+            state.done(f"Loaded {path.strip()}.", "base")
         except LabError as exc:
             st.error(str(exc))
 else:
@@ -55,11 +56,13 @@ else:
         try:
             generator = resources.endpoint(url, model, key_env or None)
             st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None}
-            st.success(f"Using {generator.name} for the ...@endpoint paths.")
+            state.done(f"Using {generator.name} for the ...@endpoint paths.", "base")
         except LabError as exc:
             st.error(str(exc))
     if st.session_state.get("endpoint") and st.button("Stop using the endpoint", key="drop_endpoint"):
         st.session_state.pop("endpoint", None)
+        state.done("The ...@endpoint paths are off.", "base")
+state.show_done("base")
 remote = st.session_state.get("endpoint")
 st.caption(f"Active: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}"
            f" | adapter: {st.session_state.get('adapter_dir') or 'none'}"
@@ -91,9 +94,13 @@ if right.button("Load adapter", key="load_adapter",
             raise InputError("Choose or type an adapter folder.")
         name = resources.generator(st.session_state.get("model_name")).load_adapter(folder)
         st.session_state["adapter_dir"] = folder
-        st.success(f"Adapter {name} loaded; the finetuned and hybrid paths use it.")
+        state.done(f"Adapter {name} loaded; the finetuned and hybrid paths use it.", "adapter")
     except LabError as exc:
         st.error(str(exc))
+if st.session_state.get("adapter_dir") and right.button("Unload adapter", key="unload_adapter"):
+    st.session_state["adapter_dir"] = None
+    state.done("Adapter unloaded: finetuned and hybrid need one again.", "adapter")
+state.show_done("adapter")
 
 # --- training ---------------------------------------------------------------------------------------
 st.header("Train an adapter")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from lab.errors import LabError
-from pages.ui.state import active_collection, collection_names
+from pages.ui.state import active_collection, apply_requests, collection_names
 
 
 def login_gate() -> None:
@@ -14,6 +16,8 @@ def login_gate() -> None:
     import time
 
     from streamlit.runtime.pages_manager import PagesManager
+
+    apply_requests()  # values pages asked for in the last run, before any widget is drawn
 
     from lab.auth import AUTHLIB_MISSING, configured_password, failure_delay, password_matches
 
@@ -59,15 +63,25 @@ def login_gate() -> None:
     st.stop()
 
 
+def _follow_collection() -> None:
+    """The sidebar's choice becomes the Corpus page's target collection too (a callback: before widgets draw)."""
+    st.session_state["corpus_collection"] = st.session_state["collection"]
+
+
 def sidebar() -> None:
+    """What the paths will run with: collection, base model, adapter, endpoint (always current: pages that
+    change them rerun)."""
     with st.sidebar:
         names = collection_names()
         if names:
-            active_collection()
-            st.selectbox("Active collection", names, key="collection")
+            st.session_state["collection"] = active_collection(names)  # no widget drawn yet in this run
+            apply_requests()
+            st.selectbox("Active collection", names, key="collection", on_change=_follow_collection)
         else:
             st.caption("No collection yet: ingest a corpus on the Corpus page.")
         st.caption(f"Base model: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}")
+        adapter = st.session_state.get("adapter_dir")
+        st.caption(f"Adapter: {Path(adapter).name if adapter else 'none (finetuned and hybrid need one)'}")
         if st.session_state.get("endpoint"):
             st.caption(f"Endpoint: {st.session_state['endpoint']['model']} (the ...@endpoint paths)")
         st.caption("Embedder: all-MiniLM-L6-v2 (embedded)")

@@ -1,4 +1,12 @@
-"""The session's choices (sidebar, Models page) as `lab.session.Settings`, and the runs started from them."""
+"""The session's choices (sidebar, Models page) as `lab.session.Settings`, and the runs started from them.
+
+Streamlit owns the session key of every widget once the widget is drawn in a run: assigning it afterwards
+raises StreamlitWidgetAlreadyInstantiatedError. So a page that must change a widget-owned key after drawing
+(the active collection after an ingest, a rename or a delete) *requests* it: `request(key, value)` parks the
+value, `apply_requests()` (called by the frame before any widget) sets it on the next run, and the page
+reruns. Streamlit also drops a widget's value when its page is left; `restore`/`remember` keep the values a
+user chose (Compare's paths, k) for the session.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,55 @@ from lab.errors import LabError
 from pages.ui.resources import PageResources, jobs, store
 
 
+_REQUESTS = "_lab_requests"
+_KEPT = "_lab_kept_"
+
+
+def request(key: str, value) -> None:
+    """Set the widget-owned session key `key` to `value` (None: remove it) at the start of the next run."""
+    st.session_state.setdefault(_REQUESTS, {})[key] = value
+
+
+def apply_requests() -> None:
+    """Apply the requested values; the frame calls this before any widget is drawn."""
+    for key, value in st.session_state.pop(_REQUESTS, {}).items():
+        if value is None:
+            st.session_state.pop(key, None)
+        else:
+            st.session_state[key] = value
+
+
+def select_collection(name: str | None) -> None:
+    """Make `name` the active collection (sidebar) and the Corpus page's target, then rerun to show it."""
+    request("collection", name)
+    request("corpus_collection", name)
+    st.rerun()
+
+
+def restore(key: str, default) -> None:
+    """Before drawing the widget `key`: give it the value this session last chose, else `default`."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(_KEPT + key, default)
+
+
+def remember(key: str) -> None:
+    """After drawing the widget `key`: keep its value for when the user comes back to the page."""
+    st.session_state[_KEPT + key] = st.session_state.get(key)
+
+
+def done(message: str, where: str) -> None:
+    """Finish an action that changed what the sidebar or the page shows: rerun, then say `message` at `where`."""
+    st.session_state[f"_lab_done_{where}"] = message
+    st.rerun()
+
+
+def show_done(where: str) -> None:
+    """The message of the action finished at `where` in the last run, once."""
+    message = st.session_state.pop(f"_lab_done_{where}", None)
+    if message:
+        st.success(message)
+
+
 def collection_names() -> list[str]:
     try:
         return store().names()  # (staging collections of unfinished ingests left out)
@@ -17,15 +74,18 @@ def collection_names() -> list[str]:
         return []
 
 
-def active_collection() -> str | None:
-    """The collection chosen in the sidebar (None when there is none yet)."""
-    names = collection_names()
+def active_collection(names: list[str] | None = None) -> str | None:
+    """The collection chosen in the sidebar (None when there is none yet). When the chosen one is gone, the
+    fallback (the sample, else the first) is requested for the sidebar and returned."""
+    names = collection_names() if names is None else names
     if not names:
         return None
     current = st.session_state.get("collection")
-    if current not in names:
-        st.session_state["collection"] = DEFAULT_COLLECTION if DEFAULT_COLLECTION in names else names[0]
-    return st.session_state["collection"]
+    if current in names:
+        return current
+    fallback = DEFAULT_COLLECTION if DEFAULT_COLLECTION in names else names[0]
+    request("collection", fallback)
+    return fallback
 
 
 def settings(collection: str | None = None, retrieval: RetrievalConfig | None = None,

@@ -11,7 +11,8 @@ from pages.ui import resources
 
 
 def ingest_with_progress(paths, collection: str, config, names=None):
-    """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error."""
+    """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error. The caller
+    makes the collection active (`state.select_collection`, which reruns the page)."""
     from lab.index.ingest import ingest
 
     bar = st.progress(0.0, text="Starting...")
@@ -26,7 +27,6 @@ def ingest_with_progress(paths, collection: str, config, names=None):
         st.error(as_text(exc))  # it may name an uploaded file
         return None
     bar.progress(1.0, text=f"Done in {report.seconds['total']:.1f} s")
-    st.session_state["collection"] = collection
     return report
 
 

@@ -1,0 +1,94 @@
+"""Actions done twice, through the frame and a page together (sign-in gate and sidebar drawn first, as app.py
+does), on a data directory that already holds a collection: a widget-owned session key must never be written
+after its widget is drawn. (AppTest's switch_page runs a page file alone, without app.py's frame, so the
+harness below runs the frame and then the page, in app.py's order.)"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("show_error_details")
+REPO = Path(__file__).resolve().parent.parent
+
+
+FRAMED = """
+import runpy
+import streamlit as st
+from pages.ui.frame import login_gate, sidebar
+
+login_gate()
+sidebar()
+runpy.run_path(st.session_state["_test_page"], run_name="__main__")
+"""
+
+
+def _app(page: str) -> AppTest:
+    at = AppTest.from_string(FRAMED, default_timeout=120)
+    at.session_state["_test_page"] = str(REPO / page)
+    at.session_state["lab_framed"] = True
+    at.run()
+    _clean(at)
+    return at
+
+
+def _go(at: AppTest, page: str) -> AppTest:
+    at.session_state["_test_page"] = str(REPO / page)
+    return at.run()
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_ingesting_twice_into_an_existing_data_directory_keeps_the_page(fake_app, store):
+    at = _app("pages/corpus.py")
+    at.text_input(key="corpus_collection").set_value("again").run()
+    for attempt in range(2):
+        at.button(key="ingest").click().run()
+        _clean(at)
+        assert not at.error, [e.value for e in at.error]
+        assert at.sidebar.selectbox(key="collection").value == "again", attempt
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Unchanged (skipped)"]) > 0 and int(metrics["Chunks written"]) == 0  # the second time
+    store.delete("again")
+
+
+def test_renaming_and_deleting_the_active_collection_keeps_the_page(fake_app, store, fake_embedder, tmp_path):
+    from lab.index.ingest import ingest
+
+    (tmp_path / "other.md").write_text("# Other\n\nAnother collection stays after the delete.\n")
+    ingest([tmp_path / "other.md"], "keep-app", fake_embedder, store)
+    at = _app("pages/corpus.py")
+    at.sidebar.selectbox(key="collection").set_value(fake_app).run()
+    at.text_input(key="rename_to").set_value("renamed-app").run()
+    at.button(key="rename").click().run()
+    _clean(at)
+    assert at.sidebar.selectbox(key="collection").value == "renamed-app"
+    assert at.text_input(key="corpus_collection").value == "renamed-app"  # uploads go where the user looks
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete").click().run()
+    _clean(at)
+    assert "renamed-app" not in store.names()
+    assert at.sidebar.selectbox(key="collection").value in store.names()
+    assert not at.checkbox(key="delete_confirm").value  # the next collection needs its own confirmation
+    store.delete("keep-app")
+
+
+def test_the_sidebar_shows_the_loaded_adapter_and_the_models_page_agrees(fake_app, tmp_path):
+    at = _app("pages/models.py")
+    at.text_input(key="adapter_folder").set_value(str(tmp_path / "my-adapter")).run()
+    at.button(key="load_adapter").click().run()
+    _clean(at)
+    assert any("my-adapter" in c.value for c in at.sidebar.caption)
+    assert any("adapter: " + str(tmp_path / "my-adapter") in c.value for c in at.caption)
+
+
+def test_the_compare_page_keeps_the_chosen_paths_when_the_user_comes_back(fake_app):
+    at = _app("pages/compare.py")
+    at.multiselect(key="paths").set_value(["prompt"]).run()
+    at.number_input(key="k").set_value(2).run()
+    _go(at, "pages/corpus.py")
+    _go(at, "pages/compare.py")
+    _clean(at)
+    assert at.multiselect(key="paths").value == ["prompt"] and at.number_input(key="k").value == 2
