@@ -88,6 +88,7 @@ class BackgroundJob(abc.ABC):
         self.state = "pending"
         self.error: str | None = None
         self.pid = os.getpid()
+        self.request: tuple | None = None  # what was asked: a repeated request (a double click) finds this job
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -99,25 +99,43 @@ with batch:
         except LabError as exc:
             st.error(str(exc))
 
-    @st.fragment(run_every=2)
-    def show_progress():
-        run_id = st.session_state.get("batch_job")
-        job = resources.jobs().get(run_id)
-        if job is None:
-            return
-        p = job.progress
-        eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds is not None and job.running else ""
-        state = "running" if job.running else resources.run_store().get(run_id).status
-        st.progress(p.done / max(p.total, 1), text=f"Run {run_id}: {state}, {p.done}/{p.total} answers{eta}")
-        if job.error:
-            st.error(f"The run failed: {as_text(job.error)}")
-        if job.running:
-            if st.button("Cancel run", key="batch_cancel"):
-                job.cancel()
-        else:
-            st.page_link("pages/results.py", label="See the results", icon=":material/bar_chart:")
+    def _runs_to_show() -> list:
+        """Runs still going (found in the run store, so a refresh, another tab or the command line finds them
+        again), and this session's latest run once it has ended."""
+        runs = resources.run_store()
+        shown = [r for r in runs.list() if r.status == "running"]
+        mine = st.session_state.get("batch_job")
+        if mine and mine not in {r.run_id for r in shown}:
+            try:
+                shown.append(runs.get(mine))
+            except LabError:
+                st.session_state.pop("batch_job", None)  # deleted since
+        return shown
 
-    show_progress()
+    def show_progress(polling: bool = False) -> None:
+        shown = _runs_to_show()
+        if polling and not any(r.status == "running" for r in shown):
+            st.rerun()  # the last run ended: redraw the page once, which stops the polling
+        for run in shown:
+            job = resources.jobs().get(run.run_id)
+            running = run.status == "running"
+            done, total = (job.progress.done, job.progress.total) if job is not None else (run.done, run.total)
+            eta = job.progress.eta_seconds if job is not None and running else None
+            left = f", about {eta:.0f} s left" if eta is not None else ""
+            st.progress(min(done / max(total, 1), 1.0),
+                        text=f"Run {run.run_id}: {run.status}, {done}/{total} answers{left}")
+            if run.status == "failed":
+                st.error(f"The run failed: {as_text(run.error or (job.error if job else '') or 'no reason recorded')}")
+            if running and job is not None:
+                if st.button("Cancel run", key=f"batch_cancel_{run.run_id}"):
+                    job.cancel()
+            elif running:
+                st.caption("Started by another process (the command line?): it can be cancelled there.")
+            else:
+                st.page_link("pages/results.py", label="See the results", icon=":material/bar_chart:")
+
+    polling = any(r.status == "running" for r in _runs_to_show())
+    st.fragment(show_progress, run_every=2 if polling else None)(polling=polling)
 
 with update:
     update_view.draw(paths, int(k), int(max_new))

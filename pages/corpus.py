@@ -26,16 +26,23 @@ overlap = right.number_input("Overlap (tokens)", 0, 511, ChunkConfig.overlap, st
 if st.button("Ingest", key="ingest", type="primary"):
     try:
         config = ChunkConfig(size=int(size), overlap=int(overlap))
+        refused: list[tuple[str, str]] = []
         if source == "Sample corpus":
             paths, names = [SAMPLE_DOCS], None
         else:
             if not uploads:
                 raise LabError("Choose one or more files to upload first.")
-            from lab.corpus.uploads import save_upload
+            from lab.corpus.uploads import save_uploads
 
-            stored = [save_upload(f.name, f.getvalue()) for f in uploads]
+            stored, refused = save_uploads([(f.name, f.getvalue()) for f in uploads])
+            if not stored:
+                raise LabError("None of the files can be ingested: " + "; ".join(r for _, r in refused))
             paths, names = [p for p, _ in stored], dict(stored)
         report = widgets.ingest_with_progress(paths, name.strip(), config, names)
+        if report is not None and refused:
+            from lab.index.ingest import Skipped
+
+            report.skipped[:0] = [Skipped(n, reason) for n, reason in refused]  # listed like the command line's
         if report is not None:
             st.session_state["last_ingest"] = report
             state.select_collection(name.strip())

@@ -1,6 +1,7 @@
 """Models: the base model, LoRA adapters (list, load, train with live curves) and base-vs-adapter evaluation."""
 
 import hashlib
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -125,6 +126,11 @@ with st.form("train_form"):
     pass_tokens = c[0].number_input("Tokens per forward pass", 256, 65536, DEFAULTS.pass_tokens, step=256,
                                     key="train_pass_tokens", help=HELP["pass_tokens"])
     merge = c[1].checkbox("Also save a merged model", DEFAULTS.merge, key="train_merge", help=HELP["merge"])
+    evaluate = c[0].checkbox("Evaluate base vs adapter after training", DEFAULTS.evaluate, key="train_evaluate",
+                             help=HELP["evaluate"] + " It generates every held-out and general answer twice: on a CPU "
+                                  "this can take longer than the training.")
+    general_limit = c[1].number_input("General questions for the forgetting check (0: all)", 0, 10_000,
+                                      DEFAULTS.general_limit, key="train_general_limit", help=HELP["general_limit"])
     submitted = st.form_submit_button("Start training", type="primary")
 
 if submitted:
@@ -134,7 +140,8 @@ if submitted:
         config = LoraTrainConfig(rank=int(rank), alpha=int(alpha), dropout=float(dropout),
                                  targets=tuple(targets.split(",")), epochs=int(epochs), lr=float(lr),
                                  max_length=int(max_length), batch_size=int(batch_size), max_steps=int(max_steps),
-                                 pass_tokens=int(pass_tokens), merge=merge)
+                                 pass_tokens=int(pass_tokens), merge=merge, evaluate=evaluate,
+                                 general_limit=int(general_limit))
         if source == "Upload JSONL":
             if upload is None:
                 raise InputError("Choose a JSONL file to upload, or pick a sample set.")
@@ -145,9 +152,14 @@ if submitted:
             data_name = upload.name
         else:
             data, data_name = SAMPLES[source], SAMPLES[source].name
-        job = TrainingJob(data, adapters_dir() / name.strip(), config, st.session_state.get("model_name"),
-                          data_name=data_name).start()
-        st.session_state["train_job"], st.session_state["train_out"] = job, str(job.out)
+        out = adapters_dir() / name.strip()
+        following = resources.jobs().get(f"train-{out.name}")
+        if following is not None and following.running:  # a double click, or a start again after a refresh
+            st.session_state["train_out"] = str(following.out)
+        else:
+            job = TrainingJob(data, out, config, st.session_state.get("model_name"), data_name=data_name).start()
+            resources.jobs()[job.id] = job
+            st.session_state["train_out"] = str(job.out)
     except LabError as exc:
         st.error(str(exc))
 
@@ -173,11 +185,23 @@ def _evaluation_table(evaluation: dict) -> None:
                "general questions (a drop in general_accuracy shows forgetting).")
 
 
+def _followed() -> str | None:
+    """The training this session follows: the one it started, else one still running (after a refresh, or from
+    another tab or the command line: found by its status file, not by this session's state)."""
+    if st.session_state.get("train_out"):
+        return st.session_state["train_out"]
+    folder = adapters_dir()
+    running = [f for f in sorted(folder.iterdir()) if f.is_dir() and (s := read_status(f)) and s.state == "running"] \
+        if folder.is_dir() else []
+    return str(running[0]) if running else None
+
+
 def _progress(polling: bool = False) -> None:
-    job = st.session_state.get("train_job")
+    out = _followed()
+    job = resources.jobs().get(f"train-{Path(out).name}") if out else None
     if polling and job is not None and not job.running:
         st.rerun()  # the job ended: redraw the whole page once (stops the polling, lists the new adapter)
-    status = job.status if job is not None else read_status(st.session_state["train_out"])
+    status = job.status if job is not None else read_status(out) if out else None
     if status is None:
         return
     fraction = status.step / status.total_steps if status.total_steps else 0.0
@@ -201,7 +225,7 @@ def _progress(polling: bool = False) -> None:
         st.warning(status.message)
 
 
-if st.session_state.get("train_out"):
-    job = st.session_state.get("train_job")
+if _followed():
+    job = resources.jobs().get(f"train-{Path(_followed()).name}")
     running = job is not None and job.running
     st.fragment(_progress, run_every=2.0 if running else None)(polling=running)

@@ -34,6 +34,9 @@ def test_the_order_is_seeded_per_question_and_independent_of_the_given_order():
 def test_what_a_viewer_sees_hides_citations_and_the_json_wrapper():
     assert blind.blind_text("Port 7443 [1][2, 3].") == "Port 7443."
     assert blind.blind_text('{"answer": "Yes [2]", "sources": [2], "confidence": "low"}') == "Yes"
+    # retrieved document names give retrieval away too, also in the prompt's copied scaffolding
+    assert blind.blind_text("As privacy-policy.pdf says [1], source: faq.html lists it.",
+                            ["privacy-policy.pdf", "faq.html"]) == "As a document says, a document lists it."
     records = [_record("q1", p, f"{p} answer [1]") for p in PATHS] + [_record("q2", "rag", "x")]
     answers = blind.blind_answers(records, "run", "q1")
     assert [a.letter for a in answers] == ["A", "B", "C"]
@@ -59,8 +62,10 @@ def test_a_one_off_question_is_stored_as_a_blind_run_and_votes_count(fake_genera
     assert {r.path for r in stored} == {"prompt", "finetuned"}
     assert all(r.correct is None and r.f1 is None for r in stored), "no gold answer: no gold scores"
     shown = blind.blind_answers(stored, run_id, qid)
-    blind.vote(runs, run_id, qid, shown[0], "  ")
-    blind.vote(runs, run_id, qid, shown[0], "Dana")
+    assert blind.vote(runs, run_id, qid, shown[0], "viewer-1")
+    assert blind.vote(runs, run_id, qid, shown[0], "Dana")
+    assert not blind.vote(runs, run_id, qid, shown[1], "Dana")  # one vote per viewer per question
+    assert runs.voted(run_id, qid, "Dana") == shown[0].path and runs.voted(run_id, qid, "Eve") is None
     assert runs.votes(run_id) == {shown[0].path: 2} == runs.votes(run_id, qid)
     assert runs.votes(run_id, "other") == {}
     table = blind.reveal(shown, runs.votes(run_id, qid), runs.votes(run_id))
@@ -102,7 +107,8 @@ def test_blind_mode_hides_the_paths_stores_votes_and_reveals(fake_app):
     at.text_input(key="blind_voter").set_value("Dana")
     at.button(key=f"blind_vote_{run_id}_{qid}_B").click().run()
     assert RunStore().votes(run_id) == {order[1]: 1}
-    assert any("Vote recorded for Answer B" in s.value for s in at.success)
+    assert any("Your vote on this question: Answer B" in s.value for s in at.info)
+    assert not [b for b in at.button if b.key.startswith(f"blind_vote_{run_id}_{qid}_")], "one vote per viewer"
     assert [h.value for h in at.subheader] == ["Answer A", "Answer B", "Answer C"], "same order after a rerun"
 
     at.button(key=f"blind_reveal_{run_id}_{qid}").click().run()

@@ -71,3 +71,15 @@ def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Pa
             handle.write(data)
         os.replace(handle.name, target)
     return target, source
+
+
+def save_uploads(files: list[tuple[str, bytes]], max_mb: int = MAX_UPLOAD_MB) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """Store a batch of uploads as the command line ingests a folder: every good file is kept, each refused one
+    is listed with its reason instead of blocking the rest. Returns ((stored path, source name)..., (name, reason)...)."""
+    stored, refused = [], []
+    for name, data in files:
+        try:
+            stored.append(save_upload(name, data, max_mb))
+        except InputError as exc:
+            refused.append((safe_name(name), str(exc)))
+    return stored, refused

@@ -214,13 +214,17 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     return answer
 
 
-def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
+def generate(answers: list[Answer], ctx: PathContext,
+             finished: Callable[[str, int], None] | None = None) -> list[Answer]:
     """Generate every prepared answer, one batch per path (so each path's latency is its own), and
-    record the batch's wall time divided by its size as each answer's generate time."""
+    record the batch's wall time divided by its size as each answer's generate time. `finished(path, n)` is
+    called as each path's answers are done (those that could not be prepared first), for progress."""
     groups: dict[tuple[str, str | None], list[Answer]] = {}
     for answer in answers:
         if answer.error is None:
             groups.setdefault((answer.path, answer.adapter), []).append(answer)
+        elif finished:
+            finished(answer.path, 1)
     for (path, adapter), group in groups.items():
         extra = {"adapter": adapter} if adapter else {}
         generator = ctx.endpoint if is_endpoint_path(path) else ctx.generator
@@ -231,6 +235,8 @@ def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
         except LabError as exc:
             for answer in group:
                 answer.error = str(exc)
+            if finished:
+                finished(path, len(group))
             continue
         for answer, generation in zip(group, generations):
             answer.text = generation.text
@@ -238,6 +244,8 @@ def generate(answers: list[Answer], ctx: PathContext) -> list[Answer]:
             answer.tokens_estimated = generation.tokens_estimated
             answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
             answer.model = generator.name
+        if finished:
+            finished(path, len(group))
     for answer in answers:
         if answer.error is None:
             answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")

@@ -43,13 +43,16 @@ class CompareJob(BackgroundJob):
             batch = self.questions[start:start + self.batch_size]
             self.advance(message=f"questions {start + 1}-{start + len(batch)} of {len(self.questions)}")
             prepared = [(q, prepare(p, q.question, self.ctx)) for q in batch for p in self.paths]
-            generate([a for _, a in prepared], self.ctx)
+            generate([a for _, a in prepared], self.ctx, self._answered)
             records = [score(a, q, self.table) for q, a in prepared]
             add_semantic_similarity(records, self.embedder)
             for record in records:
                 record.run_id = self.run_id
             self.runs.add_answers(self.run_id, records)
-            self.advance(done=self.progress.done + len(records))
+
+    def _answered(self, path: str, n: int) -> None:
+        """Progress by answer, as each path's batch finishes (not only when a whole batch of questions is stored)."""
+        self.advance(done=self.progress.done + n, message=f"{self.progress.message.split(':')[0]}: {path} answered")
 
     def finished(self, state: str, error: str | None) -> None:
         self.runs.finish(self.run_id, state, error)

@@ -43,9 +43,13 @@ def letters(n: int) -> list[str]:
     return [chr(ord("A") + i) for i in range(n)]
 
 
-def blind_text(text: str) -> str:
-    """What a viewer sees: the answer's content without citation markers (they reveal retrieval)."""
-    return _CITATION.sub("", json_answer(text)).strip()
+def blind_text(text: str, sources: Sequence[str] = ()) -> str:
+    """What a viewer sees: the answer's content without citation markers and without the names of the documents
+    it retrieved (both reveal retrieval): blind_text("See faq.html [2].", ["faq.html"]) -> 'See a document.'"""
+    shown = _CITATION.sub("", json_answer(text))
+    for source in sorted({s for s in sources if s}, key=len, reverse=True):
+        shown = re.sub(rf"(?:\bsource:\s*)?{re.escape(source)}", "a document", shown, flags=re.I)
+    return re.sub(r"\s+([.,;:])", r"\1", shown).strip()
 
 
 @dataclass
@@ -63,7 +67,8 @@ def blind_answers(records: Sequence[AnswerRecord], run_id: str, question_id: str
     if not mine:
         raise InputError(f"Run {run_id} has no answers for question {question_id}: pick another question.")
     order = blind_order(list(mine), f"{run_id}:{question_id}")
-    return [BlindAnswer(letter, path, blind_text(mine[path].answer), mine[path].error, mine[path])
+    return [BlindAnswer(letter, path, blind_text(mine[path].answer, [c.source for c in mine[path].chunks]),
+                        mine[path].error, mine[path])
             for letter, path in zip(letters(len(order)), order)]
 
 
@@ -106,8 +111,9 @@ def store_answers(answers, question, runs, manifest: dict, embedder=None, table=
     return run_id
 
 
-def vote(runs, run_id: str, question_id: str, answer: BlindAnswer, voter: str = "") -> None:
-    runs.add_vote(run_id, question_id, answer.path, voter.strip() or "anonymous")
+def vote(runs, run_id: str, question_id: str, answer: BlindAnswer, voter: str) -> bool:
+    """One vote per viewer per question: False (nothing stored) when `voter` has voted on it already."""
+    return runs.add_vote(run_id, question_id, answer.path, voter)
 
 
 def reveal(answers: Sequence[BlindAnswer], question_votes: dict[str, int], run_votes: dict[str, int]) -> list[dict]:

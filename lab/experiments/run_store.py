@@ -105,10 +105,20 @@ class RunStore:
             rows = db.execute("select record from answers where run_id = ? order by rowid", (run_id,)).fetchall()
         return [AnswerRecord.from_dict(json.loads(r[0])) for r in rows]
 
-    def add_vote(self, run_id: str, question_id: str, path: str, voter: str = "anonymous") -> None:
+    def add_vote(self, run_id: str, question_id: str, path: str, voter: str) -> bool:
+        """Store `voter`'s vote on one question, once: False when they have voted on it already."""
         with self._connect() as db:
+            db.execute("begin immediate")  # the check and the insert as one step, across tabs and processes
+            if _voted(db, run_id, question_id, voter) is not None:
+                return False
             db.execute("insert into votes values (?, ?, ?, ?, ?)",
                        (run_id, question_id, path, voter, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+        return True
+
+    def voted(self, run_id: str, question_id: str, voter: str) -> str | None:
+        """The path `voter` voted for on this question, if any."""
+        with self._connect() as db:
+            return _voted(db, run_id, question_id, voter)
 
     def votes(self, run_id: str, question_id: str | None = None) -> dict[str, int]:
         """Votes per path for a run (or for one of its questions)."""
@@ -121,3 +131,9 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("delete from runs where run_id = ?", (run_id,))
+
+
+def _voted(db: sqlite3.Connection, run_id: str, question_id: str, voter: str) -> str | None:
+    row = db.execute("select path from votes where run_id = ? and question_id = ? and voter = ? limit 1",
+                     (run_id, question_id, voter)).fetchone()
+    return row[0] if row else None

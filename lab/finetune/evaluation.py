@@ -20,11 +20,14 @@ GENERAL_TASKS = SAMPLE_CORPUS / "general_tasks.jsonl"
 ADAPTER = "default"  # peft's name for the adapter being trained
 
 
-def _batched(generator, conversations: list, decoding: DecodingConfig, adapter, check_cancel, size: int = 8):
+def _batched(generator, conversations: list, decoding: DecodingConfig, adapter, check_cancel, answered=None,
+             size: int = 8):
     texts = []
     for start in range(0, len(conversations), size):
         check_cancel()
         texts += [g.text for g in generator.generate(conversations[start:start + size], decoding, adapter=adapter)]
+        if answered:
+            answered(len(conversations[start:start + size]))
     return texts
 
 
@@ -43,8 +46,9 @@ def score_answers(answers: list[str], references: list[str], json_data: bool) ->
 
 
 def evaluate_adapter(model, tokenizer, base_name: str, test: list, cfg, check_cancel=lambda: None,
-                     general_path=GENERAL_TASKS) -> dict:
-    """Metrics for base and adapter on `test` (lab.finetune.data.Example list) and on the general tasks."""
+                     general_path=GENERAL_TASKS, progress=None) -> dict:
+    """Metrics for base and adapter on `test` (lab.finetune.data.Example list) and on the general tasks;
+    `progress(done, total)` after every batch of answers (both models' answers count)."""
     from lab.evaluation.golden import load_golden
     from lab.finetune.loop import encode_all, mean_loss
     from lab.generation import prompts
@@ -62,6 +66,12 @@ def evaluate_adapter(model, tokenizer, base_name: str, test: list, cfg, check_ca
     if cfg.general_limit:
         general = general[:cfg.general_limit]
     result = {"test_examples": len(test), "general_questions": len(general), "format": "json" if json_data else "text"}
+    done, total = [0], 2 * (len(test) + len(general))
+
+    def answered(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], total)
     for label, adapter in (("base", None), ("adapter", ADAPTER)):
         check_cancel()
         if adapter is None:
@@ -69,11 +79,11 @@ def evaluate_adapter(model, tokenizer, base_name: str, test: list, cfg, check_ca
                 loss = mean_loss(model, rows, tokenizer.pad_token_id, device)
         else:
             loss = mean_loss(model, rows, tokenizer.pad_token_id, device)
-        answers = _batched(generator, [e.messages for e in test], decoding, adapter, check_cancel)
+        answers = _batched(generator, [e.messages for e in test], decoding, adapter, check_cancel, answered)
         scores = {"test_loss": loss, **score_answers(answers, references, json_data)}
         if general:
             said = _batched(generator, [prompts.chat(q.question) for q in general], DecodingConfig(48), adapter,
-                            check_cancel)
+                            check_cancel, answered)
             scores["general_accuracy"] = round(sum(is_correct(a, q.answer, q.aliases)
                                                    for a, q in zip(said, general)) / len(general), 4)
         scores["samples"] = answers[:3]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lab.errors import InputError
 from lab.finetune.config import LoraTrainConfig
-from lab.jobs import BackgroundJob, process_alive, write_json_atomic
+from lab.jobs import BackgroundJob, eta, process_alive, write_json_atomic
 
 STATUS_FILE = "training_status.json"
 
@@ -125,7 +125,8 @@ class TrainingJob(BackgroundJob):
             from lab.finetune.evaluation import evaluate_adapter
 
             self._save_status(phase="evaluating base vs adapter", eta_seconds=None)
-            evaluation = evaluate_adapter(model, tokenizer, base_name, result.test, cfg, self.check_cancel)
+            evaluation = evaluate_adapter(model, tokenizer, base_name, result.test, cfg, self.check_cancel,
+                                          progress=self._evaluation_progress(time.perf_counter()))
         self._save_status(phase="saving")
         self.check_cancel()
         self.manifest = {
@@ -142,6 +143,13 @@ class TrainingJob(BackgroundJob):
         self.manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
         self.status.evaluation = evaluation
         self._save(model, tokenizer)
+
+    def _evaluation_progress(self, started: float):
+        def report(done: int, total: int) -> None:
+            self._save_status(phase=f"evaluating base vs adapter: {done}/{total} answers",
+                              eta_seconds=eta(time.perf_counter() - started, done, total))
+            self.advance(done, total, self.status.phase)
+        return report
 
     def _on_progress(self, **changes) -> None:
         self._save_status(**changes)

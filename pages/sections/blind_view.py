@@ -3,6 +3,8 @@ then the reveal. The logic (order, labels, what is hidden, storing votes) is in 
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from lab.display import as_text
@@ -74,7 +76,12 @@ def show(run_id: str, qid: str) -> None:
     if record.gold:
         st.caption(f"Gold answer: {as_text(record.gold)}")
     revealed = f"{run_id}:{qid}" in st.session_state.setdefault("blind_revealed", set())
-    voter = "" if revealed else st.text_input("Your name (optional, stored with your vote)", key="blind_voter")
+    name = "" if revealed else st.text_input("Your name (optional, stored with your vote)", key="blind_voter")
+    voter = name.strip() or st.session_state.setdefault("blind_viewer", f"anonymous-{uuid.uuid4().hex[:8]}")
+    chosen = runs.voted(run_id, qid, voter)
+    if chosen and not revealed:
+        letter = next(a.letter for a in answers if a.path == chosen)
+        st.info(f"Your vote on this question: Answer {letter} (one vote per viewer per question).")
     for column, answer in zip(st.columns(len(answers)), answers):
         with column:
             st.subheader(f"Answer {answer.letter}" + (f": {answer.path}" if revealed else ""))
@@ -84,9 +91,10 @@ def show(run_id: str, qid: str) -> None:
             else:
                 st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
             vote_key = f"blind_vote_{run_id}_{qid}_{answer.letter}"
-            if not revealed and st.button(f"Vote for {answer.letter}", key=vote_key):
-                blind.vote(runs, run_id, qid, answer, voter)
-                st.success(f"Vote recorded for Answer {answer.letter}.")
+            if not revealed and not chosen and st.button(f"Vote for {answer.letter}", key=vote_key):
+                if blind.vote(runs, run_id, qid, answer, voter):
+                    st.rerun()  # shows the vote taken, and no more vote buttons for this viewer
+                st.warning("You have voted on this question already (from another tab?).")
             if revealed:
                 for i, chunk in enumerate(answer.record.chunks, 1):
                     source = as_text(chunk.source, one_line=True)

@@ -118,10 +118,16 @@ def retrievers(collection: str, reranker: str | None = None) -> tuple[dict, str 
 
 def start_compare(questions, questions_name: str, paths, retrieval: RetrievalConfig, decoding: DecodingConfig,
                   batch: BatchConfig, extra_manifest: dict | None = None) -> str:
-    """Start a background batch run; returns its run id (the job is kept in `jobs()`)."""
+    """Start a background batch run; returns its run id (the job is kept in `jobs()`). The same request while
+    its run is still going (a double click, a second tab, a start after a refresh) returns that run instead."""
     from lab.session import compare_job
 
-    job = compare_job(settings(None, retrieval, decoding), PageResources, questions, questions_name, paths, batch,
-                      extra_manifest).start()
-    jobs()[job.run_id] = job
+    chosen = settings(None, retrieval, decoding)
+    request = ("compare", chosen, questions_name, tuple(q.id for q in questions), tuple(paths), batch)
+    for job in list(jobs().values()):
+        if job.request == request and job.running:
+            return job.id
+    job = compare_job(chosen, PageResources, questions, questions_name, paths, batch, extra_manifest)
+    job.request = request
+    jobs()[job.run_id] = job.start()
     return job.run_id
