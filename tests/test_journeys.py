@@ -1,0 +1,312 @@
+"""Journeys in a real browser (headless Chromium driving `streamlit run app.py`), on a data directory that
+already holds collections, runs and adapters, each step done twice, as users do: repeat, switch pages, refresh,
+open a second tab. Every step checks that no Streamlit exception box and no redacted error appear."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import streamlit_app
+from tests.test_e2e_browser import CHROMIUM
+
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
+REPO = Path(__file__).resolve().parent.parent
+LICENSES = Path("/usr/share/common-licenses")
+PAGES = ["", "corpus", "models", "compare", "results", "decide"]
+TIMEOUT = 300_000
+
+
+def _lab(env: dict, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "lab", *args, "--json"], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def lived_in(tmp_path_factory):
+    """A data directory a user has worked in: two collections (the sample and real licence texts), an adapter,
+    a run on a user's own golden set, a run whose adapter was deleted since, and an interrupted run."""
+    data = tmp_path_factory.mktemp("lived-in")
+    env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    _lab(env, "ingest", str(REPO / "sample_corpus" / "docs"), "--collection", "sample")
+    _lab(env, "ingest", str(LICENSES), "--collection", "licenses")
+    adapters = data / "adapters"
+    _lab(env, "train", "--data", str(REPO / "sample_corpus" / "finetune_behaviour.jsonl"), "--out",
+         str(adapters / "tiny"), "--max-steps", "1", "--batch-size", "2", "--no-eval")
+    shutil.copytree(adapters / "tiny", adapters / "gone")
+    own = data / "my-questions.jsonl"
+    own.write_text("".join(json.dumps(q) + "\n" for q in [
+        {"id": "gpl", "question": "Which licence is published by the Free Software Foundation as version 3?",
+         "answer": "GNU General Public License", "sources": ["GPL-3"]},
+        {"id": "apache", "question": "Which licence grants a patent license from each contributor?",
+         "answer": "Apache", "sources": ["Apache-2.0"]}]))
+    _lab(env, "compare", "--questions", str(own), "--collection", "licenses", "--paths", "prompt,rag",
+         "--max-new-tokens", "8", "--out", str(data / "own.csv"))
+    _lab(env, "compare", "--questions", str(REPO / "sample_corpus" / "golden.jsonl"), "--limit", "1",
+         "--paths", "prompt,finetuned", "--adapter", str(adapters / "gone"), "--max-new-tokens", "8",
+         "--out", str(data / "gone.csv"))
+    shutil.rmtree(adapters / "gone")
+    subprocess.run([sys.executable, "-c", "from lab.experiments.run_store import RunStore; "
+                    "RunStore().create({'collection': 'sample', 'paths': ['prompt']}, 5)"],
+                   env=env, cwd=REPO, check=True)  # its process exits at once: the run reads as interrupted
+    return data, env
+
+
+@pytest.fixture(scope="module")
+def app_url(lived_in):
+    data, env = lived_in
+    with streamlit_app(REPO / "app.py", env, data / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    yield tab
+    context.close()
+
+
+def clean(page) -> None:
+    """No exception box, no redacted 'This app has encountered an error' anywhere on the page."""
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert page.get_by_text("This app has encountered an error").count() == 0
+
+
+def settle(page) -> None:
+    """Let the app finish the run a click started, then check the page."""
+    page.wait_for_timeout(500)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")
+    clean(page)
+
+
+def go(page, name: str) -> None:
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=name, exact=True).click()
+    settle(page)
+
+
+def fill(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    settle(page)
+
+
+def test_every_page_opens_from_a_deep_link_on_a_server_with_data(app_url, page):
+    for name in PAGES:
+        page.goto(f"{app_url}/{name}")
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Decide", exact=True).wait_for()
+        settle(page)
+        assert page.locator("h1").count() >= 1, name
+
+
+def test_the_home_demo_twice_shows_the_collection_it_made(app_url, page):
+    page.goto(app_url)
+    for _ in range(2):
+        page.get_by_role("button", name="Run the demo").click()
+        page.get_by_text("Question:", exact=False).first.wait_for()
+        settle(page)
+        assert page.get_by_role("heading", name="hybrid-rag").count() == 1
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Active collection").count() == 1
+
+
+def test_corpus_ingest_upload_reupload_rename_delete_each_twice(app_url, page, tmp_path):
+    page.goto(app_url + "/corpus")
+    settle(page)
+    for _ in range(2):  # the sample again: unchanged, and the page stays
+        page.get_by_role("button", name="Ingest").click()
+        page.get_by_text("Unchanged (skipped)").wait_for()
+        settle(page)
+    page.get_by_text("Upload files").click()
+    settle(page)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("MIT", "BSD", "Apache-2.0"):
+        if (LICENSES / name).exists():
+            shutil.copy(LICENSES / name, mine / f"{name}.txt")
+    (mine / "tool.exe").write_bytes(b"MZ\x90\x00")
+    files = sorted(mine.iterdir())
+    fill(page, "Collection", "my-uploads")
+    for attempt in range(2):
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(f) for f in files])
+        settle(page)
+        page.get_by_role("button", name="Ingest").click()
+        page.get_by_text("Chunks in collection").wait_for()
+        settle(page)
+        assert page.get_by_text("tool.exe").count() >= 1, "the refused file is listed with its reason"
+    changed = mine / "MIT.txt"
+    changed.write_text(changed.read_text() + "\nA line the user added.\n")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(changed)])
+    settle(page)
+    page.get_by_role("button", name="Ingest").click()
+    page.get_by_text("Chunks written").wait_for()
+    settle(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.get_by_text("my-uploads").count() >= 1
+    for new in ("renamed-uploads", "renamed-twice"):
+        fill(page, f"Rename {'my-uploads' if new == 'renamed-uploads' else 'renamed-uploads'} to", new)
+        page.get_by_role("button", name="Rename").click()
+        settle(page)
+        assert sidebar.get_by_text(new).count() >= 1
+    page.get_by_text("Yes, delete renamed-twice and its chunks").click()
+    settle(page)
+    page.get_by_role("button", name="Delete").click()
+    settle(page)
+    assert sidebar.get_by_text("renamed-twice").count() == 0
+
+
+def test_models_train_leave_refresh_cancel_train_again_load_switch_unload(app_url, page):
+    page.goto(app_url + "/models")
+    settle(page)
+
+    def start(steps: int) -> None:
+        fill(page, "Adapter name", "journey")
+        fill(page, "Max steps (0: all)", steps)
+        evaluate = page.get_by_label("Evaluate base vs adapter after training")
+        if evaluate.is_checked():
+            page.get_by_text("Evaluate base vs adapter after training").click()
+        page.get_by_role("button", name="Start training").click()
+        settle(page)
+
+    start(0)  # a whole epoch: long enough to leave, come back, refresh and cancel
+    page.get_by_text("step ", exact=False).first.wait_for()
+    go(page, "Home")
+    go(page, "Models")
+    page.get_by_role("button", name="Cancel training").wait_for()
+    page.reload()
+    page.get_by_role("button", name="Cancel training").wait_for()  # found again by its status file
+    clean(page)
+    page.get_by_role("button", name="Cancel training").click()
+    page.get_by_text("Cancelled; nothing saved.").wait_for()
+    settle(page)
+    start(1)  # the same name again
+    page.get_by_text("Saved to", exact=False).wait_for()
+    settle(page)
+
+    for folder in ("tiny", "journey", "tiny"):  # load, switch, switch back
+        box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+        box.click()
+        page.get_by_role("option").filter(has_text=f"/{folder}").first.click()
+        settle(page)
+        page.get_by_role("button", name="Load adapter").click()
+        settle(page)
+        assert page.locator("[data-testid='stSidebar']").get_by_text(f"Adapter: {folder}").count() == 1
+    for _ in range(2):
+        if page.get_by_role("button", name="Unload adapter").count():
+            page.get_by_role("button", name="Unload adapter").click()
+            settle(page)
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Adapter: none", exact=False).count() == 1
+
+
+def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refresh(app_url, page):
+    page.goto(app_url + "/models")
+    settle(page)
+    box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+    box.click()
+    page.get_by_role("option").filter(has_text="/tiny").first.click()
+    page.get_by_role("button", name="Load adapter").click()
+    settle(page)
+    go(page, "Compare")
+    fill(page, "Max new tokens", 8)
+    question = page.get_by_label("Question", exact=True)
+    question.fill("Which port does the Halyard agent listen on?")
+    for _ in range(2):
+        page.get_by_role("button", name="Ask").click()
+        page.get_by_text("Latency").first.wait_for()
+        settle(page)
+        for path in ("prompt", "rag", "hybrid-rag", "finetuned", "hybrid"):
+            assert page.get_by_role("heading", name=path, exact=True).count() == 1, path
+
+    page.get_by_role("tab", name="Golden set (batch)").click()
+    fill(page, "Questions (0 = all)", 6)
+    page.get_by_role("button", name="Start batch run").click()
+    page.get_by_text("answers", exact=False).first.wait_for()
+    settle(page)
+    go(page, "Results")
+    page.reload()
+    go(page, "Compare")
+    page.get_by_role("tab", name="Golden set (batch)").click()
+    cancel = page.get_by_role("button", name="Cancel run")
+    cancel.wait_for()  # the run kept going and is found again after the refresh
+    cancel.click()
+    page.get_by_text("cancelled", exact=False).first.wait_for()
+    settle(page)
+    fill(page, "Questions (0 = all)", 1)
+    page.get_by_role("button", name="Start batch run").click()
+    page.get_by_role("link", name="See the results").wait_for()
+    settle(page)
+
+
+def test_results_decide_and_the_brief_on_an_own_golden_set_an_interrupted_run_and_a_deleted_adapter(app_url, page):
+    page.goto(app_url + "/results")
+    settle(page)
+    box = page.get_by_text("Run", exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+    box.click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert any("interrupted" in o for o in options), options
+    for index in range(len(options)):
+        for _ in range(2):
+            box.click()
+            page.get_by_role("option").nth(index).click()
+            settle(page)
+        go(page, "Decide")
+        go(page, "Results")
+
+
+def test_two_tabs_on_one_server_do_different_things_at_once(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.set_default_timeout(TIMEOUT)
+    first.goto(app_url + "/compare")
+    second.goto(app_url + "/corpus")
+    settle(first)
+    settle(second)
+    first.get_by_role("tab", name="Golden set (batch)").click()
+    fill(first, "Questions (0 = all)", 1)
+    fill(first, "Max new tokens", 8)
+    first.get_by_role("button", name="Start batch run").click()
+    second.get_by_role("button", name="Ingest").click()
+    second.get_by_text("Unchanged (skipped)").wait_for()
+    first.get_by_role("link", name="See the results").wait_for()
+    settle(first)
+    settle(second)
+    context.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_opens_from_a_deep_link_on_a_fresh_server(name, fresh_url, page):
+    page.goto(f"{fresh_url}/{name}")
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Decide", exact=True).wait_for()
+    settle(page)
+    assert page.locator("h1").count() >= 1
+
+
+@pytest.fixture(scope="module")
+def fresh_url(tmp_path_factory):
+    data = tmp_path_factory.mktemp("fresh")
+    env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    with streamlit_app(REPO / "app.py", env, data / "streamlit.log") as url:
+        yield url
