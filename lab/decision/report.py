@@ -36,7 +36,7 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
 background:#fff}.table{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
 table{border-collapse:collapse;font-size:.9em}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;white-space:pre-wrap;
-overflow-wrap:anywhere}
+overflow-wrap:break-word}
 th{background:#f3f3f3}.supported{color:#11703a}.contradicted{color:#b00020}.inconclusive{color:#8a6100}
 .muted{color:#666;font-size:.9em}blockquote{border-left:4px solid #ccc;margin:.5em 0;padding-left:1em;color:#444}
 .box{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}
