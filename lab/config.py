@@ -62,6 +62,15 @@ class ChunkConfig:
                 f"got {self.overlap}."
             )
 
+    @property
+    def text(self) -> str:
+        """The chunking in words, for people (the repr is for code).
+
+        >>> ChunkConfig(256, 32).text
+        'chunks of 256 tokens, 32 overlap'
+        """
+        return f"chunks of {self.size} tokens, {self.overlap} overlap"
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 

@@ -89,7 +89,10 @@ query = st.text_input("Query", key="search_query", placeholder="e.g. What does H
 top_k = st.number_input("Hits per mode", 1, 20, SEARCH_K, key="search_k")
 reranker_path = st.text_input("Cross-encoder folder for rerank (optional)", key="reranker_path",
                               help="A sentence-transformers CrossEncoder folder; none ships offline.")
-if st.button("Search", key="search") and query.strip():
+searched = st.button("Search", key="search")
+if searched and not query.strip():
+    st.warning("Type a query first: the search box is empty.")
+if searched and query.strip():
     try:
         modes, _ = state.retrievers(collection, reranker_path.strip() or None)
         st.session_state["search_results"] = (query, {m: r.search(query, int(top_k)) for m, r in modes.items()})
@@ -135,7 +138,7 @@ if "retrieval_eval_results" in st.session_state:
 
 st.header("Browse")
 info = store.info(collection)
-st.caption(f"{info.name}: {info.chunks} chunks, embedder {info.embedder}, chunking {info.chunk_config}")
+st.caption(f"{info.name}: {info.chunks} chunks, embedder {info.embedder}, {info.chunking}")
 sources = sorted(store.source_hashes(collection))
 picked = st.selectbox("Document", sources, key="browse_source")
 if picked:

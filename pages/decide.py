@@ -5,9 +5,10 @@ import streamlit as st
 from lab.decision import charts
 from lab.decision.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
 from lab.decision.guide import ATTRIBUTION, COST_ROWS, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
-from lab.decision.tco import MACHINES, OwnershipInputs, break_evens, index_measure, path_costs, training_measure
+from lab.decision.tco import OwnershipInputs, break_evens, index_measure, path_costs, training_measure
+from lab.display import as_text
 from lab.errors import LabError
-from lab.evaluation.costs import PriceTable, reprice
+from lab.evaluation.costs import MACHINES, PriceTable, reprice
 from lab.evaluation.summary import summarize
 from lab.experiments.answer_paths import PATHS
 from pages.ui import frame, resources
@@ -126,10 +127,20 @@ st.caption(
        "again on the Corpus page, or enter it). ")
     + "The lab cannot measure a GPU it does not have: the speed-up is your assumption (1 = as measured). "
     + f"Machine prices: {MACHINES[0].source}.")
-base = PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
+base = PriceTable.from_dict(run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
+serving = {}
+if mode == "self-hosted":  # priced on a machine the user names, at a throughput the user states
+    a, b, c = st.columns(3)
+    machine = a.selectbox("Serving machine", names, key="tco_serving_machine")
+    serving = dict(serving_machine=machine, serving_hour=b.number_input(
+        "$ / hour of the serving machine", 0.0, value=MACHINES[names.index(machine)].hour_usd, format="%.4f",
+        key=f"tco_serving_hour_{names.index(machine)}"), serving_speedup=c.number_input(
+        "Its throughput over the measured machine (x, your assumption)", 0.01, 10_000.0, 1.0,
+        key="tco_serving_speedup", help="How many times as many answers an hour that machine serves as the one "
+                                        "that ran this comparison (GPU speed, batching). 1 = as measured."))
 a, b, c = st.columns(3)
 try:
-    table = PriceTable(mode=mode, gpu_hour=gpu_price, source=base.source,
+    table = PriceTable(mode=mode, source=base.source, **serving,
                        api_input_per_m=a.number_input("$ / 1M input tokens", 0.0, value=base.api_input_per_m,
                                                       format="%.4f", key="tco_price_in"),
                        api_output_per_m=b.number_input("$ / 1M output tokens", 0.0, value=base.api_output_per_m,
@@ -140,16 +151,19 @@ try:
 except LabError as exc:
     st.error(str(exc))
     st.stop()
-st.caption(f"Per-query prices: {base.source}" + (" Self-hosted: the measured model time on this machine x the "
-                                                  "GPU-hour price." if mode == "self-hosted" else ""))
+st.caption(as_text(f"{table.basis} Prices: {base.source}"))
+if table.assumption:
+    st.info(f"Self-hosted cost is an assumption, not a measurement: {as_text(table.assumption)}.")
 priced = summarize(reprice(records, table))
 costs = path_costs({p.path: p.cost_usd for p in priced.paths}, inputs)
 rows = break_evens(costs, inputs.months)
-st.dataframe([{"path": p.path, "$ / query (measured usage)": f"{p.per_query:.6f}",
+per_query = "$ / query (self-hosted, assumed)" if table.assumption else "$ / query (measured usage)"
+st.dataframe([{"path": p.path, per_query: f"{p.per_query:.6f}",
                "one-off": ", ".join(f"{k} ${v:,.2f}" for k, v in p.parts.items()) or "none",
                f"$ / month at {inputs.volume:,}": f"{p.monthly(inputs.volume, inputs.months):,.2f}"} for p in costs],
              hide_index=True, key="decide_costs")
-st.plotly_chart(charts.ownership_chart(costs, inputs.months, inputs.volume, rows), key="decide_tco_chart")
+st.plotly_chart(charts.ownership_chart(costs, inputs.months, inputs.volume, rows, table.assumption),
+                key="decide_tco_chart")
 st.dataframe([{"a": r.a, "b": r.b, "break-even": r.text} for r in rows], hide_index=True, key="decide_break_even")
 
 

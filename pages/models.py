@@ -179,10 +179,10 @@ def _evaluation_table(evaluation: dict) -> None:
     for metric in ("test_loss", "exact_match", "token_f1", "json_format", "general_accuracy"):
         base, tuned = evaluation.get("base", {}).get(metric), evaluation.get("adapter", {}).get(metric)
         if base is not None or tuned is not None:
-            rows.append({"metric": metric, "base": base, "adapter": tuned})
+            rows.append({"metric": metric.replace("_", " "), "base": base, "adapter": tuned})
     st.dataframe(rows, hide_index=True, key="train_eval_table")
     st.caption(f"{evaluation.get('test_examples')} held-out test examples, {evaluation.get('general_questions')} "
-               "general questions (a drop in general_accuracy shows forgetting).")
+               "general questions (a drop in general accuracy shows forgetting).")
 
 
 def _followed() -> str | None:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab.decision import charts
+from lab.display import as_text
 from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from lab.experiments.export import question_csv, to_csv
@@ -29,20 +30,31 @@ metric = left.selectbox("Quality metric", list(QUALITY), format_func=lambda m: c
 volume = right.number_input("Queries per month", 1, 10**10, 100_000, step=10_000, key="results_volume")
 with st.expander("Price table (edit to your prices; costs are recomputed from the measured usage)"):
     from lab.errors import LabError
-    from lab.evaluation.costs import PriceTable, reprice
+    from lab.evaluation.costs import MACHINES, PriceTable, reprice
 
-    base = PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
-    c1, c2, c3, c4, c5 = st.columns(5)
+    base = PriceTable.from_dict(run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
+    c1, c2, c3, c4 = st.columns(4)
     mode = c1.selectbox("Serving", ["api", "self-hosted"], index=["api", "self-hosted"].index(base.mode),
                         key="price_mode")
     prices = dict(api_input_per_m=c2.number_input("$ / 1M input tokens", 0.0, value=base.api_input_per_m,
                                                   format="%.4f", key="price_in"),
                   api_output_per_m=c3.number_input("$ / 1M output tokens", 0.0, value=base.api_output_per_m,
                                                    format="%.4f", key="price_out"),
-                  gpu_hour=c4.number_input("$ / GPU-hour", 0.0, value=base.gpu_hour, format="%.3f", key="price_gpu"),
-                  vector_db_per_1k=c5.number_input("$ / 1k vector queries", 0.0, value=base.vector_db_per_1k,
+                  vector_db_per_1k=c4.number_input("$ / 1k vector queries", 0.0, value=base.vector_db_per_1k,
                                                    format="%.5f", key="price_vdb"))
-    st.caption(base.source)
+    if mode == "self-hosted":  # priced on a machine the user names, at a throughput the user states
+        c1, c2, c3 = st.columns(3)
+        names = [m.name for m in MACHINES]
+        machine = c1.selectbox("Serving machine", names, key="price_machine",
+                               index=names.index(base.serving_machine) if base.serving_machine in names else 0)
+        hour = base.serving_hour if machine == base.serving_machine else MACHINES[names.index(machine)].hour_usd
+        prices.update(serving_machine=machine, serving_hour=c2.number_input(
+            "$ / hour of that machine", 0.0, value=hour, format="%.4f",
+            key=f"price_machine_hour_{names.index(machine)}"), serving_speedup=c3.number_input(
+            "Its throughput over the measured machine (x, your assumption)", 0.01, 10_000.0, base.serving_speedup,
+            key="price_speedup", help="How many times as many answers an hour that machine serves as the one that "
+                                      "ran this comparison (GPU speed, batching). 1 = as measured."))
+    st.caption(as_text(base.source))
     price_table = base
     try:
         price_table = PriceTable(mode=mode, source="edited on the Results page" if prices != {
@@ -50,6 +62,9 @@ with st.expander("Price table (edit to your prices; costs are recomputed from th
         records = reprice(records, price_table)
     except LabError as exc:
         st.error(str(exc))
+if price_table.assumption:
+    st.info(f"Self-hosted cost is an assumption, not a measurement: {as_text(price_table.assumption)}. Change the "
+            "machine and its throughput in the price table above.")
 summary = summarize(records, metric)
 for warning in summary.warnings:
     st.warning(warning)
@@ -62,35 +77,38 @@ if others:
                          key="results_other")
     if other != "(none)":
         theirs = next(r for r in others if r.run_id == other).manifest
-        keys = ("collection_hash", "chunk_config", "embedder", "model", "model_hash", "endpoint", "adapter_hash",
-                "decoding", "k", "retrieval", "questions_file")
-        differ = [k for k in keys if run.manifest.get(k) != theirs.get(k)]
+        keys = {"collection_hash": "corpus contents", "chunk_config": "chunking", "embedder": "embedder",
+                "model": "model", "model_hash": "model weights", "endpoint": "endpoint",
+                "adapter_hash": "adapter weights", "decoding": "decoding", "k": "chunks per question (k)",
+                "retrieval": "retrieval settings", "questions_file": "golden set"}
+        differ = [label for k, label in keys.items() if run.manifest.get(k) != theirs.get(k)]
         if differ:
             st.error("Not comparable as-is: these settings differ: " + ", ".join(differ))
         else:
             st.success("Same corpus, chunking, models, decoding and retrieval settings.")
 
 votes = resources.run_store().votes(run.run_id)
+cost_column = "$ per query (self-hosted, assumed)" if price_table.assumption else "$ per query"
 table = [{"path": p.path, **{charts.LABELS[m]: (f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}]" if e.n else "n/a")
                              for m, e in p.quality.items()},
           "p50 ms": round(p.latency_ms.get("total", {}).get("p50", 0)),
           "p95 ms": round(p.latency_ms.get("total", {}).get("p95", 0)),
-          "tokens in/out": f"{p.tokens_in:.0f}/{p.tokens_out:.0f}", "$ per query": f"{p.cost_usd:.6f}",
+          "tokens in/out": f"{p.tokens_in:.0f}/{p.tokens_out:.0f}", cost_column: f"{p.cost_usd:.6f}",
           "stakeholder votes": votes.get(p.path, 0), "errors": p.errors} for p in summary.paths]
 st.dataframe(table, hide_index=True, key="results_summary")
 leakage_view.results_section(run.manifest, records, metric, charts.LABELS[metric])
 
 a, b = st.columns(2)
 a.plotly_chart(charts.quality_chart(summary, metric), key="chart_quality")
-b.plotly_chart(charts.tradeoff_chart(summary, metric), key="chart_tradeoff")
+b.plotly_chart(charts.tradeoff_chart(summary, metric, price_table.assumption), key="chart_tradeoff")
 a, b = st.columns(2)
 a.plotly_chart(charts.latency_chart(summary), key="chart_latency")
 b.plotly_chart(charts.win_chart(win_matrix(summary)), key="chart_wins")
-st.plotly_chart(charts.cost_chart(summary, int(volume)), key="chart_cost")
-st.caption("Costs use the price table above (" + price_table.source + ").")
+st.plotly_chart(charts.cost_chart(summary, int(volume), price_table.assumption), key="chart_cost")
+st.caption(as_text(price_table.basis + " Prices: " + price_table.source))
 
 st.subheader("Paired tests")
-st.dataframe([{"a": t.a, "b": t.b, f"mean {metric} difference (a - b)": round(t.diff.mean, 3),
+st.dataframe([{"a": t.a, "b": t.b, f"mean {charts.LABELS[metric]} difference (a - b)": round(t.diff.mean, 3),
                "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p (permutation)": round(t.p_value, 4),
                "W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable} for t in summary.pairs],
              hide_index=True, key="results_pairs")

@@ -210,7 +210,8 @@ def test_ownership_chart_uses_log_axes_and_marks_break_even():
     assert flat.layout.yaxis.type != "log" and flat.layout.yaxis.rangemode == "tozero"
 
 
-@pytest.mark.parametrize("module", ["lab.decision.decide", "lab.decision.tco", "lab.decision.report"])
+@pytest.mark.parametrize("module", ["lab.decision.decide", "lab.decision.tco", "lab.decision.report",
+                                    "lab.decision.charts", "lab.evaluation.costs"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -60,8 +60,10 @@ def test_queries_never_cross_collections(tmp_path, fake_embedder, any_store):
 
 def test_mismatched_embedder_or_chunking_is_refused(corpus, fake_embedder, any_store):
     ingest([corpus], "t-mismatch", fake_embedder, any_store)
-    with pytest.raises(InputError, match="chunked with"):
+    wording = "built from chunks of 256 tokens, 32 overlap, not chunks of 300 tokens"
+    with pytest.raises(InputError, match=wording) as refused:
         ingest([corpus], "t-mismatch", fake_embedder, any_store, ChunkConfig(size=300))
+    assert "ChunkConfig(" not in str(refused.value), "the message is for people: no dataclass repr"
 
     class Other(type(fake_embedder)):
         name = "other-embedder"

@@ -78,12 +78,35 @@ def test_costs():
     api = PriceTable(api_input_per_m=2.0, api_output_per_m=8.0, vector_db_per_1k=1.0)
     assert query_cost(1_000_000, 0, 0, False, api) == pytest.approx(2.0)
     assert query_cost(0, 1000, 0, True, api) == pytest.approx(0.008 + 0.001)
-    hosted = PriceTable(mode="self-hosted", gpu_hour=3.6, vector_db_per_1k=0.0)
+    hosted = PriceTable(mode="self-hosted", serving_hour=3.6, vector_db_per_1k=0.0)
     assert query_cost(999, 999, 1000.0, True, hosted) == pytest.approx(0.001)  # 1 s of a $3.60/h GPU
     assert monthly_cost(0.01, 1000, one_off=120, months=12) == pytest.approx(20.0)
     with pytest.raises(InputError, match="PriceTable.mode"):
         PriceTable(mode="free")
     assert "2024" in PriceTable().source
+
+
+def test_self_hosted_cost_is_priced_on_the_named_machine_at_the_stated_throughput():
+    """Issue 17: self-hosted cost was this CPU's latency x an A10G's hourly price, stated as a fact."""
+    from lab.evaluation.costs import MACHINES
+
+    default = PriceTable(mode="self-hosted")
+    assert default.serving_machine == MACHINES[0].name and "CPU only" in default.serving_machine
+    assert default.serving_hour == MACHINES[0].hour_usd and default.serving_speedup == 1.0
+    gpu = PriceTable(mode="self-hosted", serving_machine="1x A10G", serving_hour=1.0, serving_speedup=10.0,
+                     vector_db_per_1k=0.0)
+    assert query_cost(0, 0, 36_000.0, False, gpu) == pytest.approx(0.001)  # 36 s measured, 3.6 s there, $1/h
+    assert gpu.assumption.startswith("assumption: served on 1x A10G at $1/h, at 10x the throughput")
+    assert gpu.assumption in gpu.basis and PriceTable().assumption == ""
+    assert query_cost(1000, 100, 36_000.0, True, PriceTable()) == query_cost(1000, 100, 0.0, True, PriceTable()), \
+        "api mode prices tokens only, as before"
+    with pytest.raises(InputError, match="serving_speedup"):
+        PriceTable(mode="self-hosted", serving_speedup=0)
+    with pytest.raises(InputError, match="serving_machine"):
+        PriceTable(mode="self-hosted", serving_machine=" ")
+    old_run = {"mode": "self-hosted", "gpu_hour": 1.006, "api_input_per_m": 0.15, "api_output_per_m": 0.6,
+               "vector_db_per_1k": 0.00825, "source": "2024 defaults"}  # recorded before machines were named
+    assert PriceTable.from_dict(old_run) == PriceTable(mode="self-hosted", source="2024 defaults")
 
 
 def test_reprice_uses_measured_usage():
@@ -94,7 +117,7 @@ def test_reprice_uses_measured_usage():
     records = [AnswerRecord(question_id="q1", path="rag", tokens_in=1000, tokens_out=0, latency_ms_generate=3600.0,
                             retrieved_sources=["a.md"], cost_usd=9.9),
                AnswerRecord(question_id="q1", path="finetuned", error="no adapter")]
-    hosted = reprice(records, PriceTable(mode="self-hosted", gpu_hour=1.0, vector_db_per_1k=0.0))
+    hosted = reprice(records, PriceTable(mode="self-hosted", serving_hour=1.0, vector_db_per_1k=0.0))
     assert hosted[0].cost_usd == pytest.approx(0.001) and hosted[1].cost_usd is None
     api = reprice(records, PriceTable(api_input_per_m=1.0, vector_db_per_1k=1.0))
     assert api[0].cost_usd == pytest.approx(0.001 + 0.001)

@@ -205,3 +205,162 @@ def test_results_page_offers_the_brief(runs):
     at = page("pages/results.py")
     labels = {b.proto.label for b in at.get("download_button")}
     assert "Download the brief (HTML)" in labels and "Download per-question CSV" in labels
+
+
+# The brief's charts and tables, and self-hosted cost (issue 17) -----------------------------------------------
+
+PLACEHOLDER = re.compile(r"#0000(0[1-9]|[1-4]\d)\b")  # Streamlit's theme colours, replaced only by Streamlit's front end
+
+
+@pytest.fixture
+def streamlit_plotly_default(monkeypatch):
+    """Plotly's default template as it is in the app's process: Streamlit's, set when Streamlit is imported."""
+    import plotly.io as pio
+    import streamlit.elements.plotly_chart  # noqa: F401  (registers the "streamlit" template)
+
+    monkeypatch.setattr(pio.templates, "default", "streamlit")
+
+
+def every_chart():
+    from lab.decision import charts
+    from lab.decision.tco import OwnershipInputs, break_evens, path_costs
+    from lab.evaluation.retrieval import ModeScores
+    from lab.evaluation.summary import summarize, win_matrix
+
+    runs = RunStore()
+    summary = summarize(runs.answers(synthetic_run(runs, ("prompt", "rag", "finetuned"), n=8)))
+    costs = path_costs({p.path: p.cost_usd for p in summary.paths}, OwnershipInputs(index_hours=1.0, train_hours=1.0))
+    return {"quality": charts.quality_chart(summary), "latency": charts.latency_chart(summary),
+            "cost": charts.cost_chart(summary, 1000), "tradeoff": charts.tradeoff_chart(summary),
+            "wins": charts.win_chart(win_matrix(summary)),
+            "ownership": charts.ownership_chart(costs, 12, 100_000, break_evens(costs, 12)),
+            "retrieval": charts.retrieval_chart([ModeScores("dense", 5, 8, 0.9, 0.8, 0.7, 20.0)])}
+
+
+@pytest.mark.usefixtures("streamlit_plotly_default")
+def test_every_chart_carries_a_light_template_whatever_plotly_default_streamlit_set(runs):
+    for name, figure in every_chart().items():
+        layout = figure.layout.template.layout
+        assert (layout.paper_bgcolor, layout.plot_bgcolor, layout.font.color) == ("#ffffff", "#ffffff", "#222222"), name
+        assert not PLACEHOLDER.search(figure.to_json()), f"{name}: Streamlit's placeholder colours (drawn black)"
+
+
+def test_the_ownership_lines_differ_in_colour_dash_and_marker_and_have_a_legend(runs):
+    figure = every_chart()["ownership"]
+    lines = [t for t in figure.data if t.name != "break-even"]
+    assert [t.name for t in lines] == ["prompt", "rag", "finetuned"]
+    styles = [(t.line.color, t.line.dash, t.marker.symbol) for t in lines]
+    for i, a in enumerate(styles):
+        for b in styles[i + 1:]:
+            assert all(x != y for x, y in zip(a, b)), (a, b)
+    assert all(t.showlegend is not False for t in lines) and figure.layout.showlegend
+
+
+@pytest.mark.usefixtures("streamlit_plotly_default")
+def test_the_brief_built_in_the_app_process_has_readable_charts_and_tables_that_fit(runs, tmp_path):
+    from lab.decision.report import write_brief
+    import plotly.offline
+
+    html = write_brief(synthetic_run(runs), tmp_path / "brief.html", runs=runs).read_text()
+    rest = html.replace(plotly.offline.get_plotlyjs(), "")
+    assert not PLACEHOLDER.search(rest), "a chart uses Streamlit's placeholder colours: it renders black"
+    assert rest.count('"paper_bgcolor":"#ffffff"') >= 5
+    tables = re.findall(r"<table>(.*?)</table>", rest, re.S)
+    widths = {len(re.findall(r"<th>", t.split("</tr>")[0])): t for t in tables}
+    answers = max(widths)  # the per-question answers (question, gold and one column per path), scrolls sideways
+    assert all(n <= 9 for n in widths if n != answers), sorted(widths)
+    usage = next(t for t in tables if "<th>p95 ms</th>" in t)
+    assert all(f"<th>{h}</th>" in usage for h in ("tokens in/out", "$ / query")) and usage.count("<th>") == 7
+    assert rest.count("<div class='table'><table>") == len(tables), "every table sits in a scroll box"
+    assert ".table{max-width:100%;overflow-x:auto" in rest
+
+
+@pytest.mark.browser
+def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(runs, tmp_path):
+    """What the issue saw: charts drawn black, the results table cut at 1,300 px (p95, tokens and $ hidden)."""
+    from tests.test_e2e_browser import CHROMIUM
+
+    import streamlit.elements.plotly_chart  # noqa: F401  (the app's process: Streamlit's default template)
+    from lab.decision.report import write_brief
+
+    out = write_brief(synthetic_run(runs), tmp_path / "brief.html", runs=runs)
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                    "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(out.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
+        cut = page.evaluate("""() => [...document.querySelectorAll('th')]
+            .filter(th => !th.closest('details'))
+            .filter(th => th.getBoundingClientRect().right > window.innerWidth).map(th => th.textContent)""")
+        charts = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
+            paper: gd._fullLayout.paper_bgcolor, font: gd._fullLayout.font.color,
+            colours: gd._fullData.map(t => String((t.marker && t.marker.color) || (t.line && t.line.color)))}))""")
+        browser.close()
+    assert cut == [], f"columns past the right edge at 1,300 px: {cut}"
+    assert len(charts) == 5
+    for chart in charts:
+        assert chart["paper"] in ("#ffffff", "rgb(255, 255, 255)") and chart["font"] == "#222222", chart
+        assert not any(PLACEHOLDER.search(c) for c in chart["colours"]), chart
+
+
+def test_the_brief_labels_self_hosted_cost_as_the_named_machines_assumption(runs, tmp_path):
+    from lab.decision.report import brief_for_run
+    from lab.evaluation.costs import PriceTable
+
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=6)
+    gpu = PriceTable(mode="self-hosted", serving_machine="AWS g5.xlarge (1x NVIDIA A10G)", serving_hour=1.006,
+                     serving_speedup=25.0)
+    html = brief_for_run(runs.get(run_id), runs.answers(run_id), price_table=gpu)
+    assumption = ("assumption: served on AWS g5.xlarge (1x NVIDIA A10G) at $1.006/h, at 25x the throughput "
+                  "measured on the machine that ran the comparison")
+    assert "Self-hosted cost is an assumption, not a measurement:" in html
+    assert html.count(assumption) == 3  # the results note, the costs box, the caveat
+    in_json = "\\u003csup\\u003e" + assumption.replace("/", "\\u002f")  # as plotly writes the figures' JSON
+    assert html.count(in_json) == 2, "the trade-off and ownership charts' subtitles"
+    assert "<th>$ / query (self-hosted, assumed)</th>" in html
+    api = brief_for_run(runs.get(run_id), runs.answers(run_id))
+    assert "assumption: served on" not in api and "Self-hosted cost is an assumption" not in api
+    assert "<th>$ / query (measured usage)</th>" in api
+
+
+@pytest.mark.usefixtures("show_error_details")
+def test_results_page_prices_self_hosting_on_the_machine_the_user_names(runs):
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=6)
+    at = page("pages/results.py")
+    assert "$ per query" in table(at, "p95 ms").columns and not at.info, "API mode: nothing is assumed"
+    at.selectbox(key="price_mode").set_value("self-hosted").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="price_machine").value == "AWS m7i.large (2 vCPU, CPU only)", \
+        "the default does not price this CPU's time at a GPU's hourly rate"
+    at.selectbox(key="price_machine").set_value("AWS g5.xlarge (1x NVIDIA A10G)").run()
+    at.number_input(key="price_speedup").set_value(20.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    info = at.info[0].value
+    assert "Self-hosted cost is an assumption" in info and "A10G" in info and "20x the throughput" in info
+    summary = table(at, "p95 ms").set_index("path")
+    # rag: 100-105 ms of generation per answer (synthetic_run), 20x faster on a $1.006/h A10G, one vector query
+    model_ms = sum(100.0 + i for i in range(6)) / 6
+    expected = model_ms / 20 / 3.6e6 * 1.006 + 0.00825 / 1000
+    assert float(summary.loc["rag", "$ per query (self-hosted, assumed)"]) == pytest.approx(expected, abs=1e-6)
+    assert any("A10G" in c.value for c in at.caption), "the cost chart's caption names the assumption"
+    del run_id
+
+
+@pytest.mark.usefixtures("show_error_details")
+def test_decide_page_prices_serving_apart_from_the_training_gpu(runs):
+    synthetic_run(runs, ("prompt", "rag"), n=6)
+    at = page("pages/decide.py")
+    assert "$ / query (measured usage)" in table(at, "one-off").columns
+    at.selectbox(key="tco_mode").set_value("self-hosted").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="tco_gpu").value == "AWS g5.xlarge (1x NVIDIA A10G)", "training GPU unchanged"
+    assert at.selectbox(key="tco_serving_machine").value == "AWS m7i.large (2 vCPU, CPU only)"
+    assert "$ / query (self-hosted, assumed)" in table(at, "one-off").columns
+    assert any("assumption: served on AWS m7i.large" in i.value.replace("\\", "") for i in at.info)
+    at.selectbox(key="tco_serving_machine").set_value("AWS g4dn.xlarge (1x NVIDIA T4)").run()
+    at.number_input(key="tco_serving_speedup").set_value(8.0).run()
+    assert any("T4" in i.value and "8x the throughput" in i.value.replace("\\", "") for i in at.info)

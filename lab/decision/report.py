@@ -30,12 +30,17 @@ from lab.evaluation.costs import PriceTable, reprice
 from lab.evaluation.record import AnswerRecord
 from lab.evaluation.summary import QUALITY, RunSummary, summarize
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em;display:block;overflow-x:auto}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;white-space:pre-wrap}
+# Tables sit in a box that scrolls sideways rather than spill past the page; no table of the brief but the
+# question-by-question answers (one column per path) is wider than the page at 1,000 px and more.
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;
+background:#fff}.table{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
+table{border-collapse:collapse;font-size:.9em}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;white-space:pre-wrap;
+overflow-wrap:break-word}
 th{background:#f3f3f3}.supported{color:#11703a}.contradicted{color:#b00020}.inconclusive{color:#8a6100}
 .muted{color:#666;font-size:.9em}blockquote{border-left:4px solid #ccc;margin:.5em 0;padding-left:1em;color:#444}
-.box{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}"""
+.box{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}
+.assumption{background:#fff6e0;border:1px solid #e0b84a;padding:.4em .8em;border-radius:6px}"""
 
 NEEDS = {"knowledge": "external, private or frequently changing data", "behaviour": "a specific format, tone or "
          "domain behaviour", "not_sure": "not sure where the problem is", "citations": "users must see sources",
@@ -72,7 +77,7 @@ def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None 
                 inputs: OwnershipInputs | None = None, volume: int = 100_000) -> BriefParts:
     """Summary, claims, recommendation and costs of a run; without `inputs`, costs are at `volume` queries a
     month with the training time measured for the run's adapter (looked up in its folder)."""
-    table = price_table or (PriceTable(**run.manifest["price_table"]) if run.manifest.get("price_table")
+    table = price_table or (PriceTable.from_dict(run.manifest["price_table"]) if run.manifest.get("price_table")
                             else PriceTable())
     records = reprice(records, table)
     summary = summarize(records, "correct")
@@ -90,7 +95,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[s
     for i, row in enumerate(rows):
         attribute = f' class="{escape(classes[i])}"' if classes else ""
         body.append(f"<tr{attribute}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    return f"<div class='table'><table><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
 def _ci(e) -> str:
@@ -102,35 +107,56 @@ def _figure(figure) -> str:
                           config={"displaylogo": False})
 
 
+def _words(value) -> str | None:
+    """A recorded setting in words: dicts as "name value" pairs, chunking as ChunkConfig.text.
+
+    >>> _words({"max_new_tokens": 8, "temperature": 0.0, "reranker": None})
+    'max new tokens 8, temperature 0.0, reranker none'
+    """
+    if not isinstance(value, dict):
+        return value
+    return ", ".join(f"{k.replace('_', ' ')} {'none' if v is None else v}" for k, v in value.items())
+
+
 def _setup(parts: BriefParts) -> str:
+    from lab.config import ChunkConfig
+
     m = parts.run.manifest
+    chunking = m.get("chunk_config")
+    chunking = ChunkConfig(**chunking).text if isinstance(chunking, dict) else chunking
     rows = [("run", f"{parts.run.run_id} ({parts.run.status}, {parts.run.done}/{parts.run.total} answers)"),
             ("run date", m.get("date", parts.run.created)), ("collection", m.get("collection")),
             ("collection hash", m.get("collection_hash")), ("embedder", m.get("embedder")),
-            ("chunking", m.get("chunk_config")), ("retrieval", m.get("retrieval")), ("k", m.get("k")),
+            ("chunking", chunking), ("retrieval", _words(m.get("retrieval"))), ("chunks per question (k)", m.get("k")),
             ("model", f"{m.get('model')} (weights {str(m.get('model_hash'))[:16]})"),
             ("adapter", f"{m.get('adapter')} (weights {str(m.get('adapter_hash'))[:16]})" if m.get("adapter")
              else "none"),
-            ("decoding", m.get("decoding")), ("questions", f"{parts.summary.questions} from {m.get('questions_file')}"),
-            ("paths", ", ".join(m.get("paths", []))), ("packages", m.get("packages")),
+            ("decoding", _words(m.get("decoding"))),
+            ("questions", f"{parts.summary.questions} from {m.get('questions_file')}"),
+            ("paths", ", ".join(m.get("paths", []))), ("packages", _words(m.get("packages"))),
             ("manifest hash", manifest_hash(m))]
     return _table(["setting", "value"], [(k, "not recorded" if v is None else v) for k, v in rows])
 
 
 def _results(parts: BriefParts) -> str:
+    """Two tables that each fit the page: quality with CIs, then usage (answers, latency, tokens, cost)."""
     from lab.decision import charts
 
-    headers = ["path", "answered", "errors"] + [charts.LABELS[q] for q in QUALITY] + ["p50 ms", "p95 ms",
-                                                                                       "tokens in/out", "$ / query"]
-    rows = []
-    for p in parts.summary.paths:
-        total = p.latency_ms.get("total", {})
-        rows.append([p.path, p.answered, p.errors] + [_ci(p.quality[q]) for q in QUALITY]
-                    + [f"{total.get('p50', 0):.0f}", f"{total.get('p95', 0):.0f}",
-                       f"{p.tokens_in:.0f}/{p.tokens_out:.0f}", f"{p.cost_usd:.6f}"])
+    paths = parts.summary.paths
+    quality = _table(["path"] + [charts.LABELS[q] for q in QUALITY],
+                     [[p.path] + [_ci(p.quality[q]) for q in QUALITY] for p in paths])
+    assumed = bool(parts.price_table.assumption)
+    usage = _table(["path", "answered", "errors", "p50 ms", "p95 ms", "tokens in/out",
+                    "$ / query (self-hosted, assumed)" if assumed else "$ / query"],
+                   [[p.path, p.answered, p.errors, f"{p.latency_ms.get('total', {}).get('p50', 0):.0f}",
+                     f"{p.latency_ms.get('total', {}).get('p95', 0):.0f}", f"{p.tokens_in:.0f}/{p.tokens_out:.0f}",
+                     f"{p.cost_usd:.6f}"] for p in paths])
+    note = f"<p class='{'assumption' if assumed else 'muted'}'>{escape(parts.price_table.basis)}</p>"
     figures = [charts.quality_chart(parts.summary, "correct"), charts.quality_chart(parts.summary, "format_ok"),
-               charts.latency_chart(parts.summary), charts.tradeoff_chart(parts.summary, "correct")]
-    return _table(headers, rows) + "".join(_figure(f) for f in figures)
+               charts.latency_chart(parts.summary),
+               charts.tradeoff_chart(parts.summary, "correct", parts.price_table.assumption)]
+    return (quality + "<h3>Latency, tokens and cost per query</h3>" + usage + note
+            + "".join(_figure(f) for f in figures))
 
 
 def _claims(claims: Sequence[Claim]) -> str:
@@ -193,6 +219,8 @@ def _costs(parts: BriefParts) -> str:
     i, months = parts.inputs, parts.inputs.months
     rows = [(c.path, f"{c.per_query:.6f}", ", ".join(f"{k} ${v:,.2f}" for k, v in c.parts.items()) or "none",
              f"{c.monthly(i.volume, months):,.2f}") for c in parts.costs]
+    assumption = parts.price_table.assumption
+    per_query = "$ / query (self-hosted, assumed)" if assumption else "$ / query (measured usage)"
     evens = break_evens(parts.costs, months)
     training = (f"training: {parts.training.seconds:.0f} s measured on {parts.training.device} for adapter "
                 f"{parts.training.adapter}" if parts.training else "training time: not found (0 used)")
@@ -200,11 +228,13 @@ def _costs(parts: BriefParts) -> str:
              f"{training}, divided by a stated speed-up of {i.speedup:g} and priced at ${i.gpu_hour_usd:.3f}/GPU-hour.",
              _index_note(parts),
              f"Per-query prices ({parts.price_table.mode}): {parts.price_table.source}"]
-    return (_table(["path", "$ / query (measured usage)", "one-off", f"$ / month at {i.volume:,}"], rows)
+    stated = (f"<p class='assumption'><b>Self-hosted cost is an assumption, not a measurement:</b> "
+              f"{escape(parts.price_table.basis)}</p>") if assumption else ""
+    return (stated + _table(["path", per_query, "one-off", f"$ / month at {i.volume:,}"], rows)
             + "".join(f"<p class='muted'>{escape(n)}</p>" for n in notes)
             + _table(["a", "b", "break-even (queries / month)"],
                      [(r.a, r.b, r.text) for r in evens])
-            + _figure(charts.ownership_chart(parts.costs, months, i.volume, evens)))
+            + _figure(charts.ownership_chart(parts.costs, months, i.volume, evens, assumption)))
 
 
 def _caveats(parts: BriefParts) -> list[str]:
@@ -216,8 +246,12 @@ def _caveats(parts: BriefParts) -> list[str]:
     if missing:
         out.append("Comparability with other runs cannot be checked: the manifest does not record "
                    + ", ".join(missing) + ".")
-    out.append("Latency, and the self-hosted cost priced from it, was measured on the machine that ran this "
-               "comparison; other hardware differs. API-mode cost depends on the measured tokens only.")
+    if parts.price_table.assumption:
+        out.append("Latency was measured on the machine that ran this comparison; the self-hosted cost prices that "
+                   f"time on another machine: {parts.price_table.assumption}.")
+    else:
+        out.append("Latency was measured on the machine that ran this comparison; other hardware differs. "
+                   "API-mode cost depends on the measured tokens only.")
     return out + parts.recommendation.caveats
 
 

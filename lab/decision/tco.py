@@ -25,23 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import InputError
+from lab.evaluation.costs import MACHINES
 from lab.experiments.answer_paths import retrieves, uses_adapter
-
-
-@dataclass(frozen=True)
-class MachinePrice:
-    name: str
-    hour_usd: float
-    source: str
-
-
-PRICES_SOURCE = "AWS on-demand list price, us-east-1, 2024 (check before use; edit to yours)"
-MACHINES = (
-    MachinePrice("AWS m7i.large (2 vCPU, CPU only)", 0.1008, PRICES_SOURCE),
-    MachinePrice("AWS g4dn.xlarge (1x NVIDIA T4)", 0.526, PRICES_SOURCE),
-    MachinePrice("AWS g5.xlarge (1x NVIDIA A10G)", 1.006, PRICES_SOURCE),
-    MachinePrice("AWS p4d.24xlarge, per A100 (1/8 of $32.77)", 4.0966, PRICES_SOURCE),
-)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,17 @@ class LeakageReport:
     def flagged_ids(self) -> list[str]:
         return [m.question_id for m in self.matches]
 
+    @property
+    def thresholds_text(self) -> str:
+        """The thresholds in words.
+
+        >>> LeakageReport("d.jsonl", 1, 1).thresholds_text
+        'word 5-gram containment >= 0.5, the same fact (content-word overlap >= 0.6), question cosine >= 0.7'
+        """
+        t = self.thresholds
+        return (f"word {t.get('ngram_n')}-gram containment >= {t.get('ngram')}, the same fact (content-word overlap "
+                f">= {t.get('overlap')}), question cosine >= {t.get('cosine')}")
+
     def to_manifest(self) -> dict:
         """What a run records in `manifest["leakage"]`."""
         return {**asdict(self), "flagged": self.flagged_ids}

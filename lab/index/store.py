@@ -66,6 +66,11 @@ class CollectionInfo:
     chunk_config: ChunkConfig | None
     build: BuildTime | None = None
 
+    @property
+    def chunking(self) -> str:
+        """How the collection was chunked, in words ('chunks of 256 tokens, 32 overlap')."""
+        return self.chunk_config.text if self.chunk_config else "chunking not recorded"
+
 
 def check_name(name: str) -> str:
     if not _NAME.match(name or "") or ".." in name or name.startswith(_STAGING):
@@ -143,8 +148,8 @@ class Store:
             raise InputError(f"Collection {name!r} was built with embedder {info.embedder}, not {embedder}: "
                              "queries must use the ingestion embedder. Use another collection name.")
         if info.chunk_config and info.chunk_config != config:
-            raise InputError(f"Collection {name!r} was chunked with {info.chunk_config}; ingest into a new "
-                             "collection to try other chunk settings, or delete this one first.")
+            raise InputError(f"Collection {name!r} was built from {info.chunk_config.text}, not {config.text}; ingest "
+                             "into a new collection to try other chunk settings, or delete this one first.")
 
     def open(self, name: str, embedder: str, config: ChunkConfig):
         """Get or create a collection; refuse one built with another embedder or chunking."""

@@ -52,7 +52,7 @@ def batch_warning(paths, questions) -> tuple[set[str], dict | None]:
                        "cosine": None if m.cosine is None else round(m.cosine, 2), "text": m.question,
                        "training example": m.example} for m in report.matches], hide_index=True,
                      key="leakage_matches")
-        st.caption(f"Training data: {as_text(report.data)}. Thresholds: {as_text(report.thresholds)}.")
+        st.caption(f"Training data: {as_text(report.data)}. Flagged when: {as_text(report.thresholds_text)}.")
     exclude = st.checkbox("Leave the flagged questions out of this run", key="batch_exclude_leaked")
     return (set(report.flagged_ids) if exclude else set()), {**report.to_manifest(), "excluded": exclude}
 
