@@ -35,7 +35,11 @@ def lived_in(tmp_path_factory):
     data = tmp_path_factory.mktemp("lived-in")
     env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
     _lab(env, "ingest", str(REPO / "sample_corpus" / "docs"), "--collection", "sample")
-    _lab(env, "ingest", str(LICENSES), "--collection", "licenses")
+    licences = data / "licences"  # the licence texts carry no file extension: named as a user would save them
+    licences.mkdir()
+    for name in ("GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-3", "Artistic"):
+        shutil.copy(LICENSES / name, licences / f"{name}.txt")
+    _lab(env, "ingest", str(licences), "--collection", "licenses")
     adapters = data / "adapters"
     _lab(env, "train", "--data", str(REPO / "sample_corpus" / "finetune_behaviour.jsonl"), "--out",
          str(adapters / "tiny"), "--max-steps", "1", "--batch-size", "2", "--no-eval")
@@ -43,9 +47,9 @@ def lived_in(tmp_path_factory):
     own = data / "my-questions.jsonl"
     own.write_text("".join(json.dumps(q) + "\n" for q in [
         {"id": "gpl", "question": "Which licence is published by the Free Software Foundation as version 3?",
-         "answer": "GNU General Public License", "sources": ["GPL-3"]},
+         "answer": "GNU General Public License", "sources": ["GPL-3.txt"]},
         {"id": "apache", "question": "Which licence grants a patent license from each contributor?",
-         "answer": "Apache", "sources": ["Apache-2.0"]}]))
+         "answer": "Apache", "sources": ["Apache-2.0.txt"]}]))
     _lab(env, "compare", "--questions", str(own), "--collection", "licenses", "--paths", "prompt,rag",
          "--max-new-tokens", "8", "--out", str(data / "own.csv"))
     _lab(env, "compare", "--questions", str(REPO / "sample_corpus" / "golden.jsonl"), "--limit", "1",
