@@ -35,6 +35,20 @@ def _folder(path: Path, variable: str) -> Path:
     return path
 
 
+def read_json(path: Path, advice: str) -> dict:
+    """A JSON object kept in a file the lab wrote (a manifest, a status); a damaged one raises InputError naming
+    the file and `advice` (what to do), never a raw decoding error."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path} is damaged: not valid JSON ({exc}). {advice}") from exc
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror}). {advice}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is damaged: it holds a JSON {type(data).__name__}, not an object. {advice}")
+    return data
+
+
 def data_dir() -> Path:
     """The lab's data directory, created on first use."""
     return _folder(Path(os.environ.get("LAB_DATA_DIR", "data")).expanduser().resolve(), "LAB_DATA_DIR")

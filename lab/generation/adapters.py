@@ -13,12 +13,14 @@ False
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.config import data_dir
-from lab.errors import ModelError, NotFoundError
+from lab.config import data_dir, read_json
+from lab.errors import LabError, ModelError, NotFoundError
+
+_MANIFEST_ADVICE = ("Restore it from where the adapter came from, or delete manifest.json (the adapter still loads; "
+                    "its training figures are lost).")
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
@@ -39,7 +41,7 @@ class AdapterInfo:
 
 def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_json(path, _MANIFEST_ADVICE) if path.is_file() else {}
 
 
 def adapter_base(folder: str | Path) -> str | None:
@@ -48,15 +50,22 @@ def adapter_base(folder: str | Path) -> str | None:
     if manifest.get("base_model"):
         return manifest["base_model"]
     config = Path(folder) / "adapter_config.json"
-    return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") if config.is_file() else None
+    if not config.is_file():
+        return None
+    return read_json(config, "Save the adapter again with peft's save_pretrained.").get("base_model_name_or_path")
 
 
 def list_adapters(root: str | Path | None = None) -> list[AdapterInfo]:
     """Adapter folders under `<data dir>/adapters/` (or `root`), newest first."""
     root = Path(root) if root else adapters_dir()
-    found = [AdapterInfo(p.name, str(p), adapter_base(p), read_manifest(p))
-             for p in sorted(root.iterdir()) if p.is_dir() and (p / "adapter_config.json").is_file()]
-    return sorted(found, key=lambda a: a.manifest.get("date", ""), reverse=True)
+    found = []
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and (p / "adapter_config.json").is_file():
+            try:
+                found.append(AdapterInfo(p.name, str(p), adapter_base(p), read_manifest(p)))
+            except LabError as exc:  # one damaged adapter is listed with its problem; the others stay usable
+                found.append(AdapterInfo(p.name, str(p), None, {"error": str(exc)}))
+    return sorted(found, key=lambda a: str(a.manifest.get("date", "")), reverse=True)
 
 
 def require_safetensors(folder: Path, what: str, weights: str = "*.safetensors") -> None:

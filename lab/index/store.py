@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from lab.config import ChunkConfig, chroma_host, data_dir
 from lab.corpus.chunking import Chunk
-from lab.errors import InputError, NotFoundError, StoreError
+from lab.errors import DamagedStore, InputError, NotFoundError, StoreError
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
 _BATCH = 1000
@@ -80,14 +80,24 @@ def client(host: str | None = None):
 
     host = host or chroma_host()
     settings = chromadb.Settings(anonymized_telemetry=False)
+    from chromadb.errors import ChromaError
+
     try:
         if host:
             hostname, _, port = host.rpartition(":")
             return chromadb.HttpClient(host=hostname or host, port=int(port or 8000), settings=settings)
-        return chromadb.PersistentClient(path=str(data_dir() / "chroma"), settings=settings)
     except (ValueError, ConnectionError) as exc:
         raise StoreError(f"Could not reach Chroma at {host or 'the data directory'}: {exc}. "
                          "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
+    folder = data_dir() / "chroma"
+    try:
+        return chromadb.PersistentClient(path=str(folder), settings=settings)
+    except (ChromaError, OSError, ValueError) as exc:  # garbage, a truncated file, a folder where the file goes
+        raise DamagedStore(
+            f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
+            "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
+            f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
+            folder) from exc
 
 
 class Store:
