@@ -22,8 +22,6 @@ from lab.errors import LabError, ModelError, NotFoundError
 _MANIFEST_ADVICE = ("Restore it from where the adapter came from, or delete manifest.json (the adapter still loads; "
                     "its training figures are lost).")
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-
 
 def adapters_dir() -> Path:
     path = data_dir() / "adapters"
@@ -68,27 +66,14 @@ def list_adapters(root: str | Path | None = None) -> list[AdapterInfo]:
     return sorted(found, key=lambda a: str(a.manifest.get("date", "")), reverse=True)
 
 
-def require_safetensors(folder: Path, what: str, weights: str = "*.safetensors") -> None:
-    """Refuse pickle-only weights: loading a pickle file can run arbitrary code."""
-    if any(folder.glob(weights)):
-        return
-    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
-    if pickles:
-        raise ModelError(f"{what} {folder} has only pickle weights ({', '.join(pickles[:3])}); the lab loads "
-                         "safetensors only, because a pickle file can run code when loaded. Convert it once "
-                         "where you trust it (load it, then save_pretrained(..., safe_serialization=True)).")
-    raise ModelError(f"{what} {folder} has no {weights} weights file.")
-
-
 def check_adapter_folder(folder: str | Path) -> Path:
-    from lab.model_paths import confine
+    from lab.model_paths import check_weights, confine
 
     folder = confine(folder, "The adapter folder")  # inside the allowed folders, symlinks followed
     if not (folder / "adapter_config.json").is_file():
         raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
                             "written by `python -m lab train` or peft's save_pretrained.")
-    require_safetensors(folder, "The adapter folder", "adapter_model*.safetensors")
-    return folder
+    return check_weights(folder, "The adapter folder", "adapter_model*.safetensors")  # by content, links confined
 
 
 def base_matches(claimed: str | None, loaded: list[str]) -> bool:
