@@ -144,8 +144,9 @@ def test_adapter_folder_checks_and_listing(tmp_path):
     (folder / "manifest.json").write_text(json.dumps({"base_model": "Base-1B", "date": "2025-01-01"}))
     [info] = list_adapters(tmp_path)
     assert (info.name, info.base_model) == ("a1", "Base-1B")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="no"):
-        check_weights(tmp_path, "The folder")
+        check_weights(tmp_path / "empty", "The folder")
 
 
 def test_base_model_matching():
