@@ -37,7 +37,8 @@ def cmd_ingest(args) -> int:
     check_name(args.collection)  # bad settings are refused before the embedder loads
     res = Loader(args.chroma_host)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
-    report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits)
+    report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits,
+                    notify=lambda message: print(message, file=sys.stderr, flush=True))
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
              f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
              f"({report.seconds['total']:.1f} s)"]

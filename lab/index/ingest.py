@@ -28,6 +28,7 @@ from lab.corpus.parse_worker import ParseWorker
 from lab.corpus.parsing import SUPPORTED, Document
 from lab.errors import InputError
 from lab.index.embeddings import Embedder
+from lab.index.lock import writer_lock
 from lab.index.store import Store, check_name
 
 Progress = Callable[[int, int, str], None]
@@ -78,8 +79,10 @@ def embed_bounded(doc: Document, chunks: list[Chunk], embedder: Embedder, limits
 
 def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, store: Store,
            config: ChunkConfig = ChunkConfig(), progress: Progress | None = None,
-           names: dict[Path, str] | None = None, limits: IngestLimits | None = None) -> IngestReport:
-    """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names."""
+           names: dict[Path, str] | None = None, limits: IngestLimits | None = None,
+           notify: Callable[[str], None] | None = None) -> IngestReport:
+    """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names. One
+    writer per collection at a time: a second one tells `notify` whom it waits for (`lab.index.lock`)."""
     started = time.perf_counter()
     limits = limits or IngestLimits.from_env()
     report = IngestReport(check_name(collection))
@@ -87,6 +90,17 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
     if not files:
         raise InputError("Nothing to ingest: give files or folders with "
                          f"{', '.join(sorted(SUPPORTED))} documents.")
+    with writer_lock(collection, "ingest", notify=notify):
+        store.writing.add(collection)
+        try:
+            return _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
+                                  started)
+        finally:
+            store.writing.discard(collection)
+
+
+def _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
+                   started) -> IngestReport:
     staging = store.begin(collection, embedder.name, config)
     known = store.source_hashes(collection) if store.exists(collection) else {}
     seen: dict[str, Path] = {}
