@@ -207,3 +207,30 @@ def test_ingest_limits_are_validated_and_read_from_the_environment(monkeypatch):
         IngestLimits.from_env()
     monkeypatch.setenv("LAB_MAX_FILE_SECONDS", "30")
     assert IngestLimits.from_env().max_seconds_per_file == 30
+
+
+def test_the_parse_worker_ends_soon_after_its_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    # here the child idles on its stdin (it ends at EOF); a child busy parsing is ended by its watcher thread
+    # (lab.corpus.parse_worker._exit_with_parent), which this test does not exercise
+    code = ("from lab.corpus.parse_worker import ParseWorker; import time\n"
+            "w = ParseWorker().__enter__(); print(w.status().pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parent.parent)
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    started = time.perf_counter()
+    while time.perf_counter() - started < 5:
+        try:
+            if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # ended; waiting for whoever adopted it to reap it
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.05)
+    waited = time.perf_counter() - started
+    print(f"\nparse worker ended {waited:.2f} s after its parent's SIGKILL")
+    assert waited < 2, f"the parse worker (pid {child}) outlived its killed parent by {waited:.1f} s"
