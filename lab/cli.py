@@ -30,10 +30,15 @@ def _settings(args) -> Settings:
 def cmd_ingest(args) -> int:
     from lab.index.ingest import ingest
 
+    from lab.config import IngestLimits
+    from lab.index.store import check_name
+
+    config, limits = ChunkConfig(**picked(ChunkConfig, args)), IngestLimits.from_env()
+    check_name(args.collection)  # bad settings are refused before the embedder loads
     res = Loader(args.chroma_host)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
-    report = ingest(args.paths, args.collection, res.embedder(), res.store(), ChunkConfig(**picked(ChunkConfig, args)),
-                    progress)
+    report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits,
+                    notify=lambda message: print(message, file=sys.stderr, flush=True))
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
              f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
              f"({report.seconds['total']:.1f} s)"]
@@ -158,8 +163,15 @@ def cmd_compare(args) -> int:
     from lab.evaluation.summary import summarize, summary_rows
     from lab.experiments.answer_paths import parse_paths
     from lab.experiments.export import question_csv, to_csv, write_atomic
+    from lab.outputs import check_out_file
 
+    summary_path = Path(args.out).with_name(Path(args.out).stem + "-summary.csv")
+    check_out_file(args.out)  # before the run: a run must never end in an unwritable --out
+    check_out_file(summary_path, "The summary CSV beside --out,")
     batch = BatchConfig(**picked(BatchConfig, args))
+    from lab.experiments.run_store import RunStore
+
+    RunStore()  # a damaged run store is reported now, not after the models have loaded
     questions = batch.pick(load_golden(args.questions))
     names = parse_paths(args.paths)
     settings, res = _settings(args), Loader(args.chroma_host)
@@ -173,7 +185,6 @@ def cmd_compare(args) -> int:
     job.run()
     records = job.runs.answers(job.run_id)
     write_atomic(args.out, question_csv(records))
-    summary_path = Path(args.out).with_name(Path(args.out).stem + "-summary.csv")
     write_atomic(summary_path, to_csv(summary_rows(summarize(records), job.run_id)))
     document = {**_summary_document(job.runs.get(job.run_id), records), "csv": str(args.out),
                 "summary_csv": str(summary_path), "leakage_flagged": (leakage or {}).get("flagged")}
@@ -184,6 +195,9 @@ def cmd_compare(args) -> int:
 def cmd_bench(args) -> int:
     from lab.bench import suite as bench
 
+    from lab.outputs import check_out_file
+
+    check_out_file(args.out)
     only = set(args.only.split(",")) if args.only else None
     unknown = (only or set()) - set(bench.FIGURES)
     if unknown:
@@ -196,7 +210,9 @@ def cmd_bench(args) -> int:
 
 def cmd_report(args) -> int:
     from lab.decision.report import parse_needs, write_brief
+    from lab.outputs import check_out_file
 
+    check_out_file(args.out)
     path = write_brief(args.run_id, args.out, parse_needs(args.needs), args.volume, args.months, args.index_hours,
                        args.speedup, store=Loader(args.chroma_host).store())
     size = path.stat().st_size
@@ -206,8 +222,13 @@ def cmd_report(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from lab.experiments.run_store import RunStore
+    from lab.experiments.run_store import RunStore, restore_backup
 
+    if args.restore_backup:
+        restored = restore_backup()
+        _print(args, {"restored_runs": restored}, f"run store restored from its backup: {restored} runs "
+                                                   "(the damaged file was kept beside it)")
+        return 0
     runs = RunStore().list()
     document = {"runs": [asdict(r) for r in runs]}
     _print(args, document, "\n".join(f"{r.run_id}\t{r.status}\t{r.done}/{r.total}\t{r.manifest.get('paths')}"
@@ -242,15 +263,25 @@ def cmd_train(args) -> int:
     return 0 if status.state == "done" else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors (`--k abc`, a missing option) are InputErrors: exit 2, and one JSON document
+    under --json like every other error."""
+
+    def error(self, message: str):
+        from lab.errors import InputError
+
+        raise InputError(f"{self.prog}: {message} (see `{self.prog} --help`).")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line. Options that mirror a config dataclass are built from its fields (`lab.options`)."""
     from lab.finetune.config import LoraTrainConfig
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument("--chroma-host", default=None, help="host:port of a Chroma server (default: LAB_CHROMA_HOST, "
                         "else the embedded store)")
-    top = argparse.ArgumentParser(prog="python -m lab", description="RAG vs Fine-Tuning Lab")
+    top = _Parser(prog="python -m lab", description="RAG vs Fine-Tuning Lab")
     sub = top.add_subparsers(dest="command", required=True)
 
     collection = argparse.ArgumentParser(add_help=False)
@@ -322,6 +353,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("runs", parents=[common], help="list stored runs")
+    p.add_argument("--restore-backup", action="store_true",
+                   help="put the run store's rolling backup in place of a damaged runs.sqlite (kept beside it)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("collections", parents=[common], help="list collections")
@@ -336,12 +369,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _fail(as_json: bool, message: str, kind: str) -> int:
+    if as_json:
+        print(json.dumps({"error": message, "kind": kind}))
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
     try:
+        args = parser().parse_args(argv)
         return args.func(args)
     except LabError as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(as_json, str(exc), type(exc).__name__)
+    except OSError as exc:  # a file system refusal the checks did not foresee: still one message, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(as_json, f"{where}{exc.strerror or exc}. Check the path and its permissions.", "InputError")

@@ -23,18 +23,41 @@ SAMPLE_GOLDEN = SAMPLE_CORPUS / "golden.jsonl"
 DEFAULT_COLLECTION = "sample"
 
 
+def _folder(path: Path, variable: str) -> Path:
+    """`path`, created if missing; InputError naming `variable` when it is a file or cannot be created."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        what = "is a file, not a folder" if path.is_file() else f"cannot be created ({exc.strerror})"
+        raise InputError(f"{variable} {path} {what}: point {variable} at a folder the lab may write to.") from exc
+    if not path.is_dir():
+        raise InputError(f"{variable} {path} is not a folder: point {variable} at a folder the lab may write to.")
+    return path
+
+
+def read_json(path: Path, advice: str) -> dict:
+    """A JSON object kept in a file the lab wrote (a manifest, a status); a damaged one raises InputError naming
+    the file and `advice` (what to do), never a raw decoding error."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path} is damaged: not valid JSON ({exc}). {advice}") from exc
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror}). {advice}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is damaged: it holds a JSON {type(data).__name__}, not an object. {advice}")
+    return data
+
+
 def data_dir() -> Path:
     """The lab's data directory, created on first use."""
-    path = Path(os.environ.get("LAB_DATA_DIR", "data")).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(Path(os.environ.get("LAB_DATA_DIR", "data")).expanduser().resolve(), "LAB_DATA_DIR")
 
 
 def models_dir() -> Path:
     """Converted model copies: `LAB_MODELS_DIR`, default `<data dir>/models` (tests share one across runs)."""
-    path = Path(os.environ.get("LAB_MODELS_DIR") or data_dir() / "models").expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(Path(os.environ.get("LAB_MODELS_DIR") or data_dir() / "models").expanduser().resolve(),
+                   "LAB_MODELS_DIR")
 
 
 def chroma_host() -> str | None:
@@ -77,6 +100,41 @@ class ChunkConfig:
     @classmethod
     def from_json(cls, text: str) -> "ChunkConfig":
         return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """Bounds on one file of an ingest, so one huge file cannot hold a batch for hours (the rest is committed).
+
+    At the defaults a refused file costs seconds, and an accepted one at most 2,000 chunks (about a minute of
+    embedding on a laptop CPU with the default embedder).
+    """
+
+    max_chunks_per_file: int = field(default=2000, metadata={
+        "help": "Most chunks one file may make; a file with more is refused (LAB_MAX_CHUNKS_PER_FILE)."})
+    max_seconds_per_file: float = field(default=120.0, metadata={
+        "help": "Most seconds to chunk and embed one file; a slower one is refused (LAB_MAX_FILE_SECONDS)."})
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_chunks_per_file <= 10_000_000:
+            raise InputError(f"IngestLimits.max_chunks_per_file must be at least 1 (LAB_MAX_CHUNKS_PER_FILE), "
+                             f"got {self.max_chunks_per_file}.")
+        if not 0.1 <= self.max_seconds_per_file <= 86_400:
+            raise InputError(f"IngestLimits.max_seconds_per_file must be 0.1-86400 (LAB_MAX_FILE_SECONDS), "
+                             f"got {self.max_seconds_per_file}.")
+
+    def max_chars(self, config: "ChunkConfig") -> int:
+        """Characters of text beyond which a file surely makes too many chunks (a token is rarely over 8
+        characters), refused before chunking starts."""
+        return self.max_chunks_per_file * config.size * 8
+
+    @classmethod
+    def from_env(cls) -> "IngestLimits":
+        try:
+            return cls(int(os.environ.get("LAB_MAX_CHUNKS_PER_FILE", cls.max_chunks_per_file)),
+                       float(os.environ.get("LAB_MAX_FILE_SECONDS", cls.max_seconds_per_file)))
+        except ValueError as exc:
+            raise InputError(f"LAB_MAX_CHUNKS_PER_FILE / LAB_MAX_FILE_SECONDS must be numbers: {exc}.") from exc
 
 
 @dataclass(frozen=True)

@@ -21,5 +21,13 @@ class StoreError(LabError):
     """The vector store could not be reached or refused an operation."""
 
 
+class DamagedStore(StoreError):
+    """A file the lab keeps (the run store, the Chroma database) is damaged; the message says which and what to do."""
+
+    def __init__(self, message: str, path=None, restorable: bool = False):
+        super().__init__(message)
+        self.path, self.restorable = path, restorable
+
+
 class PathUnavailable(LabError):
     """A comparison path cannot run with what is loaded (no index, no adapter)."""

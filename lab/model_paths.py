@@ -12,11 +12,19 @@ Hugging Face hub ids (not existing paths) are not folders and pass through uncha
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 from pathlib import Path
 
 from lab.config import data_dir, models_dir
-from lab.errors import InputError
+from lab.errors import InputError, ModelError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
+_MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
+_PICKLE_ADVICE = ("the lab loads safetensors only, because a pickle file can run code when loaded (and a loader may "
+                  "fall back to it). Convert it once where you trust it (load it, then save_pretrained(..., "
+                  "safe_serialization=True)), then delete the pickle files.")
 
 ENV = "LAB_ALLOWED_MODEL_DIRS"
 
@@ -40,3 +48,61 @@ def confine(path: str | Path, what: str) -> Path:
 def local_or_hub(name_or_path: str, what: str) -> str:
     """An existing local path, confined and resolved; anything else is passed on as a hub id."""
     return str(confine(name_or_path, what)) if Path(name_or_path).expanduser().exists() else name_or_path
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why `path` is not a safetensors file by its content, or None when it is one: an 8-byte little-endian header
+    length, a JSON header of tensors (dtype, shape, data_offsets) and data that ends exactly at the file's end."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(8)
+            if len(head) < 8:
+                return f"{size} bytes: too short for a safetensors header"
+            (length,) = struct.unpack("<Q", head)
+            if not 2 <= length <= min(_MAX_HEADER, size - 8):
+                return f"header length {length} does not fit a {size}-byte file"
+            header = json.loads(handle.read(length).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"the header is not readable JSON ({exc})"
+    if not isinstance(header, dict):
+        return "the header is not a JSON object"
+    end = 0
+    for name, tensor in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = tensor.get("data_offsets") if isinstance(tensor, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] and "dtype" in tensor and "shape" in tensor):
+            return f"tensor {name!r} has no valid dtype, shape and data_offsets"
+        end = max(end, offsets[1])
+    if not any(n != "__metadata__" for n in header):
+        return "it holds no tensors"
+    if 8 + length + end != size:
+        return f"its tensors end at byte {8 + length + end:,}, but the file has {size:,} bytes"
+    return None
+
+
+def check_weights(folder: str | Path, what: str, weights: str = "*.safetensors") -> Path:
+    """`folder` confined to the allowed folders, if the loader can read nothing but safetensors from it: no pickle
+    file anywhere in it, at least one `weights` file, every safetensors file valid by its header, and every link
+    in it resolving inside the allowed folders. ModelError (or InputError for a path outside) otherwise."""
+    folder = confine(folder, what)
+    entries = sorted(folder.rglob("*"))
+    for entry in entries:
+        if entry.is_symlink():
+            confine(entry, f"{what} {folder} links {entry.name} to a file that")
+    pickles = [p.relative_to(folder).as_posix() for p in entries if p.suffix.lower() in PICKLE_SUFFIXES]
+    chosen = sorted(folder.glob(weights))
+    if pickles:
+        only = "only " if not chosen else ""
+        raise ModelError(f"{what} {folder} has {only}pickle weights ({', '.join(pickles[:3])}); {_PICKLE_ADVICE}")
+    if not chosen:
+        raise ModelError(f"{what} {folder} has no {weights} weights file.")
+    for path in sorted(p for p in entries if p.suffix == ".safetensors"):
+        problem = safetensors_problem(path)
+        if problem:
+            raise ModelError(f"{what} {folder}: {path.relative_to(folder)} is not a safetensors file ({problem}); "
+                             "the lab checks weights by content, not name. Save the weights again with "
+                             "safe_serialization=True.")
+    return folder

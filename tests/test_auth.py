@@ -99,3 +99,13 @@ def test_serving_defaults_bind_to_localhost_with_xsrf_on_and_no_tracebacks():
     assert config["server"]["address"] == "127.0.0.1" and config["server"]["enableXsrfProtection"] is True
     assert config["client"]["showErrorDetails"] == "none"
     assert "--server.address 127.0.0.1" in (REPO / "Makefile").read_text()
+
+
+def test_the_server_refuses_websocket_hosts_other_than_loopback():
+    """Issue 16, item 3 (the part Streamlit 1.67 offers): server.allowedHosts is set, so a WebSocket handshake with
+    `Host: evil.example` is refused (DNS rebinding); Streamlit's own check reads this option."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert set(config["server"]["allowedHosts"]) == {"localhost", "127.0.0.1", "::1", "[::1]"}
+    assert config["server"]["enableXsrfProtection"] is True and config["server"]["address"] == "127.0.0.1"

@@ -96,3 +96,86 @@ def test_the_env_var_accepts_several_folders(monkeypatch, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     monkeypatch.setenv(ENV, os.pathsep.join([str(a), "", str(b)]))
     assert {a, b} <= set(allowed_dirs())
+
+
+# --- weights checked by content (issue 16, item 4) -----------------------------------------------------------
+
+
+def _real_safetensors(path: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"lora_A": np.ones((4, 8), dtype=np.float32), "lora_B": np.zeros((8, 4), dtype=np.float32)}, str(path))
+
+
+def _adapter(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
+    _real_safetensors(folder / "adapter_model.safetensors")
+    return folder
+
+
+def _model(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    _real_safetensors(folder / "model.safetensors")
+    return folder
+
+
+def _loaders():
+    from lab.generation.adapters import check_adapter_folder
+    from lab.generation.models import resolve_model
+    from lab.index.rerank import CrossEncoderReranker
+
+    return {"adapter": (_adapter, check_adapter_folder, "adapter_model.safetensors"),
+            "model": (_model, resolve_model, "model.safetensors"),
+            "reranker": (_model, CrossEncoderReranker, "model.safetensors")}
+
+
+TRICKS = {  # name -> (what it does to a valid folder, words of the refusal)
+    "empty-safetensors-beside-real-pickle": (lambda f, w: ((f / w).write_bytes(b""),
+                                                           (f / "adapter_model.bin").write_bytes(b"\x80\x04K\x01."),
+                                                           (f / "pytorch_model.bin").write_bytes(b"\x80\x04K\x01.")),
+                                             "pickle weights"),
+    "pickle-beside-valid-safetensors": (lambda f, w: (f / "training_args.bin").write_bytes(b"\x80\x04K\x01."),
+                                        "pickle weights"),
+    "empty-safetensors": (lambda f, w: (f / w).write_bytes(b""), "not a safetensors file"),
+    "pickle-renamed-safetensors": (lambda f, w: (f / w).write_bytes(b"\x80\x04\x95" + b"\x00" * 64),
+                                   "not a safetensors file"),
+    "truncated-safetensors": (lambda f, w: os.truncate(f / w, (f / w).stat().st_size - 7), "not a safetensors file"),
+    "weights-linked-outside": (None, "outside the folders the lab loads models from"),
+    "config-linked-outside": (None, "outside the folders the lab loads models from"),
+}
+
+
+@pytest.mark.parametrize("trick", list(TRICKS))
+@pytest.mark.parametrize("kind", ["adapter", "model", "reranker"])
+def test_weights_are_checked_by_content_and_links_confined(kind, trick, outside):
+    allowed, elsewhere = outside
+    make, load, weights = _loaders()[kind]
+    folder = make(allowed / f"{kind}-{trick}")
+    change, words = TRICKS[trick]
+    if trick == "weights-linked-outside":
+        _real_safetensors(elsewhere / f"{kind}.safetensors")
+        (folder / weights).unlink()
+        (folder / weights).symlink_to(elsewhere / f"{kind}.safetensors")
+    elif trick == "config-linked-outside":
+        (folder / "tokenizer.json").symlink_to("/etc/passwd")
+    else:
+        change(folder, weights)
+    with pytest.raises((ModelError, InputError), match=words):
+        load(str(folder))
+
+
+def test_a_valid_folder_passes_and_links_inside_are_followed(outside):
+    from lab.model_paths import check_weights, safetensors_problem
+
+    allowed, _ = outside
+    folder = _adapter(allowed / "ok")
+    assert safetensors_problem(folder / "adapter_model.safetensors") is None
+    assert check_weights(folder, "x", "adapter_model*.safetensors") == folder
+    shared = allowed / "shared.safetensors"
+    _real_safetensors(shared)
+    (folder / "adapter_model.safetensors").unlink()
+    (folder / "adapter_model.safetensors").symlink_to(shared)  # a link inside the allowed folders is fine
+    assert check_weights(folder, "x", "adapter_model*.safetensors") == folder

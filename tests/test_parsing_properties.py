@@ -74,12 +74,15 @@ def document_or_input_error(name: str, data: bytes) -> Document | InputError:
     return doc
 
 
-def decoded(data: bytes) -> str:
-    """What a text file's bytes say: UTF-8 (a byte-order mark dropped), else Latin-1 (any bytes decode)."""
+def decoded(data: bytes) -> str | None:
+    """What a text file's bytes say (by byte-order mark, UTF-8, UTF-16 or Windows-1252: lab.corpus.files), or None
+    when they are binary (NUL bytes, many control characters) and must be refused."""
+    from lab.corpus.files import decode_text
+
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return decode_text(data)
+    except InputError:
+        return None
 
 
 # --- valid documents parse and keep their text --------------------------------------------------------------
@@ -89,7 +92,9 @@ def decoded(data: bytes) -> str:
 @given(TEXT, st.sampled_from([".txt", ".md"]))
 def test_text_and_markdown_keep_every_word(text, suffix):
     assume(not text.startswith("\ufeff"))  # a leading byte-order mark is dropped on purpose
-    if text.split():
+    if decoded(text.encode("utf-8")) is None:  # NULs or many control characters: binary, refused
+        assert "binary content" in refusal("notes" + suffix, text.encode())
+    elif text.split():
         assert parse_bytes("notes" + suffix, text.encode("utf-8")).text.split() == text.split()
     else:  # nothing but whitespace: refused with a reason
         assert re.search("the file is empty|no text could be extracted", refusal("notes" + suffix, text.encode()))
@@ -275,7 +280,10 @@ def test_any_bytes_give_a_document_or_an_input_error(data, suffix):
     kind = SUPPORTED[suffix]
     if not data.strip():  # checked before the type
         assert str(outcome) == f"{name}: the file is empty.", outcome
-    elif kind in ("text", "markdown"):  # any bytes are a text file: refused only when there is nothing to read
+    elif kind in ("text", "markdown"):  # text unless binary: refused when binary or when there is nothing to read
+        if decoded(data) is None:
+            assert "binary content" in str(outcome), outcome
+            return
         words = decoded(data).split()
         if words:
             assert isinstance(outcome, Document), f"a text file was refused: {outcome}"
@@ -287,7 +295,7 @@ def test_any_bytes_give_a_document_or_an_input_error(data, suffix):
     elif kind == "docx" and not zipfile.is_zipfile(io.BytesIO(data)):
         assert isinstance(outcome, InputError) and "not a valid zip archive" in str(outcome), outcome
     elif kind == "html" and isinstance(outcome, InputError):  # the HTML parser reads anything: only blank pages
-        assert "no text could be extracted" in str(outcome), outcome
+        assert re.search("no text could be extracted|binary content", str(outcome)), outcome
 
 
 VALID = {".pdf": pdf_bytes(["First page says alpha.", "Second page says beta."]),
@@ -314,6 +322,6 @@ def test_damaged_real_files_give_a_document_or_an_input_error(suffix, flips, kee
     damaged = bytes(data[: max(1, int(len(data) * keep))])
     outcome = document_or_input_error("damaged" + suffix, damaged)
     if suffix == ".html" and isinstance(outcome, InputError):  # damage can hide the text, never break the parser
-        assert re.search("no text could be extracted|the file is empty", str(outcome)), outcome
+        assert re.search("no text could be extracted|the file is empty|binary content", str(outcome)), outcome
     if suffix == ".pdf" and b"%PDF-" not in damaged[:1024]:
         assert isinstance(outcome, InputError) and "no %PDF- header" in str(outcome), outcome

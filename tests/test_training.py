@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.generation.adapters import base_matches, check_adapter_folder, list_adapters, require_safetensors
+from lab.generation.adapters import base_matches, check_adapter_folder, list_adapters
+from lab.model_paths import check_weights
 from lab.errors import InputError, ModelError, NotFoundError
 from lab.finetune.data import IGNORE, batches, collate, encode, parse_examples, split_examples
 from lab.finetune.evaluation import score_answers
@@ -143,8 +144,9 @@ def test_adapter_folder_checks_and_listing(tmp_path):
     (folder / "manifest.json").write_text(json.dumps({"base_model": "Base-1B", "date": "2025-01-01"}))
     [info] = list_adapters(tmp_path)
     assert (info.name, info.base_model) == ("a1", "Base-1B")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="no"):
-        require_safetensors(tmp_path, "The folder")
+        check_weights(tmp_path / "empty", "The folder")
 
 
 def test_base_model_matching():

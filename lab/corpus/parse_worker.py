@@ -41,6 +41,7 @@ class WorkerLimits:
     seconds: float = field(default=20.0, metadata={"help": "Wall-time limit per file (LAB_PARSE_TIMEOUT_S)."})
     memory_mb: int = field(default=1536, metadata={"help": "Address-space limit of the parser process "
                                                             "(LAB_PARSE_MEMORY_MB)."})
+    max_file_mb: int = field(default=100, metadata={"help": "Largest file read, MB (LAB_MAX_FILE_MB)."})
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.seconds <= 3600:
@@ -48,14 +49,18 @@ class WorkerLimits:
         if not 128 <= self.memory_mb <= 1 << 20:
             raise InputError(f"WorkerLimits.memory_mb must be at least 128 (LAB_PARSE_MEMORY_MB), "
                              f"got {self.memory_mb}.")
+        if not 1 <= self.max_file_mb <= 100_000:
+            raise InputError(f"WorkerLimits.max_file_mb must be at least 1 (LAB_MAX_FILE_MB), got {self.max_file_mb}.")
 
     @classmethod
     def from_env(cls) -> "WorkerLimits":
         try:
             return cls(float(os.environ.get("LAB_PARSE_TIMEOUT_S", cls.seconds)),
-                       int(os.environ.get("LAB_PARSE_MEMORY_MB", cls.memory_mb)))
+                       int(os.environ.get("LAB_PARSE_MEMORY_MB", cls.memory_mb)),
+                       int(os.environ.get("LAB_MAX_FILE_MB", cls.max_file_mb)))
         except ValueError as exc:
-            raise InputError(f"LAB_PARSE_TIMEOUT_S / LAB_PARSE_MEMORY_MB must be numbers: {exc}.") from exc
+            raise InputError(f"LAB_PARSE_TIMEOUT_S / LAB_PARSE_MEMORY_MB / LAB_MAX_FILE_MB must be numbers: "
+                             f"{exc}.") from exc
 
     @property
     def memory_text(self) -> str:
@@ -89,10 +94,12 @@ class ParseWorker:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def parse(self, path: str | Path, name: str | None = None) -> Document:
-        """Parse one file in the child; InputError names the file and says why it was refused."""
+    def parse(self, path: str | Path, name: str | None = None, max_chars: int | None = None) -> Document:
+        """Parse one file in the child; InputError names the file and says why it was refused. The path is not
+        resolved: the child opens it without following a link (`lab.corpus.files.read_regular`)."""
         name = name or Path(path).name
-        reply = self._ask({"path": str(Path(path).resolve()), "name": name}, name)
+        reply = self._ask({"path": os.path.abspath(path), "name": name, "max_chars": max_chars,
+                           "max_bytes": self.limits.max_file_mb * 2**20}, name)
         if "error" in reply:
             raise InputError(reply["error"])
         if reply.get("memory"):
@@ -224,7 +231,7 @@ def _handle(request: dict, address_limit_mb: int | None) -> dict:
                            "environment": sorted(os.environ)}}
     name = request["name"]
     try:
-        doc = parse(Path(request["path"]), name)
+        doc = parse(Path(request["path"]), name, request.get("max_bytes"), request.get("max_chars"))
     except InputError as exc:
         return {"memory": True} if isinstance(exc.__cause__, MemoryError) else {"error": str(exc)}
     except MemoryError:
@@ -248,10 +255,24 @@ def _preload() -> None:
             pass
 
 
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """End this process when the parent is gone (killed with SIGKILL, the child is re-parented and would otherwise
+    go on parsing a hostile file until its own limits stop it): a daemon thread watches the parent's pid."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> None:
     import logging
     import warnings
 
+    _exit_with_parent()
     address_limit_mb = _limit_memory(int(argv[0])) if argv else None
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # a library that prints must not corrupt the reply stream

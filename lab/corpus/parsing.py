@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.corpus.files import decode_text, read_regular
 from lab.corpus.untrusted import check_docx, check_pdf_header
 from lab.errors import InputError
 
@@ -40,20 +41,27 @@ class Document:
         return "\n\n".join(s.text for s in self.sections)
 
 
-def parse(path: Path, name: str | None = None) -> Document:
-    """Parse one file; `name` overrides the source name (uploads are stored under hashed names)."""
+def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
+          max_chars: int | None = None) -> Document:
+    """Parse one file; `name` overrides the source name (uploads are stored under hashed names). The file must be
+    a regular file (no link, fifo or device: `lab.corpus.files.read_regular`) of at most `max_bytes`, and its
+    text at most `max_chars` characters."""
     path = Path(path)
     name = name or path.name
     kind = SUPPORTED.get(Path(name).suffix.lower())
     if kind is None:
         raise InputError(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}.")
-    data = path.read_bytes()
+    try:
+        data = read_regular(path, max_bytes)
+    except InputError as exc:
+        raise InputError(f"{name}: {str(exc).split(': ', 1)[-1]}") from exc
     if not data.strip():
         raise InputError(f"{name}: the file is empty.")
     parser = {"markdown": _markdown, "text": _text, "html": _html, "pdf": _pdf, "docx": _docx, "csv": _csv}[kind]
     try:
         sections = parser(data)
     except InputError as exc:
+
         raise InputError(f"{name}: could not be read as {kind}: {exc}") from exc
     except RecursionError as exc:
         raise InputError(f"{name}: could not be read as {kind}: it is nested too deeply or refers to itself "
@@ -61,16 +69,17 @@ def parse(path: Path, name: str | None = None) -> Document:
     except Exception as exc:  # a parser library's own error: report it as this file's reason
         raise InputError(f"{name}: could not be read as {kind} ({type(exc).__name__}: {exc}).") from exc
     sections = [s for s in sections if s.text.strip()]
+    chars = sum(len(s.text) for s in sections)
+    if max_chars is not None and chars > max_chars:
+        raise InputError(f"{name}: {chars:,} characters of text would make more chunks than the limit per file "
+                         "(LAB_MAX_CHUNKS_PER_FILE); split the file or raise the limit.")
     if not sections:
         raise InputError(f"{name}: no text could be extracted (is it a scanned image or an empty table?).")
     return Document(source=name, sha256=hashlib.sha256(data).hexdigest(), sections=sections)
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return decode_text(data)
 
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -101,7 +110,7 @@ _DROP_TAGS = ["script", "style", "svg", "noscript", "iframe", "nav", "footer", "
 def _html(data: bytes) -> list[Section]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(data, "lxml")
+    soup = BeautifulSoup(_decode(data), "lxml")
     for tag in soup(_DROP_TAGS):
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup

@@ -21,7 +21,7 @@ V* = (one_off_a - one_off_b) / months / (per_query_b - per_query_a):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from lab.errors import InputError
@@ -43,6 +43,11 @@ class OwnershipInputs:
     gpu_hour_usd: float = field(default=MACHINES[2].hour_usd, metadata={"help": "$/hour of the training GPU."})
 
     def __post_init__(self) -> None:
+        import math
+
+        for f in fields(self):
+            if not math.isfinite(getattr(self, f.name)):
+                raise InputError(f"OwnershipInputs.{f.name} must be a finite number, got {getattr(self, f.name)!r}.")
         if self.volume < 0:
             raise InputError("OwnershipInputs.volume (queries per month) cannot be negative.")
         if self.months < 1:

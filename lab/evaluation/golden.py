@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.corpus.files import decode_text, read_regular
 from lab.errors import InputError
 
 KINDS = {"fact", "exact-term", "paraphrased", "multi-hop", "numeric", "negation", "general"}
@@ -66,8 +67,11 @@ def parse_golden(text: str, name: str = "golden set") -> list[GoldenQuestion]:
     return questions
 
 
+MAX_FILE_BYTES = 64 * 2**20  # a golden set of a million questions is still far below this
+
+
 def load_golden(path: str | Path) -> list[GoldenQuestion]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Question file {path} not found.")
-    return parse_golden(path.read_text(encoding="utf-8"), path.name)
+    return parse_golden(decode_text(read_regular(path, MAX_FILE_BYTES), path.name), path.name)

@@ -4,6 +4,8 @@
 "'=SUM(A1:A9)"
 >>> safe_cell(-0.5), safe_cell("plain")
 (-0.5, 'plain')
+>>> safe_cell("\uff1dSUM(A1)") == "'\uff1dSUM(A1)", safe_cell("  =1+1")
+(True, "'  =1+1")
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ QUESTION_COLUMNS = [  # fields of lab.evaluation.record.AnswerRecord, in the ord
     "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in",
     "tokens_out", "tokens_estimated", "cost_usd", "model", "adapter", "error",
 ]
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n",
+            "\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe62", "\ufe63", "\ufe66", "\ufe6b")  # full-width and small forms
 
 
 def safe_cell(value):
-    """Strings that a spreadsheet would run as a formula get a leading quote; numbers stay numbers."""
+    """Strings that a spreadsheet would run as a formula get a leading quote (also when the formula character is a
+    full-width or small form, which some spreadsheets fold to ASCII, or comes after leading whitespace); numbers
+    stay numbers."""
     if isinstance(value, list):
         value = "; ".join(map(str, value))
-    if isinstance(value, str) and value.startswith(_FORMULA):
+    if isinstance(value, str) and (value.startswith(_FORMULA) or value.lstrip().startswith(_FORMULA)):
         return "'" + value
     return value
 
@@ -50,8 +55,17 @@ def write_atomic(path: str | Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8", newline="",
                                      suffix=".partial") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+        try:
+            handle.write(text)
+        except BaseException:
+            handle.close()
+            os.unlink(handle.name)
+            raise
+    try:
+        os.replace(handle.name, path)
+    except BaseException:  # e.g. `path` is a folder: leave no tmp*.partial behind
+        os.unlink(handle.name)
+        raise
     return path
 
 

@@ -4,10 +4,17 @@ Each answer is an `AnswerRecord` kept as the JSON of its `to_dict()`, read back 
 
 Answers are written as they finish, one transaction a batch, so a crash keeps what was done; a
 run left `running` by a process that no longer exists is reported as `interrupted`.
+
+The file is checked when it is opened (a folder, an empty file, garbage or a truncated database) and every
+SQLite error on it becomes one `DamagedStore` message naming the file and what to do; the rest of the lab keeps
+working. A rolling backup (`runs.sqlite.backup`, taken with SQLite's online backup API when a run ends or is
+deleted, and checked before it replaces the previous one) can be restored with `restore_backup()`
+(`python -m lab runs --restore-backup`, or the button the pages show with the message).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -18,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lab.config import data_dir
-from lab.errors import NotFoundError
+from lab.errors import DamagedStore, NotFoundError, StoreError
 from lab.evaluation.record import AnswerRecord
 from lab.jobs import process_alive
 
@@ -46,17 +53,123 @@ class RunRecord:
     error: str | None
 
 
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".backup")
+
+
+def _count_runs(path: Path) -> int | None:
+    """Runs in a healthy run-store file, or None when it is missing or damaged."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            if db.execute("pragma quick_check").fetchone()[0] != "ok":
+                return None
+            return db.execute("select count(*) from runs").fetchone()[0]
+    except sqlite3.DatabaseError:
+        return None
+
+
+def damaged(path: Path, reason: str) -> DamagedStore:
+    """The one message for a damaged run store: which file, what happened, what to do."""
+    backup = backup_path(path)
+    runs = _count_runs(backup)
+    offer = (f"Restore the last backup ({backup.name}, {runs} run{'s' if runs != 1 else ''}, saved "
+             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(backup.stat().st_mtime))}) with `python -m lab runs "
+             "--restore-backup` or the Restore button on the Results page, or move the file aside to start a new "
+             "history." if runs is not None else
+             "There is no usable backup: move the file aside (or delete it) to start a new history.")
+    return DamagedStore(f"The run store {path} is damaged ({reason}). Collections, adapters and models are not "
+                        f"affected. {offer}", path, runs is not None)
+
+
+def restore_backup(path: str | Path | None = None) -> int:
+    """Put the backup in place of a damaged (or missing) run store; the damaged file is kept beside it as
+    `runs.sqlite.damaged-<time>`. Returns the number of runs restored."""
+    path = Path(path) if path else data_dir() / "runs.sqlite"
+    backup = backup_path(path)
+    runs = _count_runs(backup)
+    if runs is None:
+        raise NotFoundError(f"No usable backup of the run store at {backup}: move {path} aside to start a new "
+                            "history.")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        old = path.with_name(path.name + suffix)
+        if old.exists() or old.is_symlink():
+            old.rename(old.with_name(f"{old.name}.damaged-{stamp}"))
+    _copy(backup, path)
+    return runs
+
+
+def _copy(source: Path, target: Path, check: bool = False) -> bool:
+    """A consistent copy with SQLite's online backup API, written beside `target` (under a name of its own, so two
+    processes never share one) and renamed over it; with `check`, only a copy that passes the integrity check
+    replaces `target`. Returns whether `target` was replaced."""
+    import tempfile
+
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    os.close(handle)
+    partial = Path(name)
+    try:
+        with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, \
+                contextlib.closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+        if check and _count_runs(partial) is None:
+            return False
+        os.replace(partial, target)
+        return True
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 class RunStore:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else data_dir() / "runs.sqlite"
+        if self.path.is_dir():
+            raise damaged(self.path, "it is a folder, not a file")
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            raise damaged(self.path, "the file is empty: 0 bytes, so it was truncated")
         with self._connect() as db:
+            if existed:
+                check = db.execute("pragma quick_check").fetchone()[0]
+                if check != "ok":
+                    raise damaged(self.path, f"SQLite's integrity check says: {check}")
             db.executescript(_SCHEMA)
+        if not backup_path(self.path).exists():
+            self.backup()
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("pragma journal_mode=wal")
-        db.execute("pragma foreign_keys=on")
-        return db
+    @contextlib.contextmanager
+    def _connect(self):
+        """A connection in a transaction (committed at the end); SQLite errors become one clear message."""
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+                db.execute("pragma journal_mode=wal")
+                db.execute("pragma foreign_keys=on")
+                yield db
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"The run store {self.path} is busy ({exc}): another process holds it; try "
+                                 "again in a moment.") from exc
+            raise damaged(self.path, str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, str(exc)) from exc
+
+    def backup(self) -> Path | None:
+        """Refresh the rolling backup (SQLite's online backup API); the previous one is replaced only by a copy
+        that passes the integrity check. Returns the backup's path, or None when the copy was not healthy."""
+        target = backup_path(self.path)
+        try:
+            return target if _copy(self.path, target, check=True) else None
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, str(exc)) from exc
+
+    def check(self) -> None:
+        """Read the store once (pages call this before drawing): DamagedStore when it went bad since it opened."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            raise damaged(self.path, "the file is gone or empty")
+        with self._connect() as db:
+            db.execute("select count(*) from runs").fetchone()
 
     def create(self, manifest: dict, total: int) -> str:
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -78,6 +191,7 @@ class RunStore:
         with self._connect() as db:
             db.execute("update runs set status = ?, error = ?, heartbeat = ? where run_id = ?",
                        (status, error, time.time(), run_id))
+        self.backup()
 
     def _record(self, row) -> RunRecord:
         run_id, created, status, pid, heartbeat, manifest, total, done, error = row
@@ -131,6 +245,7 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("delete from runs where run_id = ?", (run_id,))
+        self.backup()
 
 
 def _voted(db: sqlite3.Connection, run_id: str, question_id: str, voter: str) -> str | None:

@@ -25,6 +25,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lab.corpus.files import decode_text, read_regular
 from lab.errors import InputError
 from lab.generation.prompts import SYSTEM_PROMPT
 
@@ -86,13 +87,16 @@ def parse_examples(text: str, name: str = "fine-tuning set") -> list[Example]:
     return examples
 
 
+MAX_FILE_BYTES = 512 * 2**20
+
+
 def load_examples(path: str | Path) -> tuple[list[Example], str]:
     """The examples of a JSONL file and the file's sha256 (recorded in the adapter manifest)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Fine-tuning file {path} not found.")
-    raw = path.read_bytes()
-    return parse_examples(raw.decode("utf-8"), path.name), hashlib.sha256(raw).hexdigest()
+    raw = read_regular(path, MAX_FILE_BYTES)
+    return parse_examples(decode_text(raw, path.name), path.name), hashlib.sha256(raw).hexdigest()
 
 
 def split_examples(examples: list, seed: int = 0) -> tuple[list, list, list]:

@@ -52,7 +52,9 @@ def read_status(folder: str | Path) -> TrainingStatus | None:
     path = Path(folder) / STATUS_FILE
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    from lab.config import read_json
+
+    data = read_json(path, f"Delete {STATUS_FILE} (and train again if the adapter is incomplete).")
     status = TrainingStatus(**{k: v for k, v in data.items() if k in TrainingStatus.__dataclass_fields__})
     if status.state == "running" and (not process_alive(status.pid) or (status.pid == os.getpid()
                                                                  and str(Path(folder).resolve()) not in _LIVE)):
@@ -72,7 +74,9 @@ class TrainingJob(BackgroundJob):
     def __init__(self, data: str | Path, out: str | Path, config: LoraTrainConfig | None = None,
                  base_model: str | None = None, data_name: str | None = None):
         from lab.finetune.data import load_examples
+        from lab.outputs import check_out_folder
 
+        check_out_folder(out, "The adapter output folder")  # before anything is read, trained or written
         self.config = config or LoraTrainConfig()
         self.examples, self.data_sha256 = load_examples(data)
         self.data_name = data_name or Path(data).name

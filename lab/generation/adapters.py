@@ -13,14 +13,14 @@ False
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.config import data_dir
-from lab.errors import ModelError, NotFoundError
+from lab.config import data_dir, read_json
+from lab.errors import LabError, ModelError, NotFoundError
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+_MANIFEST_ADVICE = ("Restore it from where the adapter came from, or delete manifest.json (the adapter still loads; "
+                    "its training figures are lost).")
 
 
 def adapters_dir() -> Path:
@@ -39,7 +39,7 @@ class AdapterInfo:
 
 def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_json(path, _MANIFEST_ADVICE) if path.is_file() else {}
 
 
 def adapter_base(folder: str | Path) -> str | None:
@@ -48,38 +48,32 @@ def adapter_base(folder: str | Path) -> str | None:
     if manifest.get("base_model"):
         return manifest["base_model"]
     config = Path(folder) / "adapter_config.json"
-    return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") if config.is_file() else None
+    if not config.is_file():
+        return None
+    return read_json(config, "Save the adapter again with peft's save_pretrained.").get("base_model_name_or_path")
 
 
 def list_adapters(root: str | Path | None = None) -> list[AdapterInfo]:
     """Adapter folders under `<data dir>/adapters/` (or `root`), newest first."""
     root = Path(root) if root else adapters_dir()
-    found = [AdapterInfo(p.name, str(p), adapter_base(p), read_manifest(p))
-             for p in sorted(root.iterdir()) if p.is_dir() and (p / "adapter_config.json").is_file()]
-    return sorted(found, key=lambda a: a.manifest.get("date", ""), reverse=True)
-
-
-def require_safetensors(folder: Path, what: str, weights: str = "*.safetensors") -> None:
-    """Refuse pickle-only weights: loading a pickle file can run arbitrary code."""
-    if any(folder.glob(weights)):
-        return
-    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
-    if pickles:
-        raise ModelError(f"{what} {folder} has only pickle weights ({', '.join(pickles[:3])}); the lab loads "
-                         "safetensors only, because a pickle file can run code when loaded. Convert it once "
-                         "where you trust it (load it, then save_pretrained(..., safe_serialization=True)).")
-    raise ModelError(f"{what} {folder} has no {weights} weights file.")
+    found = []
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and (p / "adapter_config.json").is_file():
+            try:
+                found.append(AdapterInfo(p.name, str(p), adapter_base(p), read_manifest(p)))
+            except LabError as exc:  # one damaged adapter is listed with its problem; the others stay usable
+                found.append(AdapterInfo(p.name, str(p), None, {"error": str(exc)}))
+    return sorted(found, key=lambda a: str(a.manifest.get("date", "")), reverse=True)
 
 
 def check_adapter_folder(folder: str | Path) -> Path:
-    from lab.model_paths import confine
+    from lab.model_paths import check_weights, confine
 
     folder = confine(folder, "The adapter folder")  # inside the allowed folders, symlinks followed
     if not (folder / "adapter_config.json").is_file():
         raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
                             "written by `python -m lab train` or peft's save_pretrained.")
-    require_safetensors(folder, "The adapter folder", "adapter_model*.safetensors")
-    return folder
+    return check_weights(folder, "The adapter folder", "adapter_model*.safetensors")  # by content, links confined
 
 
 def base_matches(claimed: str | None, loaded: list[str]) -> bool:

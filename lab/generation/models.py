@@ -80,11 +80,12 @@ def resolve_model(name_or_path: str | None) -> Path | str:
     from lab.model_paths import confine
 
     path = confine(path, "The model folder")  # inside the allowed folders, symlinks followed
-    if path.is_dir():
-        from lab.generation.adapters import require_safetensors
+    if not path.is_dir():
+        raise ModelError(f"The model path {path} is a file: give the folder that holds config.json and the "
+                         "safetensors weights.")
+    from lab.model_paths import check_weights
 
-        require_safetensors(path, "The model folder")  # never unpickle weights
-    return path
+    return check_weights(path, "The model folder")  # safetensors by content only; links confined
 
 
 class LocalGenerator:

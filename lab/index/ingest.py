@@ -3,7 +3,10 @@
 Unchanged files (same content hash as the chunks already stored) are skipped; a changed file
 replaces only its own chunks; a file that cannot be parsed is reported with its reason and the
 rest of the batch goes on. Every file is parsed in a separate process with time and memory limits
-(`lab.corpus.parse_worker`), so a hostile file costs at most that and a per-file reason.
+(`lab.corpus.parse_worker`), so a hostile file costs at most that and a per-file reason. Folders are walked
+without following links out of them, and special files are never read (`lab.corpus.files`). Each file is then
+held to `IngestLimits` (chunks and seconds to chunk and embed it): a file past them is refused with its reason
+and the rest of the batch is committed.
 
 A batch is all-or-nothing: its chunks are staged and become visible together at the end (`Store.commit`).
 A run killed half-way leaves the collection as it was; running it again reuses the embeddings it had
@@ -17,21 +20,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.config import ChunkConfig
-from lab.corpus.chunking import chunk_document
+from lab.config import ChunkConfig, IngestLimits
+from lab.corpus import files as corpus_files
+from lab.corpus.chunking import Chunk, chunk_document
+from lab.corpus.files import Skipped
 from lab.corpus.parse_worker import ParseWorker
-from lab.corpus.parsing import SUPPORTED
+from lab.corpus.parsing import SUPPORTED, Document
 from lab.errors import InputError
 from lab.index.embeddings import Embedder
+from lab.index.lock import writer_lock
 from lab.index.store import Store, check_name
 
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass
-class Skipped:
-    path: str
-    reason: str
+_EMBED_BATCH = 32  # chunks embedded between two looks at the file's deadline (sentence-transformers' own batch)
 
 
 @dataclass
@@ -48,33 +51,56 @@ class IngestReport:
 
 
 def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
-    """Expand folders (recursively, hidden files left out) into supported files, in a stable order."""
-    files, skipped = [], []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
-                    (files if child.suffix.lower() in SUPPORTED else skipped).append(child)
-        elif path.is_file():
-            files.append(path)
-        else:
-            skipped.append(Skipped(str(path), "no such file or folder"))
-    skipped = [s if isinstance(s, Skipped) else Skipped(str(s), f"unsupported file type {s.suffix or '(none)'}")
-               for s in skipped]
-    return files, skipped
+    """The supported files under `paths` and every file left out with its reason (`lab.corpus.files`)."""
+    return corpus_files.collect_files(paths, SUPPORTED)
+
+
+def check_chunk_count(doc: Document, chunks: list[Chunk], limits: IngestLimits) -> None:
+    if len(chunks) > limits.max_chunks_per_file:
+        raise InputError(f"{doc.source}: {len(chunks):,} chunks is over the limit of {limits.max_chunks_per_file:,} "
+                         "per file (LAB_MAX_CHUNKS_PER_FILE); split the file or raise the limit. Refused; the rest "
+                         "of the batch goes on.")
+
+
+def embed_bounded(doc: Document, chunks: list[Chunk], embedder: Embedder, limits: IngestLimits, started: float):
+    """The chunks' vectors, embedded in batches; InputError naming the file when the file's clock (started at
+    `started`, before chunking) passes `limits.max_seconds_per_file`."""
+    import numpy as np
+
+    parts = []
+    for start in range(0, len(chunks), _EMBED_BATCH):
+        if time.perf_counter() - started > limits.max_seconds_per_file:
+            raise InputError(f"{doc.source}: chunking and embedding took longer than {limits.max_seconds_per_file:g} "
+                             f"s ({start:,} of {len(chunks):,} chunks embedded; LAB_MAX_FILE_SECONDS); split the file "
+                             "or raise the limit. Refused; the rest of the batch goes on.")
+        parts.append(np.asarray(embedder.encode([c.text for c in chunks[start:start + _EMBED_BATCH]])))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
 def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, store: Store,
            config: ChunkConfig = ChunkConfig(), progress: Progress | None = None,
-           names: dict[Path, str] | None = None) -> IngestReport:
-    """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names."""
+           names: dict[Path, str] | None = None, limits: IngestLimits | None = None,
+           notify: Callable[[str], None] | None = None) -> IngestReport:
+    """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names. One
+    writer per collection at a time: a second one tells `notify` whom it waits for (`lab.index.lock`)."""
     started = time.perf_counter()
+    limits = limits or IngestLimits.from_env()
     report = IngestReport(check_name(collection))
     files, report.skipped = collect_files(paths)
     if not files:
         raise InputError("Nothing to ingest: give files or folders with "
                          f"{', '.join(sorted(SUPPORTED))} documents.")
+    with writer_lock(collection, "ingest", notify=notify):
+        store.writing.add(collection)
+        try:
+            return _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
+                                  started)
+        finally:
+            store.writing.discard(collection)
+
+
+def _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
+                   started) -> IngestReport:
     staging = store.begin(collection, embedder.name, config)
     known = store.source_hashes(collection) if store.exists(collection) else {}
     seen: dict[str, Path] = {}
@@ -91,7 +117,7 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
             seen[name] = path
             t0 = time.perf_counter()
             try:
-                doc = worker.parse(path, name)
+                doc = worker.parse(path, name, limits.max_chars(config))
             except InputError as exc:
                 report.skipped.append(Skipped(str(path), str(exc)))
                 continue
@@ -103,10 +129,16 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
             chunks = chunk_document(doc, config, embedder.count_tokens)
             t2 = time.perf_counter()
             report.seconds["chunk"] += t2 - t1
-            if store.staged(staging, name) == {c.id: doc.sha256 for c in chunks}:
+            try:
+                check_chunk_count(doc, chunks, limits)
+                resumed = store.staged(staging, name) == {c.id: doc.sha256 for c in chunks}
+                vectors = None if resumed else embed_bounded(doc, chunks, embedder, limits, t1)
+            except InputError as exc:
+                report.skipped.append(Skipped(str(path), str(exc)))
+                continue
+            if resumed:
                 report.resumed.append(name)
             else:
-                vectors = embedder.encode([c.text for c in chunks])
                 t3 = time.perf_counter()
                 store.replace_source(staging.collection, name, chunks, vectors)
                 report.seconds["embed"] += t3 - t2

@@ -8,6 +8,7 @@ raises ModelError, naming what to install, when it cannot.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from lab.errors import ModelError
 
@@ -20,6 +21,10 @@ class CrossEncoderReranker:
 
         self.name = name_or_path
         target = local_or_hub(name_or_path, "The cross-encoder folder")  # checked before any heavy import
+        if target != name_or_path or Path(target).exists():  # a local folder: safetensors by content, links confined
+            from lab.model_paths import check_weights
+
+            check_weights(target, "The cross-encoder folder")
         from sentence_transformers import CrossEncoder
 
         try:

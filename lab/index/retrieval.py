@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lab.errors import StoreError
 from lab.index.embeddings import Embedder
 from lab.index.store import Store
 
@@ -51,9 +52,13 @@ class DenseRetriever:
             missing = [r["id"] for r in rows if known(r["id"]) is None]
             fetched = self.store.get_chunks(self.collection, missing) if missing else {}
             for r in rows:
-                text, meta = known(r["id"]) or (fetched[r["id"]]["text"], fetched[r["id"]]["meta"])
+                text, meta = known(r["id"]) or (fetched.get(r["id"], {}).get("text"), fetched.get(r["id"], {}).get("meta"))
                 r["text"], r["meta"] = text, meta
         self.last_timings = {"embed_ms": (embedded - start) * 1000, "search_ms": (time.perf_counter() - embedded) * 1000}
+        if any(row.get("text") is None for row in rows):
+            raise StoreError(f"Collection {self.collection!r} changed while this question was being answered (an "
+                             "ingest committed a new version between the search and the fetch of its chunks); ask "
+                             "again, or run the comparison again, once the ingest has finished.")
         hits = []
         for rank, row in enumerate(rows, 1):
             score = 1.0 - float(row["distance"])  # Chroma's cosine distance -> cosine similarity

@@ -8,9 +8,10 @@ Ingestion is all-or-nothing per collection: new chunks go to a hidden staging co
 atomic step makes them visible (renaming the staging collection when the collection is new; otherwise
 marking it committed, then copying its chunks over and dropping the replaced ones). A process killed before
 that step leaves the collection exactly as it was (the next ingest reuses the staged embeddings); one killed
-after it is rolled forward by whoever opens the collection next, before anything is read. (A reader in another
-process *during* that copy, a fraction of a second, can still see part of it; run one ingest per collection
-at a time. tests/test_crash_safety.py SIGKILLs ingests at chosen points to hold the module to this.)
+after it is rolled forward by whoever opens the collection next, before anything is read
+(tests/test_crash_safety.py SIGKILLs ingests at chosen points to hold the module to this). Writers of a
+collection are serialized across processes by its writer lock, and the commit step by its commit lock, which
+every read holds shared, so a reader sees the version before a commit or after it (`lab.index.lock`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from datetime import datetime, timezone
 
 from lab.config import ChunkConfig, chroma_host, data_dir
 from lab.corpus.chunking import Chunk
-from lab.errors import InputError, NotFoundError, StoreError
+from lab.errors import DamagedStore, InputError, NotFoundError, StoreError
+from lab.index.lock import commit_lock, writer_lock
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
 _BATCH = 1000
@@ -85,14 +87,24 @@ def client(host: str | None = None):
 
     host = host or chroma_host()
     settings = chromadb.Settings(anonymized_telemetry=False)
+    from chromadb.errors import ChromaError
+
     try:
         if host:
             hostname, _, port = host.rpartition(":")
             return chromadb.HttpClient(host=hostname or host, port=int(port or 8000), settings=settings)
-        return chromadb.PersistentClient(path=str(data_dir() / "chroma"), settings=settings)
     except (ValueError, ConnectionError) as exc:
         raise StoreError(f"Could not reach Chroma at {host or 'the data directory'}: {exc}. "
                          "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
+    folder = data_dir() / "chroma"
+    try:
+        return chromadb.PersistentClient(path=str(folder), settings=settings)
+    except (ChromaError, OSError, ValueError) as exc:  # garbage, a truncated file, a folder where the file goes
+        raise DamagedStore(
+            f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
+            "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
+            f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
+            folder) from exc
 
 
 class Store:
@@ -101,6 +113,7 @@ class Store:
     def __init__(self, host: str | None = None):
         self.client = client(host)
         self._handles: dict[str, object] = {}  # name -> collection, for queries (see `_read`)
+        self.writing: set[str] = set()  # collections whose writer lock this process holds (set by ingest)
 
     def names(self) -> list[str]:
         """Collection names, staging collections left out."""
@@ -114,6 +127,11 @@ class Store:
 
     def info(self, name: str) -> CollectionInfo:
         collection = self._get(name)
+        with commit_lock(name, shared=True):
+            return self._info(name, collection)
+
+    @staticmethod
+    def _info(name: str, collection) -> CollectionInfo:
         meta = collection.metadata or {}
         config = ChunkConfig.from_json(meta["chunk_config"]) if "chunk_config" in meta else None
         build = BuildTime(float(meta["build_seconds"]), int(meta["build_chunks"]), bool(meta["build_whole"]),
@@ -132,7 +150,16 @@ class Store:
         listed = {c.name: c for c in self.client.list_collections()}
         staging = listed.get(staging_name(check_name(name)))
         if staging is not None and (staging.metadata or {}).get("state") == "committed":
-            self._apply(name, self.client.get_collection(staging.name, embedding_function=None))
+            if name in self.writing:
+                with commit_lock(name, shared=False):
+                    self._apply(name, self.client.get_collection(staging.name, embedding_function=None))
+            else:
+                try:
+                    with writer_lock(name, "finishing an interrupted commit", wait_s=0), \
+                            commit_lock(name, shared=False):
+                        self._apply(name, self.client.get_collection(staging.name, embedding_function=None))
+                except StoreError:
+                    pass  # a writer is at work on it: that writer finishes the commit
             listed = {c.name: c for c in self.client.list_collections()}
         return listed
 
@@ -194,11 +221,12 @@ class Store:
                 self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
                                               metadata=_settings(stage.metadata))
             return
-        if not self.exists(name):  # a new collection appears whole, or not at all
-            stage.modify(name=name, metadata=_settings(stage.metadata))
-            return
-        stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
-        self._apply(name, stage)
+        with commit_lock(name, shared=False):
+            if not self.exists(name):  # a new collection appears whole, or not at all
+                stage.modify(name=name, metadata=_settings(stage.metadata))
+                return
+            stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
+            self._apply(name, stage)
 
     def _apply(self, name: str, stage) -> None:
         """Roll a committed staging collection into `name`; idempotent, so a crash here is finished later."""
@@ -230,21 +258,26 @@ class Store:
 
     def rename(self, name: str, new_name: str) -> None:
         self._forget(name)
-        collection = self._get(name)
-        if self.exists(check_name(new_name)):
-            raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
-        collection.modify(name=new_name)
+        with writer_lock(name, "rename"), writer_lock(check_name(new_name), "rename"), \
+                commit_lock(name, shared=False):
+            collection = self._get(name)
+            if self.exists(new_name):
+                raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
+            collection.modify(name=new_name)
 
     def delete(self, name: str) -> None:
         self._forget(name)
-        self._get(name)
-        self.client.delete_collection(name)
-        if staging_name(name) in {c.name for c in self.client.list_collections()}:
-            self._drop(staging_name(name))  # what an interrupted ingest staged for it
+        with writer_lock(check_name(name), "delete"), commit_lock(name, shared=False):
+            self._get(name)
+            self.client.delete_collection(name)
+            if staging_name(name) in {c.name for c in self.client.list_collections()}:
+                self._drop(staging_name(name))  # what an interrupted ingest staged for it
 
     def source_hashes(self, name: str) -> dict[str, str]:
         """source file name -> sha256 of the file its chunks came from."""
-        return self.source_hashes_of(self._get(name))
+        collection = self._get(name)
+        with commit_lock(name, shared=True):
+            return self.source_hashes_of(collection)
 
     @staticmethod
     def source_hashes_of(collection) -> dict[str, str]:
@@ -274,10 +307,11 @@ class Store:
 
     def remove_source(self, name: str, source: str) -> int:
         """Delete one source file's chunks from a collection; returns how many were removed."""
-        collection = self._get(name)
-        ids = collection.get(where={"source": source}, include=[])["ids"]
-        if ids:
-            collection.delete(ids=ids)
+        with writer_lock(check_name(name), "removing a source"), commit_lock(name, shared=False):
+            collection = self._get(name)
+            ids = collection.get(where={"source": source}, include=[])["ids"]
+            if ids:
+                collection.delete(ids=ids)
         return len(ids)
 
     def _read(self, name: str, read):
@@ -288,11 +322,13 @@ class Store:
         handle = self._handles.get(name)
         if handle is not None:
             try:
-                return read(handle)
+                with commit_lock(name, shared=True):
+                    return read(handle)
             except ChromaNotFound:
                 pass
         self._handles[name] = handle = self._get(name)
-        return read(handle)
+        with commit_lock(name, shared=True):
+            return read(handle)
 
     def _forget(self, name: str) -> None:
         self._handles.pop(name, None)
@@ -314,7 +350,9 @@ class Store:
         return {i: {"text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def chunks(self, name: str, source: str | None = None, limit: int | None = None) -> list[dict]:
-        got = get_all(self._get(name), {"source": source} if source else None, ["documents", "metadatas"], limit)
+        collection = self._get(name)
+        with commit_lock(name, shared=True):
+            got = get_all(collection, {"source": source} if source else None, ["documents", "metadatas"], limit)
         return [{"id": i, "text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
 

@@ -21,7 +21,8 @@ def ingest_with_progress(paths, collection: str, config, names=None):
         bar.progress(done / total, text=f"{done}/{total} files - {name}")
 
     try:
-        report = ingest(paths, collection, resources.embedder(), resources.store(), config, progress, names)
+        report = ingest(paths, collection, resources.embedder(), resources.store(), config, progress, names,
+                        notify=lambda message: bar.progress(0.0, text=message))  # another writer holds it
     except LabError as exc:
         bar.empty()
         st.error(as_text(exc))  # it may name an uploaded file
