@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.config import data_dir, read_json
-from lab.errors import LabError, ModelError, NotFoundError
+from lab.errors import LabError, NotFoundError
 
 _MANIFEST_ADVICE = ("Restore it from where the adapter came from, or delete manifest.json (the adapter still loads; "
                     "its training figures are lost).")
