@@ -40,11 +40,33 @@ class Document:
         return "\n\n".join(s.text for s in self.sections)
 
 
+def file_kind(path: Path, name: str | None = None) -> str | None:
+    """The parser for a file: by its extension, else plain text when the file reads as UTF-8 text (licence
+    texts, READMEs and the like often have no extension, or a version number where one would be: `GPL-3`,
+    `Apache-2.0`); None when neither."""
+    kind = SUPPORTED.get(Path(name or path).suffix.lower())
+    if kind is not None:
+        return kind
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except OSError:
+        return None
+    if not head.strip() or b"\0" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
+            return None
+    return "text"
+
+
 def parse(path: Path, name: str | None = None) -> Document:
     """Parse one file; `name` overrides the source name (uploads are stored under hashed names)."""
     path = Path(path)
     name = name or path.name
-    kind = SUPPORTED.get(Path(name).suffix.lower())
+    kind = file_kind(path, name)
     if kind is None:
         raise InputError(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}.")
     data = path.read_bytes()

@@ -20,7 +20,8 @@ from pathlib import Path
 from lab.config import ChunkConfig
 from lab.corpus.chunking import chunk_document
 from lab.corpus.parse_worker import ParseWorker
-from lab.corpus.parsing import SUPPORTED
+from lab.corpus.parsed_cache import save_parsed
+from lab.corpus.parsing import SUPPORTED, Document, file_kind
 from lab.errors import InputError
 from lab.index.embeddings import Embedder
 from lab.index.store import Store, check_name
@@ -55,7 +56,7 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
-                    (files if child.suffix.lower() in SUPPORTED else skipped).append(child)
+                    (files if file_kind(child) else skipped).append(child)
         elif path.is_file():
             files.append(path)
         else:
@@ -97,6 +98,7 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
                 continue
             t1 = time.perf_counter()
             report.seconds["parse"] += t1 - t0
+            save_parsed(doc)  # a chunk-size sweep re-chunks it later without parsing the file again
             if known.get(name) == doc.sha256:
                 report.unchanged.append(name)
                 continue
@@ -122,6 +124,47 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
     report.chunks_total = store.info(collection).chunks
     report.seconds["total"] = time.perf_counter() - started
     if report.chunks_added and not report.resumed:  # a resumed ingest's time leaves out what was staged before
+        store.record_build(collection, report.seconds["total"], report.chunks_added,
+                           report.chunks_added == report.chunks_total)
+    return report
+
+
+def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedder, store: Store,
+                     config: ChunkConfig = ChunkConfig(), progress: Progress | None = None) -> IngestReport:
+    """Ingest already parsed documents (a chunk-size sweep re-chunks one parse at several sizes): the same
+    all-or-nothing staging as `ingest`; a document whose content the collection already holds is left as is."""
+    started = time.perf_counter()
+    report = IngestReport(check_name(collection))
+    docs = list(docs)
+    if not docs:
+        raise InputError("Nothing to ingest: no parsed documents.")
+    staging = store.begin(collection, embedder.name, config)
+    known = store.source_hashes(collection) if store.exists(collection) else {}
+    staged: set[str] = set()
+    for done, doc in enumerate(docs):
+        if progress:
+            progress(done, len(docs), doc.source)
+        if known.get(doc.source) == doc.sha256:
+            report.unchanged.append(doc.source)
+            continue
+        t1 = time.perf_counter()
+        chunks = chunk_document(doc, config, embedder.count_tokens)
+        t2 = time.perf_counter()
+        vectors = embedder.encode([c.text for c in chunks])
+        t3 = time.perf_counter()
+        store.replace_source(staging.collection, doc.source, chunks, vectors)
+        report.seconds["chunk"] += t2 - t1
+        report.seconds["embed"] += t3 - t2
+        report.seconds["write"] += time.perf_counter() - t3
+        staged.add(doc.source)
+        report.documents += 1
+        report.chunks_added += len(chunks)
+    if progress:
+        progress(len(docs), len(docs), "done")
+    store.commit(collection, staging, staged)
+    report.chunks_total = store.info(collection).chunks
+    report.seconds["total"] = time.perf_counter() - started
+    if report.chunks_added:
         store.record_build(collection, report.seconds["total"], report.chunks_added,
                            report.chunks_added == report.chunks_total)
     return report
