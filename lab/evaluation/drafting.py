@@ -107,7 +107,7 @@ def parse_answer(text: str) -> str:
     """The first line of a reply, without an 'Answer:' label, quotes or a final full stop."""
     line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
     line = re.sub(r"^\W*(answer\s*:)?\s*", "", line.strip(), flags=re.I)
-    return line.strip().strip("\"'*").rstrip(".").strip()
+    return line.strip().rstrip(".").strip().strip("\"'*").strip()
 
 
 def _norm(text: str) -> str:
