@@ -121,9 +121,13 @@ def test_sampling_covers_every_document_before_repeating_one():
     chunks = [{"id": f"{s}{i}", "text": "word " * 40, "meta": {"source": s, "start": i}} for s in "abc" for i in
               range(5)]
     chunks.append({"id": "short", "text": "too short", "meta": {"source": "d", "start": 0}})
-    picked = sample_chunks(chunks, 4)
-    assert {c["meta"]["source"] for c in picked[:3]} == {"a", "b", "c"} and "short" not in {c["id"] for c in picked}
-    assert sample_chunks(chunks, 4) == picked  # seeded
+    chunks.append({"id": "tiny", "text": "a short document of seven words", "meta": {"source": "e", "start": 0}})
+    chunks.append({"id": "e-long", "text": "word " * 30, "meta": {"source": "e", "start": 9}})
+    picked = sample_chunks(chunks, 5)
+    assert {c["meta"]["source"] for c in picked[:4]} == {"a", "b", "c", "e"}
+    assert not {"short", "tiny"} & {c["id"] for c in picked}
+    assert [c["id"] for c in sample_chunks(chunks[-2:-1], 3)] == ["tiny"]  # nothing longer in that document
+    assert sample_chunks(chunks, 5) == picked  # seeded
 
 
 def test_draft_checks_and_parsing():

@@ -62,11 +62,14 @@ class Draft:
 
 def sample_chunks(chunks: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
     """Up to `n` chunks (rows of `Store.chunks`) spread across documents: round robin over the documents, each
-    document's chunks in a seeded random order. With n >= documents, every document is covered."""
+    document's chunks in a seeded random order. With n >= documents, every document is covered. Chunks under
+    MIN_WORDS words are left out unless a document has nothing longer (under 5 words: always)."""
     by_source: dict[str, list[dict]] = {}
     for c in chunks:
-        if len(c["text"].split()) >= MIN_WORDS:
-            by_source.setdefault(c["meta"]["source"], []).append(c)
+        by_source.setdefault(c["meta"]["source"], []).append(c)
+    for source, rows in list(by_source.items()):  # a short document still gets its longer chunks asked about
+        long = [c for c in rows if len(c["text"].split()) >= MIN_WORDS]
+        by_source[source] = long or [c for c in rows if len(c["text"].split()) >= 5]
     rng = random.Random(seed)
     order = sorted(by_source)
     rng.shuffle(order)
