@@ -182,6 +182,35 @@ def cmd_coverage(args) -> int:
     return 0
 
 
+def cmd_behaviour(args) -> int:
+    from lab.evaluation.golden import load_golden
+    from lab.evaluation.golden_store import resolve
+    from lab.finetune.behaviour import build
+    from lab.session import Loader, endpoint_settings
+
+    questions = resolve(args.name).questions
+    schema = json.loads(Path(args.schema).read_text(encoding="utf-8")) if args.schema else None
+    examples = [ln.strip() for ln in Path(args.examples).read_text(encoding="utf-8").splitlines() if ln.strip()] \
+        if args.examples else []
+    general = load_golden(args.general) if args.general else []
+    remote = endpoint_settings(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
+    teacher = Loader().endpoint(remote) if remote else None
+    built = build(questions, schema, examples, general, args.share, teacher)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for part, text in built.files().items():
+        (out / f"{part}.jsonl").write_text(text, encoding="utf-8")
+    document = {"out": str(out), "train": len(built.train), "validation": len(built.validation),
+                "test": len(built.test), "general_in_train": built.general_in_train, "teacher": built.teacher,
+                "preview": built.train[:3]}
+    lines = [f"train {len(built.train)} (of which {built.general_in_train} general), validation "
+             f"{len(built.validation)}, test {len(built.test)}; teacher: {built.teacher or 'none (golden answers)'}"]
+    lines += [f"  {r['prompt']!r} -> {r['completion']!r}" for r in built.train[:3]]
+    lines.append(f"train with: python -m lab train --data {out / 'train.jsonl'} --out data/adapters/NAME")
+    _print(args, document, "\n".join(lines))
+    return 0
+
+
 def add_golden_commands(sub, common, collection, run) -> None:
     top = sub.add_parser("golden", help="golden sets: list, show, import, export, add, draft, review, coverage")
     g = top.add_subparsers(dest="golden_command", required=True)
@@ -227,6 +256,17 @@ def add_golden_commands(sub, common, collection, run) -> None:
     p.add_argument("--edit", nargs=3, action="append", metavar=("ID", "QUESTION", "ANSWER"),
                    help="accept a draft with a new question and answer")
     p.set_defaults(func=cmd_review)
+    p = g.add_parser("behaviour", parents=[common], help="a fine-tuning behaviour set from a golden set's questions")
+    p.add_argument("name", help="golden set NAME[@vN] or file")
+    p.add_argument("--schema", default=None, help="JSON schema file of the target answer format")
+    p.add_argument("--examples", default=None, help="text file of example answers (one a line) for tone")
+    p.add_argument("--general", default=None, help="general questions JSONL mixed in against forgetting")
+    p.add_argument("--share", type=float, default=0.15, help="share of general examples in training (default 0.15)")
+    p.add_argument("--out", required=True, help="folder for train/validation/test.jsonl")
+    p.add_argument("--endpoint-url", default=None, help="teacher: OpenAI-compatible base URL")
+    p.add_argument("--endpoint-model", default=None)
+    p.add_argument("--endpoint-key-env", default=None)
+    p.set_defaults(func=cmd_behaviour)
     p = g.add_parser("coverage", parents=[common], help="which documents have questions, of which kind")
     p.add_argument("name")
     p.add_argument("--collection", default=None, help="default: the set's collection")

@@ -213,3 +213,20 @@ def test_sweep_rebuilds_from_parsed_text_and_says_whether_sizes_separate(tmp_pat
     assert other.state == "failed" and "another corpus" in other.error
     assert json.dumps(result.rows())  # plain data for --json
     assert chunk_spans(store, "sweep-unit")
+
+
+def test_behaviour_set_splits_and_mixes_general_examples():
+    from lab.finetune.behaviour import build
+
+    questions = [GoldenQuestion(f"q{i}", f"Question {i}?", f"answer {i}", [], ["a.md"]) for i in range(40)]
+    general = [GoldenQuestion(f"g{i}", f"What is {i} + 1?", str(i + 1), kind="general") for i in range(20)]
+    built = build(questions, {"properties": {"answer": {}, "sources": {}}}, general=general, share=0.15)
+    assert (len(built.validation), len(built.test)) == (4, 4) and built.general_in_train == 6
+    assert len(built.train) == 32 + 6 and sum(r["completion"].startswith("{") for r in built.train) == 32
+    assert json.loads(built.test[0]["completion"])["sources"] == ["a.md"]
+    tone = build(questions, examples=["Sure! The answer is X."], share=0)
+    assert tone.general_in_train == 0 and tone.test[0]["completion"].startswith("answer ")
+    with pytest.raises(InputError, match="target format"):
+        build(questions)
+    with pytest.raises(InputError, match="general examples"):
+        build(questions, examples=["x"], share=0.1)
