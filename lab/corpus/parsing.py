@@ -41,12 +41,12 @@ class Document:
 
 
 def file_kind(path: Path, name: str | None = None) -> str | None:
-    """The parser for a file: by its extension, else plain text when the file reads as UTF-8 text (licence
-    texts, READMEs and the like often have no extension, or a version number where one would be: `GPL-3`,
-    `Apache-2.0`); None when neither."""
-    kind = SUPPORTED.get(Path(name or path).suffix.lower())
-    if kind is not None:
-        return kind
+    """The parser for a file: by its extension; a file without one (or with a version number where one would
+    be: `GPL-3`, `Apache-2.0`, as licence texts and READMEs often are) is plain text when it reads as UTF-8 text;
+    None otherwise (any other extension, binary content)."""
+    suffix = Path(name or path).suffix.lower()
+    if suffix in SUPPORTED or not (suffix == "" or suffix[1:].isdigit()):  # .png stays unsupported; GPL-3 is read
+        return SUPPORTED.get(suffix)
     try:
         with open(path, "rb") as f:
             head = f.read(8192)
@@ -57,7 +57,7 @@ def file_kind(path: Path, name: str | None = None) -> str | None:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
+        if len(head) < 8192 or exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
             return None
     return "text"
 
