@@ -9,6 +9,7 @@ st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=":material/sci
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/corpus.py", title="Corpus", icon=":material/library_books:"),
+    st.Page("pages/golden.py", title="Golden sets", icon=":material/fact_check:"),
     st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),

@@ -87,20 +87,37 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_retrieval_eval(args) -> int:
-    from lab.evaluation.golden import load_golden
-    from lab.evaluation.retrieval import evaluate
+def _golden(spec: str):
+    from lab.evaluation.golden_store import resolve
 
-    questions = load_golden(args.questions)
+    return resolve(spec)
+
+
+def _scores_text(results, notes) -> str:
+    from lab.evaluation.retrieval import scores_table
+
+    rows = scores_table(results)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["  ".join(keys)] + ["  ".join(str(r.get(k, "")) for k in keys) for r in rows]
+    return "\n".join(lines + notes)
+
+
+def _mode_document(r, per_question: bool) -> dict:
+    document = {k: v for k, v in asdict(r).items() if k != "per_question" or per_question}
+    return document
+
+
+def cmd_retrieval_eval(args) -> int:
+    from lab.experiments.golden_sets import evaluate_set
+
+    golden = _golden(args.questions)
     modes, note = _modes(args)
-    results = evaluate(modes, questions, args.k)
-    document = {"collection": args.collection, "k": args.k, "questions": len(questions),
-                "notes": [note] if note else [],
-                "modes": [{k: v for k, v in asdict(r).items() if k != "per_question" or args.per_question}
-                          for r in results]}
-    lines = [f"{'mode':8} {'hit@k':>6} {'recall@k':>8} {'MRR':>6} {'p50 ms':>7}"]
-    lines += [f"{r.mode:8} {r.hit_at_k:6.3f} {r.recall_at_k:8.3f} {r.mrr:6.3f} {r.p50_ms:7.1f}" for r in results]
-    _print(args, document, "\n".join(lines + ([note] if note else [])))
+    results, notes = evaluate_set(modes, Loader(args.chroma_host).store(), args.collection, golden, args.k)
+    notes = notes + ([note] if note else [])
+    document = {"collection": args.collection, "k": args.k, "questions": len(golden.questions),
+                "golden": golden.manifest(), "notes": notes,
+                "modes": [_mode_document(r, args.per_question) for r in results]}
+    _print(args, document, _scores_text(results, notes))
     return 0
 
 
@@ -159,7 +176,6 @@ def _leakage(args, questions, names, embedder) -> dict | None:
 def cmd_compare(args) -> int:
     from pathlib import Path
 
-    from lab.evaluation.golden import load_golden
     from lab.evaluation.summary import summarize, summary_rows
     from lab.experiments.answer_paths import parse_paths
     from lab.experiments.export import question_csv, to_csv, write_atomic
@@ -172,14 +188,15 @@ def cmd_compare(args) -> int:
     from lab.experiments.run_store import RunStore
 
     RunStore()  # a damaged run store is reported now, not after the models have loaded
-    questions = batch.pick(load_golden(args.questions))
+    golden = _golden(args.questions)
+    questions = batch.pick(golden.questions)
     names = parse_paths(args.paths)
     settings, res = _settings(args), Loader(args.chroma_host)
     leakage = _leakage(args, questions, names, res.embedder())
     if leakage and args.exclude_leaked:
         questions = [q for q in questions if q.id not in set(leakage.get("flagged", []))]
-    job = compare_job(settings, res, questions, Path(args.questions).name, names, batch,
-                      {"leakage": leakage} if leakage else None)
+    job = compare_job(settings, res, questions, golden.label, names, batch,
+                      {"golden": golden.manifest(), **({"leakage": leakage} if leakage else {})})
     if not args.json:
         print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
     job.run()
@@ -263,6 +280,40 @@ def cmd_train(args) -> int:
     return 0 if status.state == "done" else 1
 
 
+def cmd_sweep(args) -> int:
+    from lab.experiments.sweep import SweepJob, settings_for
+
+    res = Loader(args.chroma_host)
+    golden = _golden(args.questions)
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    job = SweepJob(res.store(), res.embedder(), args.collection, golden, settings_for(sizes, args.overlap), args.k,
+                   metric=args.metric)
+    if not args.json:
+        job.advance = _echo_progress(job.advance)
+    job.run()
+    if job.state != "done":
+        raise LabError(job.error or f"sweep {job.state}")
+    result = job.result
+    document = {"collection": result.collection, "golden": golden.manifest(), "k": result.k,
+                "questions": result.questions, "rows": result.rows(), "verdicts": result.verdicts,
+                "notes": result.notes}
+    lines = [f"{'size':>5} {'ovl':>4} {'mode':7} {'chunks':>6} {'index s':>8}  hit@k [CI]            MRR [CI]"]
+    for r in result.rows():
+        lines.append(f"{r['size']:5} {r['overlap']:4} {r['mode']:7} {r['chunks']:6} {r['index_seconds']:8.1f}  "
+                     f"{r['hit_at_k']:.3f} [{r['hit_at_k_low']:.3f}, {r['hit_at_k_high']:.3f}]  "
+                     f"{r['mrr']:.3f} [{r['mrr_low']:.3f}, {r['mrr_high']:.3f}]")
+    _print(args, document, "\n".join(lines + result.verdicts + result.notes))
+    return 0
+
+
+def _echo_progress(advance):
+    def wrapped(done=None, total=None, message=None):
+        advance(done, total, message)
+        if message:
+            print(message, file=sys.stderr)
+    return wrapped
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors (`--k abc`, a missing option) are InputErrors: exit 2, and one JSON document
     under --json like every other error."""
@@ -317,12 +368,12 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("retrieval-eval", parents=[common, retrieval], help="hit@k, recall@k, MRR per mode")
-    p.add_argument("--questions", required=True, help="golden set JSONL with sources")
+    p.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
     p.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
     p.set_defaults(func=cmd_retrieval_eval)
 
     p = sub.add_parser("compare", parents=[common, run], help="batch run of a golden set through several paths")
-    p.add_argument("--questions", required=True)
+    p.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
     p.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid", help="comma-separated path ids")
     add_options(p, BatchConfig)
     p.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
@@ -331,6 +382,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-leaked", action="store_true",
                    help="leave out golden questions that duplicate the adapter's training data")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", parents=[common, collection],
+                       help="chunk-size sweep: the collection rebuilt at several sizes, retrieval per size and mode")
+    p.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
+    p.add_argument("--sizes", default="256,512,1024", help="comma-separated chunk sizes in tokens (128-1024)")
+    p.add_argument("--overlap", type=int, default=None, help="overlap in tokens (default: size / 8)")
+    p.add_argument("--k", type=int, default=SEARCH_K, help=f"hits per question (default {SEARCH_K})")
+    p.add_argument("--metric", choices=["hit_at_k", "recall_at_k", "mrr"], default="mrr",
+                   help="the metric the verdict compares (default mrr)")
+    p.set_defaults(func=cmd_sweep)
+
+    from lab.golden_cli import add_golden_commands
+
+    add_golden_commands(sub, common, collection, run)
 
     p = sub.add_parser("bench", parents=[common], help="benchmark suite (ratios against same-run baselines)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")

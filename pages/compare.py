@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from lab.config import SAMPLE_GOLDEN, BatchConfig, DecodingConfig, RetrievalConfig
+from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
 from lab.display import as_text
 from lab.errors import LabError
-from lab.evaluation.golden import load_golden, parse_golden
+from lab.evaluation.golden import parse_golden
 from lab.experiments.answer_paths import available_paths, run_path
 from lab.generation.endpoint import host_of
-from pages.sections import blind_view, leakage_view, update_view
+from pages.sections import blind_view, golden_picker, leakage_view, update_view
 from pages.ui import frame, resources, state, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -37,8 +37,9 @@ for key in ("paths", "k", "max_new_tokens"):
 single, batch, update = st.tabs(["One question", "Golden set (batch)", "Knowledge update"])
 
 with single:
-    golden = {f"{q.id}: {q.question}": q for q in load_golden(SAMPLE_GOLDEN)}
-    pick = st.selectbox("Sample golden question", ["(type your own)"] + list(golden), key="golden_pick")
+    picked_set = golden_picker.pick("golden_pick_set", st.session_state.get("collection"))
+    golden = {f"{q.id}: {q.question}": q for q in (picked_set.questions if picked_set else [])}
+    pick = st.selectbox("Golden question", ["(type your own)"] + list(golden), key="golden_pick")
     chosen = golden.get(pick)
     question = st.text_area("Question", value=chosen.question if chosen else "", key=f"question_{pick}")
     blind = st.toggle("Blind mode (for stakeholders: answers shuffled and unlabeled; vote, then reveal)",
@@ -69,16 +70,18 @@ with single:
         widgets.show_answers(answers, gold=gold, key="compare")
 
 with batch:
-    source = st.radio("Questions", ["Sample golden set", "Upload a golden set (JSONL)"], horizontal=True,
+    source = st.radio("Questions", ["A stored golden set", "Upload a golden set (JSONL)"], horizontal=True,
                       key="batch_source")
-    upload = st.file_uploader("Golden set", type=["jsonl"], key="batch_upload") if source != "Sample golden set" \
+    batch_set = golden_picker.pick("batch_golden", st.session_state.get("collection")) \
+        if source == "A stored golden set" else None
+    upload = st.file_uploader("Golden set", type=["jsonl"], key="batch_upload") if source != "A stored golden set" \
         else None
     a, b = st.columns(2)
     limit = a.number_input("Questions (0 = all)", 0, 10_000, BatchConfig.limit, key="batch_limit")
     batch_size = b.number_input("Generation batch size", 1, 64, BatchConfig.batch_size, key="batch_size")
     try:  # the leakage check needs the questions before the run starts
         listed = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name) if upload is not None \
-            else load_golden(SAMPLE_GOLDEN) if source == "Sample golden set" else None
+            else batch_set.questions if batch_set is not None else None
     except LabError:
         listed = None  # reported when the run is started
     exclude, leak = leakage_view.batch_warning(paths, listed[: int(limit) or None] if listed else None)
@@ -88,14 +91,15 @@ with batch:
                 raise LabError("Choose at least one path.")
             if upload is not None:
                 questions, name = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name), upload.name
-            elif source == "Sample golden set":
-                questions, name = load_golden(SAMPLE_GOLDEN), SAMPLE_GOLDEN.name
+            elif batch_set is not None:
+                questions, name = batch_set.questions, batch_set.label
             else:
                 raise LabError("Upload a golden set first (one JSON object a line with question and answer).")
             questions = [q for q in questions[: int(limit) or None] if q.id not in exclude]
             st.session_state["batch_job"] = state.start_compare(
                 questions, name, paths, RetrievalConfig(k=int(k)), DecodingConfig(max_new_tokens=int(max_new)),
-                BatchConfig(batch_size=int(batch_size)), {"leakage": leak} if leak else None)
+                BatchConfig(batch_size=int(batch_size)),
+                {**({"leakage": leak} if leak else {}), **({"golden": batch_set.manifest()} if batch_set else {})})
         except LabError as exc:
             st.error(str(exc))
 

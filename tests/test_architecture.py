@@ -23,7 +23,7 @@ import pytest
 
 LAB = Path(__file__).resolve().parent.parent / "lab"
 LAYERS = ["base", "corpus", "index", "generation", "evaluation", "finetune", "experiments", "decision", "bench", "top"]
-TOP = {"session", "cli", "__main__"}
+TOP = {"session", "cli", "golden_cli", "__main__"}
 
 
 def modules() -> dict[str, Path]:

@@ -13,7 +13,7 @@ import pytest
 
 from lab.config import ChunkConfig, IngestLimits
 from lab.corpus.files import collect_files, decode_text, read_regular
-from lab.corpus.parsing import SUPPORTED, parse
+from lab.corpus.parsing import file_kind, parse
 from lab.errors import InputError
 from lab.index.ingest import ingest
 
@@ -59,7 +59,7 @@ REFUSED = {  # file -> words its reason must contain
 
 
 def test_links_out_of_the_folder_and_special_files_are_refused_with_reasons(hostile_folder):
-    files, skipped = collect_files([hostile_folder], SUPPORTED)
+    files, skipped = collect_files([hostile_folder], lambda p: file_kind(p) is not None)
     assert sorted(f.name for f in files) == ["apache.txt", "bsd.md"]
     reasons = {Path(s.path).name: s.reason for s in skipped}
     for name, words in REFUSED.items():
@@ -68,7 +68,7 @@ def test_links_out_of_the_folder_and_special_files_are_refused_with_reasons(host
 
 def test_a_link_named_directly_is_held_to_its_own_folder(tmp_path):
     (tmp_path / "passwd.txt").symlink_to("/etc/passwd")
-    files, skipped = collect_files([tmp_path / "passwd.txt", "/proc/self", "/dev/null"], SUPPORTED)
+    files, skipped = collect_files([tmp_path / "passwd.txt", "/proc/self", "/dev/null"], lambda p: file_kind(p) is not None)
     assert files == []
     assert len(skipped) == 3 and "outside the folder" in skipped[0].reason
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,24 +62,24 @@ def refusal(path: Path, root: Path) -> str | None:
     return None
 
 
-def collect_files(paths: Iterable[str | Path], supported: Iterable[str]) -> tuple[list[Path], list[Skipped]]:
-    """Expand folders (recursively, hidden files left out, links not followed out of the folder) into files with a
-    `supported` suffix, in a stable order; every file left out is listed with its reason. A link inside the folder
-    is replaced by the file it points to (read once, under that file's name), so the parser never follows one."""
-    supported = {s.lower() for s in supported}
+def collect_files(paths: Iterable[str | Path], readable: Callable[[Path], bool]) -> tuple[list[Path], list[Skipped]]:
+    """Expand folders (recursively, hidden files left out, links not followed out of the folder) into the files
+    `readable` accepts (asked only once a file has passed the safety checks: it may read its first bytes), in a
+    stable order; every file left out is listed with its reason. A link inside the folder is replaced by the file
+    it points to (read once, under that file's name), so the parser never follows one."""
     files: list[Path] = []
     skipped: list[Skipped] = []
     seen: set[Path] = set()
 
     def consider(path: Path, root: Path) -> None:
-        if path.suffix.lower() not in supported:
-            skipped.append(Skipped(str(path), f"unsupported file type {path.suffix or '(none)'}"))
-            return
         reason = refusal(path, root)
         if reason:
             skipped.append(Skipped(str(path), reason))
             return
         real = path.resolve() if path.is_symlink() else path
+        if not readable(real):
+            skipped.append(Skipped(str(path), f"unsupported file type {path.suffix or '(none, and not text)'}"))
+            return
         if real.resolve() not in seen:
             seen.add(real.resolve())
             files.append(real)

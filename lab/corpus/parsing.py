@@ -41,6 +41,42 @@ class Document:
         return "\n\n".join(s.text for s in self.sections)
 
 
+def kind_of(name: str, head: bytes) -> str | None:
+    """The parser for a file named `name` whose first bytes are `head`: by its extension; a file without one (or
+    with a version number where one would be: `GPL-3`, `Apache-2.0`, as licence texts and READMEs often are) is
+    plain text when it reads as UTF-8 text; None otherwise (any other extension, binary content).
+
+    >>> kind_of("GPL-3", b"GNU GENERAL PUBLIC LICENSE"), kind_of("logo.png", b"x"), kind_of("a.md", b"")
+    ('text', None, 'markdown')
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix in SUPPORTED or not (suffix == "" or suffix[1:].isdigit()):  # .png stays unsupported; GPL-3 is read
+        return SUPPORTED.get(suffix)
+    head = head[:8192]
+    if not head.strip() or b"\0" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < 8192 or exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
+            return None
+    return "text"
+
+
+def file_kind(path: Path, name: str | None = None) -> str | None:
+    """`kind_of` a file on disk (its first 8 KiB are read only when its name has no extension). Call it on files
+    that passed `lab.corpus.files`' checks: regular, inside the folder the user named."""
+    name = name or Path(path).name
+    suffix = Path(name).suffix.lower()
+    if suffix in SUPPORTED or not (suffix == "" or suffix[1:].isdigit()):
+        return SUPPORTED.get(suffix)
+    try:
+        with open(path, "rb") as f:
+            return kind_of(name, f.read(8192))
+    except OSError:
+        return None
+
+
 def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
           max_chars: int | None = None) -> Document:
     """Parse one file; `name` overrides the source name (uploads are stored under hashed names). The file must be
@@ -48,20 +84,20 @@ def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
     text at most `max_chars` characters."""
     path = Path(path)
     name = name or path.name
-    kind = SUPPORTED.get(Path(name).suffix.lower())
-    if kind is None:
-        raise InputError(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}.")
     try:
         data = read_regular(path, max_bytes)
     except InputError as exc:
         raise InputError(f"{name}: {str(exc).split(': ', 1)[-1]}") from exc
+    kind = kind_of(name, data)
+    if kind is None:
+        raise InputError(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}, or plain "
+                         "text without an extension.")
     if not data.strip():
         raise InputError(f"{name}: the file is empty.")
     parser = {"markdown": _markdown, "text": _text, "html": _html, "pdf": _pdf, "docx": _docx, "csv": _csv}[kind]
     try:
         sections = parser(data)
     except InputError as exc:
-
         raise InputError(f"{name}: could not be read as {kind}: {exc}") from exc
     except RecursionError as exc:
         raise InputError(f"{name}: could not be read as {kind}: it is nested too deeply or refers to itself "

@@ -207,3 +207,22 @@ def ownership_chart(costs, months: int, volume: float, rows, assumption: str = "
         {"rangemode": "tozero", "title": "USD per month"}, legend_title="path", showlegend=True,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, margin={"t": 110, "b": 140})
     return _light(figure, assumption)
+
+
+def sweep_chart(rows: Sequence[dict], metric: str = "mrr") -> "object":
+    """A chunk-size sweep: `metric` per chunk size, one line per retrieval mode, with 95% CI error bars."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        part = [r for r in rows if r["mode"] == mode]
+        figure.add_scatter(name=mode, x=[f"{r['size']}/{r['overlap']}" for r in part], y=[r[metric] for r in part],
+                           mode="lines+markers",
+                           error_y={"type": "data", "symmetric": False,
+                                    "array": [r[f"{metric}_high"] - r[metric] for r in part],
+                                    "arrayminus": [r[metric] - r[f"{metric}_low"] for r in part]},
+                           customdata=[[r["chunks"], r["index_seconds"]] for r in part],
+                           hovertemplate="%{y:.3f} (%{customdata[0]} chunks, indexed in %{customdata[1]} s)")
+    figure.update_layout(yaxis={"range": [0, 1.05], "title": metric}, xaxis={"title": "chunk size / overlap (tokens)"},
+                         title=f"{metric} by chunk size and mode (95% CI)")
+    return _light(figure)

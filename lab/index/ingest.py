@@ -25,7 +25,8 @@ from lab.corpus import files as corpus_files
 from lab.corpus.chunking import Chunk, chunk_document
 from lab.corpus.files import Skipped
 from lab.corpus.parse_worker import ParseWorker
-from lab.corpus.parsing import SUPPORTED, Document
+from lab.corpus.parsed_cache import save_parsed
+from lab.corpus.parsing import SUPPORTED, Document, file_kind
 from lab.errors import InputError
 from lab.index.embeddings import Embedder
 from lab.index.lock import writer_lock
@@ -52,7 +53,7 @@ class IngestReport:
 
 def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
     """The supported files under `paths` and every file left out with its reason (`lab.corpus.files`)."""
-    return corpus_files.collect_files(paths, SUPPORTED)
+    return corpus_files.collect_files(paths, lambda path: file_kind(path) is not None)
 
 
 def check_chunk_count(doc: Document, chunks: list[Chunk], limits: IngestLimits) -> None:
@@ -123,6 +124,7 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
                 continue
             t1 = time.perf_counter()
             report.seconds["parse"] += t1 - t0
+            save_parsed(doc)  # a chunk-size sweep re-chunks it later without parsing the file again
             if known.get(name) == doc.sha256:
                 report.unchanged.append(name)
                 continue
@@ -154,6 +156,47 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
     report.chunks_total = store.info(collection).chunks
     report.seconds["total"] = time.perf_counter() - started
     if report.chunks_added and not report.resumed:  # a resumed ingest's time leaves out what was staged before
+        store.record_build(collection, report.seconds["total"], report.chunks_added,
+                           report.chunks_added == report.chunks_total)
+    return report
+
+
+def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedder, store: Store,
+                     config: ChunkConfig = ChunkConfig(), progress: Progress | None = None) -> IngestReport:
+    """Ingest already parsed documents (a chunk-size sweep re-chunks one parse at several sizes): the same
+    all-or-nothing staging as `ingest`; a document whose content the collection already holds is left as is."""
+    started = time.perf_counter()
+    report = IngestReport(check_name(collection))
+    docs = list(docs)
+    if not docs:
+        raise InputError("Nothing to ingest: no parsed documents.")
+    staging = store.begin(collection, embedder.name, config)
+    known = store.source_hashes(collection) if store.exists(collection) else {}
+    staged: set[str] = set()
+    for done, doc in enumerate(docs):
+        if progress:
+            progress(done, len(docs), doc.source)
+        if known.get(doc.source) == doc.sha256:
+            report.unchanged.append(doc.source)
+            continue
+        t1 = time.perf_counter()
+        chunks = chunk_document(doc, config, embedder.count_tokens)
+        t2 = time.perf_counter()
+        vectors = embedder.encode([c.text for c in chunks])
+        t3 = time.perf_counter()
+        store.replace_source(staging.collection, doc.source, chunks, vectors)
+        report.seconds["chunk"] += t2 - t1
+        report.seconds["embed"] += t3 - t2
+        report.seconds["write"] += time.perf_counter() - t3
+        staged.add(doc.source)
+        report.documents += 1
+        report.chunks_added += len(chunks)
+    if progress:
+        progress(len(docs), len(docs), "done")
+    store.commit(collection, staging, staged)
+    report.chunks_total = store.info(collection).chunks
+    report.seconds["total"] = time.perf_counter() - started
+    if report.chunks_added:
         store.record_build(collection, report.seconds["total"], report.chunks_added,
                            report.chunks_added == report.chunks_total)
     return report

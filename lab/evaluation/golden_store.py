@@ -1,0 +1,206 @@
+"""Stored golden sets: one per name in the data directory, tied to a collection, versioned.
+
+    data/golden/<name>/meta.json       name, collection, fingerprint, versions [{version, created, questions, ...}]
+    data/golden/<name>/v0001.jsonl     the questions of each version (never changed once written)
+    data/golden/<name>/drafts.jsonl    model-drafted questions waiting for review (lab.evaluation.drafting)
+
+Saving questions under a name makes a new version; a run records `name@version` (`GoldenSet.manifest`), so
+it can say which questions it used. The sample corpus's golden set is one set among others: `sample`, tied to
+the `sample` collection, read from `sample_corpus/golden.jsonl` until it is edited (version 1 is then copied
+in, and the edit becomes version 2).
+
+    store = GoldenStore()
+    saved = store.save("licences", questions, collection="licences", fingerprint=fp, note="imported from q.csv")
+    store.get("licences").version, store.get("licences", 1).questions
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lab.config import DEFAULT_COLLECTION, SAMPLE_GOLDEN, data_dir
+from lab.errors import InputError, NotFoundError
+from lab.evaluation.golden import GoldenQuestion, load_golden, parse_golden, to_jsonl
+from lab.jobs import write_json_atomic
+
+SAMPLE_SET = "sample"
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$")
+
+
+def check_set_name(name: str) -> str:
+    if not _NAME.match(name or "") or ".." in name:
+        raise InputError(f"Golden set name {name!r} is invalid: use 1-63 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit.")
+    return name
+
+
+@dataclass(frozen=True)
+class GoldenVersion:
+    version: int
+    created: str
+    questions: int
+    sha256: str
+    note: str = ""
+    collection: str | None = None
+    fingerprint: str | None = None  # of the collection when this version was saved
+
+
+@dataclass(frozen=True)
+class GoldenSetInfo:
+    name: str
+    collection: str | None
+    fingerprint: str | None
+    versions: list[GoldenVersion] = field(default_factory=list)
+    builtin: bool = False  # the sample's set, not yet edited (read from sample_corpus/)
+
+    @property
+    def latest(self) -> GoldenVersion:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    """One version of a golden set, or a loose file (version None)."""
+
+    name: str
+    version: int | None
+    questions: list[GoldenQuestion]
+    collection: str | None = None
+    fingerprint: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@v{self.version}" if self.version else self.name
+
+    def manifest(self) -> dict:
+        """What a run records about the questions it used."""
+        return {"name": self.name, "version": self.version, "collection": self.collection,
+                "fingerprint": self.fingerprint, "questions": len(self.questions),
+                "sha256": hashlib.sha256(to_jsonl(self.questions).encode()).hexdigest()[:16]}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class GoldenStore:
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root else data_dir() / "golden"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _folder(self, name: str) -> Path:
+        return self.root / check_set_name(name)
+
+    def _meta(self, name: str) -> dict | None:
+        path = self._folder(name) / "meta.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def _builtin(self) -> GoldenSetInfo:
+        text = SAMPLE_GOLDEN.read_text(encoding="utf-8")
+        version = GoldenVersion(1, "built in", len(parse_golden(text, SAMPLE_GOLDEN.name)),
+                                hashlib.sha256(text.encode()).hexdigest()[:16], "the sample corpus's golden set",
+                                DEFAULT_COLLECTION, None)
+        return GoldenSetInfo(SAMPLE_SET, DEFAULT_COLLECTION, None, [version], builtin=True)
+
+    def names(self) -> list[str]:
+        stored = {p.name for p in self.root.iterdir() if (p / "meta.json").is_file()}
+        return sorted(stored | ({SAMPLE_SET} if SAMPLE_GOLDEN.is_file() else set()))
+
+    def list(self) -> list[GoldenSetInfo]:
+        return [self.info(name) for name in self.names()]
+
+    def exists(self, name: str) -> bool:
+        return name in self.names()
+
+    def info(self, name: str) -> GoldenSetInfo:
+        meta = self._meta(name)
+        if meta is None:
+            if name == SAMPLE_SET and SAMPLE_GOLDEN.is_file():
+                return self._builtin()
+            raise NotFoundError(f"No golden set named {name!r}: import one, build one on the Golden sets page, or "
+                                "`python -m lab golden list` to see the names.")
+        return GoldenSetInfo(meta["name"], meta.get("collection"), meta.get("fingerprint"),
+                             [GoldenVersion(**v) for v in meta["versions"]])
+
+    def get(self, name: str, version: int | None = None) -> GoldenSet:
+        info = self.info(name)
+        version = version or info.latest.version
+        if version not in {v.version for v in info.versions}:
+            raise NotFoundError(f"Golden set {name!r} has no version {version}: it has "
+                                f"{', '.join(str(v.version) for v in info.versions)}.")
+        path = SAMPLE_GOLDEN if info.builtin else self._folder(name) / f"v{version:04d}.jsonl"
+        chosen = next(v for v in info.versions if v.version == version)
+        return GoldenSet(name, version, load_golden(path), chosen.collection, chosen.fingerprint)
+
+    def save(self, name: str, questions: list[GoldenQuestion], collection: str | None = None,
+             fingerprint: str | None = None, note: str = "") -> GoldenSet:
+        """Store `questions` as the next version of `name` (a new set when the name is new). Refuses an empty
+        set; the file is complete before the metadata names it, so a crash leaves the previous version."""
+        if not questions:
+            raise InputError(f"Golden set {name!r}: nothing to save (no questions).")
+        ids = [q.id for q in questions]
+        if len(set(ids)) != len(ids):
+            raise InputError(f"Golden set {name!r}: question ids must be unique.")
+        folder = self._folder(name)
+        info = self.info(name) if self.exists(name) else None
+        if info is not None and info.builtin:  # first edit of the sample's set: keep the original as version 1
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(SAMPLE_GOLDEN, folder / "v0001.jsonl")
+        folder.mkdir(parents=True, exist_ok=True)
+        versions = list(info.versions) if info else []
+        collection = collection if collection is not None else (info.collection if info else None)
+        fingerprint = fingerprint if fingerprint is not None else (info.fingerprint if info else None)
+        number = (versions[-1].version + 1) if versions else 1
+        text = to_jsonl(questions)
+        path = folder / f"v{number:04d}.jsonl"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        versions.append(GoldenVersion(number, _now(), len(questions), hashlib.sha256(text.encode()).hexdigest()[:16],
+                                      note, collection, fingerprint))
+        write_json_atomic(folder / "meta.json", {"name": name, "collection": collection, "fingerprint": fingerprint,
+                                                 "versions": [asdict(v) for v in versions]})
+        return GoldenSet(name, number, list(questions), collection, fingerprint)
+
+    def delete(self, name: str) -> None:
+        if self._meta(name) is None:
+            raise NotFoundError(f"No stored golden set named {name!r}"
+                                f"{' (the built-in sample set cannot be deleted)' if name == SAMPLE_SET else ''}.")
+        shutil.rmtree(self._folder(name))
+
+    def drafts_path(self, name: str) -> Path:
+        folder = self._folder(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / "drafts.jsonl"
+
+
+def parse_spec(spec: str) -> tuple[str, int | None]:
+    """"name@v3" or "name@3" -> ("name", 3); "name" -> ("name", None)."""
+    name, _, version = spec.partition("@")
+    if not version:
+        return name, None
+    digits = version.lstrip("vV")
+    if not digits.isdigit():
+        raise InputError(f"{spec!r}: write a golden set as NAME or NAME@vN (e.g. licences@v2).")
+    return name, int(digits)
+
+
+def resolve(spec: str, store: GoldenStore | None = None) -> GoldenSet:
+    """A golden set from what a user typed: a JSONL or CSV file path, or a stored set's NAME[@vN]."""
+    path = Path(spec)
+    if path.is_file():
+        from lab.evaluation.golden_io import parse_file
+
+        return GoldenSet(path.name, None, parse_file(path.name, path.read_bytes()))
+    store = store or GoldenStore()
+    name, version = parse_spec(spec)
+    if not _NAME.match(name or "") or not store.exists(name):
+        raise NotFoundError(f"{spec!r} is neither a file nor a stored golden set (stored: "
+                            f"{', '.join(store.names()) or 'none'}).")
+    return store.get(name, version)

@@ -1,0 +1,99 @@
+"""Golden-set work that the pages and the command line share: import, write a question from search hits,
+draft from a collection, review drafts, evaluate retrieval on the collection a set belongs to.
+
+    gs = import_set(GoldenStore(), store, "licences", "q.csv", data, mapping, collection="licences")
+    job = draft_job(store, "licences", generator, embedder, n=20, existing=gs.questions).run()
+    save_pending(GoldenStore(), "licences", job.drafts)
+    review(GoldenStore(), store, "licences", accept={"d001": None, "d004": ("Edited?", "answer")}, reject=["d002"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lab.errors import InputError
+from lab.evaluation.drafting import DraftJob, apply_review, load_drafts, sample_chunks, save_drafts
+from lab.evaluation.golden import GoldenQuestion
+from lab.evaluation.golden_io import parse_file
+from lab.evaluation.golden_store import GoldenSet, GoldenStore
+from lab.evaluation.retrieval import ModeScores, check_sources, chunk_spans, evaluate
+
+
+def fingerprint_of(store, collection: str | None) -> str | None:
+    return store.fingerprint(collection) if collection and store.exists(collection) else None
+
+
+def import_set(golden: GoldenStore, store, name: str, filename: str, data: bytes | str,
+               mapping: dict[str, str] | None = None, collection: str | None = None) -> GoldenSet:
+    """Parse the whole file first (any bad line: nothing is stored), then store it as the next version."""
+    questions = parse_file(filename, data, mapping)
+    return golden.save(name, questions, collection, fingerprint_of(store, collection), f"imported from {filename}")
+
+
+def add_questions(golden: GoldenStore, store, name: str, new: Sequence[GoldenQuestion], collection: str | None,
+                  note: str) -> GoldenSet:
+    """The set's latest questions plus `new`, saved as a new version (a new set when the name is new)."""
+    current = golden.get(name).questions if golden.exists(name) else []
+    return golden.save(name, list(current) + list(new), collection, fingerprint_of(store, collection), note)
+
+
+def draft_job(store, collection: str, generator, embedder=None, n: int = 20, seed: int = 0,
+              existing: Sequence[GoldenQuestion] = (), batch_size: int = 8) -> DraftJob:
+    """A (not yet started) job drafting up to `n` questions from chunks sampled across the collection's documents."""
+    if n < 1:
+        raise InputError("Draft at least one question.")
+    chunks = sample_chunks(store.chunks(collection), n, seed)
+    return DraftJob(chunks, generator, embedder, [q.question for q in existing], batch_size)
+
+
+def save_pending(golden: GoldenStore, name: str, drafts) -> None:
+    """Keep drafts beside the set for review (added to those still pending)."""
+    path = golden.drafts_path(name)
+    kept = [d for d in load_drafts(path) if d.status == "pending"]
+    taken = {d.id for d in kept}
+    for n, d in enumerate(drafts, 1):
+        if d.id in taken:
+            d.id = f"d{len(taken) + n:03d}"
+        taken.add(d.id)
+    save_drafts(path, kept + list(drafts))
+
+
+def pending(golden: GoldenStore, name: str) -> list:
+    return [d for d in load_drafts(golden.drafts_path(name)) if d.status == "pending"]
+
+
+def review(golden: GoldenStore, store, name: str, accept: dict, reject: Sequence[str] = (),
+           collection: str | None = None) -> GoldenSet | None:
+    """Accept (as is, or edited) and reject drafts; accepted ones join the set as a new version."""
+    drafts = load_drafts(golden.drafts_path(name))
+    current = golden.get(name).questions if golden.exists(name) else []
+    reviewed, questions = apply_review(drafts, current, accept, reject)
+    saved = None
+    if len(questions) > len(current):
+        info = golden.info(name) if golden.exists(name) else None
+        saved = golden.save(name, questions, collection or (info.collection if info else None),
+                            fingerprint_of(store, collection or (info.collection if info else None)),
+                            f"{len(questions) - len(current)} drafted question(s) accepted")
+    save_drafts(golden.drafts_path(name), reviewed)
+    return saved
+
+
+def evaluate_set(modes: dict, store, collection: str, golden_set: GoldenSet, k: int = 5,
+                 progress=None) -> tuple[list[ModeScores], list[str]]:
+    """Retrieval scores of a golden set on a collection, and notes; refuses, saying why, a set whose gold sources
+    are not files of the collection (rather than showing zeros)."""
+    sources = set(store.source_hashes(collection))
+    check = check_sources(golden_set.questions, sources)
+    message = check.message(collection, golden_set.label)
+    if not check.ok:
+        raise InputError(message)
+    results = evaluate(modes, golden_set.questions, k, progress, chunk_spans(store, collection), sources)
+    notes = [message] if message else []
+    if golden_set.fingerprint and golden_set.fingerprint != fingerprint_of(store, collection):
+        notes.append(f"{golden_set.label} was made on another version of the corpus (fingerprint "
+                     f"{golden_set.fingerprint}); its gold passages may have moved.")
+    if any(len(r.by_provenance) > 1 for r in results):
+        from lab.evaluation.retrieval import EASIER
+
+        notes.append(EASIER)
+    return results, notes

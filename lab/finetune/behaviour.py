@@ -1,0 +1,90 @@
+"""A behaviour set for your own task: golden questions (or any prompts) -> prompt/completion pairs in a target
+output format, split 80/10/10, with a share of general examples mixed into training against forgetting (the
+guide's mistake #5).
+
+The format is a JSON schema (its `properties` name the fields of the wanted JSON answer) or example answers
+(for tone). With a teacher (an OpenAI-compatible endpoint) the completion is the teacher's answer in that
+format; without one it is built from the golden answer: the schema's fields filled from what the question
+knows (answer, sources, confidence "high"), or the golden answer as is for tone examples.
+
+>>> q = GoldenQuestion("q1", "Which port?", "7443", [], ["ports.md"])
+>>> completion_from_gold(q, {"properties": {"answer": {}, "sources": {}, "confidence": {}}})
+'{"answer": "7443", "sources": ["ports.md"], "confidence": "high"}'
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from lab.config import DecodingConfig
+from lab.errors import InputError
+from lab.evaluation.golden import GoldenQuestion
+from lab.finetune.data import split_examples
+
+GENERAL_SHARE = 0.15  # default share of general examples in training (the guide: 10-20%)
+
+
+def completion_from_gold(q: GoldenQuestion, schema: dict | None) -> str:
+    if not schema:
+        return q.answer
+    known = {"answer": q.answer, "sources": list(q.sources), "confidence": "high", "question": q.question}
+    fields = list((schema.get("properties") or {}).keys())
+    if not fields:
+        raise InputError("The JSON schema has no 'properties': name the fields of the answer.")
+    return json.dumps({f: known.get(f, "") for f in fields}, ensure_ascii=False)
+
+
+def teacher_messages(q: GoldenQuestion, schema: dict | None, examples: Sequence[str]) -> list[dict]:
+    how = (f"Reply with JSON only, matching this schema: {json.dumps(schema)}" if schema else
+           "Reply in the style of these example answers:\n" + "\n".join(f"- {e}" for e in examples[:5]))
+    return [{"role": "system", "content": how},
+            {"role": "user", "content": f"Question: {q.question}\nThe correct answer is: {q.answer}\n"
+                                        "Write the reply the assistant should give."}]
+
+
+@dataclass
+class BehaviourSet:
+    train: list[dict] = field(default_factory=list)
+    validation: list[dict] = field(default_factory=list)
+    test: list[dict] = field(default_factory=list)
+    general_in_train: int = 0
+    teacher: str | None = None
+
+    def files(self) -> dict[str, str]:
+        return {part: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                for part, rows in (("train", self.train), ("validation", self.validation), ("test", self.test))}
+
+
+def build(questions: Sequence[GoldenQuestion], schema: dict | None = None, examples: Sequence[str] = (),
+          general: Sequence[GoldenQuestion] = (), share: float = GENERAL_SHARE, teacher=None,
+          seed: int = 0) -> BehaviourSet:
+    """Pairs from `questions` (teacher's answers when a teacher is given), split 80/10/10; general examples make
+    `share` of the training split (they keep their plain answers: the behaviour must not spill onto them)."""
+    if not questions:
+        raise InputError("No questions to build a behaviour set from.")
+    if not schema and not examples:
+        raise InputError("Give the target format: a JSON schema, or example answers for tone.")
+    if not 0 <= share < 0.5:
+        raise InputError(f"The general share must be 0-0.5, got {share}.")
+    if share and not general:
+        raise InputError("A general share needs general examples (e.g. sample_corpus/general_tasks.jsonl).")
+    from lab.generation.prompts import user_message
+
+    if teacher is not None:
+        replies = teacher.generate([teacher_messages(q, schema, examples) for q in questions],
+                                   DecodingConfig(max_new_tokens=256))
+        completions = [r.text.strip() for r in replies]
+    else:
+        completions = [completion_from_gold(q, schema) for q in questions]
+    pairs = [{"prompt": user_message(q.question), "completion": c} for q, c in zip(questions, completions)]
+    train, val, test = split_examples(pairs, seed)
+    n_general = round(share * len(train) / (1 - share)) if share else 0
+    pool = list(general)
+    random.Random(seed).shuffle(pool)
+    mixed = [{"prompt": user_message(g.question), "completion": g.answer} for g in pool[:n_general]]
+    train = train + mixed
+    random.Random(seed + 1).shuffle(train)
+    return BehaviourSet(train, val, test, len(mixed), getattr(teacher, "name", None))

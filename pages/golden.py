@@ -1,0 +1,69 @@
+"""Golden sets: list, import (JSONL/CSV with column mapping), export; write questions with gold passages from a
+search; draft questions with a model and review them; coverage; the chunk-size sweep. Pages draw; lab/ works."""
+
+import streamlit as st
+
+from lab.errors import LabError
+from lab.evaluation.golden_store import GoldenStore
+from pages.sections import golden_builder, sweep_view
+from pages.ui import frame, resources, state
+
+frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
+st.title("Golden sets")
+st.caption("Questions with gold answers and gold passages, tied to a collection and versioned: every save is a new "
+           "version, and runs record which one they used. The sample corpus's set is one among others.")
+golden = GoldenStore()
+collection = state.active_collection()
+
+st.header("Stored sets")
+infos = golden.list()
+st.dataframe([{"name": i.name, "version": i.latest.version, "questions": i.latest.questions,
+               "collection": i.collection, "fingerprint": i.fingerprint, "saved": i.latest.created,
+               "note": i.latest.note} for i in infos], hide_index=True, key="golden_sets_table")
+if infos:
+    left, right = st.columns(2)
+    chosen = left.selectbox("Set", [i.name for i in infos], key="golden_export_name")
+    info = golden.info(chosen)
+    version = right.selectbox("Version", [v.version for v in reversed(info.versions)], key="golden_export_version")
+    from lab.evaluation.golden import to_jsonl
+
+    st.download_button("Export as JSONL", to_jsonl(golden.get(chosen, version).questions),
+                       file_name=f"{chosen}-v{version}.jsonl", mime="application/jsonl", key="golden_export")
+
+st.header("Import")
+upload = st.file_uploader("Golden set (JSONL or CSV with a header row)", type=["jsonl", "csv"], key="golden_upload")
+if upload is not None:
+    from lab.evaluation.golden_io import FIELDS, csv_header, guess_mapping
+
+    data = upload.getvalue()
+    mapping = None
+    if upload.name.lower().endswith(".csv"):
+        header = csv_header(data.decode("utf-8-sig", "replace"))
+        guessed = guess_mapping(header)
+        st.caption("Column mapping (guessed from the header; change any):")
+        columns = st.columns(len(FIELDS))
+        mapping = {}
+        for column, field in zip(columns, FIELDS):
+            options = ["(none)"] + header
+            pick = column.selectbox(field, options, index=options.index(guessed[field]) if field in guessed else 0,
+                                    key=f"golden_map_{field}")
+            if pick != "(none)":
+                mapping[field] = pick
+    left, right = st.columns(2)
+    name = left.text_input("Save as", value=upload.name.rsplit(".", 1)[0], key="golden_import_name")
+    tied = right.text_input("Collection it belongs to", value=collection or "", key="golden_import_collection")
+    if st.button("Import", key="golden_import", type="primary"):
+        from lab.experiments.golden_sets import import_set
+
+        try:
+            saved = import_set(golden, resources.store(), name.strip(), upload.name, data, mapping,
+                               tied.strip() or None)
+            st.success(f"Imported {len(saved.questions)} questions as {saved.label}.")
+        except LabError as exc:
+            st.error(str(exc))
+
+if collection is None:
+    st.info("No collection yet: ingest documents on the Corpus page to build a golden set for them.")
+    st.stop()
+golden_builder.draw(golden, collection)
+sweep_view.draw(collection)

@@ -1,0 +1,56 @@
+"""The chunk-size sweep (a UI helper, not a page): the collection rebuilt at several sizes from its parsed text,
+retrieval per size and mode with CIs, index time and chunk count, and a verdict. Work: `lab.experiments.sweep`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.display import as_text
+from lab.errors import LabError
+from pages.sections import golden_picker
+from pages.ui import resources
+
+
+def _start(collection: str, golden_set, sizes: str, k: int) -> None:
+    from lab.experiments.sweep import SweepJob, settings_for
+
+    configs = settings_for([int(s) for s in sizes.split(",") if s.strip()])
+    job = SweepJob(resources.store(), resources.embedder(), collection, golden_set, configs, k).start()
+    resources.jobs()[job.id] = job
+    st.session_state["sweep_job"] = job.id
+
+
+def draw(collection: str) -> None:
+    st.header("Chunk-size sweep")
+    st.caption("The guide says to test chunking empirically: this builds the collection at each size (overlap = "
+               "size / 8) from the text parsed at ingest, and scores every retrieval mode on the golden set.")
+    golden_set = golden_picker.pick("sweep_golden", collection)
+    a, b = st.columns(2)
+    sizes = a.text_input("Chunk sizes (tokens)", value="256,512,1024", key="sweep_sizes")
+    k = b.number_input("k", 1, 20, 5, key="sweep_k")
+    if st.button("Run the sweep", key="sweep_start", disabled=golden_set is None):
+        try:
+            _start(collection, golden_set, sizes, int(k))
+        except (LabError, ValueError) as exc:
+            st.error(str(exc))
+
+    @st.fragment(run_every=2)
+    def progress():
+        job = resources.jobs().get(st.session_state.get("sweep_job"))
+        if job is None:
+            return
+        st.progress(job.progress.fraction, text=f"{job.state}: {job.progress.message}")
+        if job.running:
+            st.button("Cancel the sweep", key="sweep_cancel", on_click=job.cancel)
+        elif job.error:
+            st.error(as_text(job.error))
+        elif job.result is not None:
+            from lab.decision.charts import sweep_chart
+
+            result = job.result
+            st.plotly_chart(sweep_chart(result.rows()), key="sweep_chart")
+            st.dataframe(result.rows(), hide_index=True, key="sweep_table")
+            for line in result.verdicts + result.notes:
+                st.write(as_text(line))
+
+    progress()
