@@ -17,7 +17,7 @@ from tests.test_e2e_browser import CHROMIUM
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
 LICENSES = Path("/usr/share/common-licenses")
-PAGES = ["", "corpus", "models", "compare", "results", "decide"]
+PAGES = ["", "corpus", "golden", "models", "compare", "results", "decide"]
 TIMEOUT = 300_000
 
 
