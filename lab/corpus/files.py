@@ -121,10 +121,13 @@ def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
                              "you ingest holds it.") from exc
         raise InputError(f"{path.name}: could not be opened ({exc.strerror}); check the file and its "
                          "permissions.") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which refuses a folder with a bare errno
+        os.close(fd)
+        what = "a folder: name the files, or ingest the folder" if stat.S_ISDIR(info.st_mode) else \
+            "a fifo, socket or device"
+        raise InputError(f"{path.name}: not a regular file ({what}); not read.")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path.name}: not a regular file (a fifo, socket or device); not read.")
         if max_bytes is not None and info.st_size > max_bytes:
             raise InputError(f"{path.name}: {info.st_size / 2**20:,.1f} MB is over the {max_bytes / 2**20:g} MB "
                              "limit per file (LAB_MAX_FILE_MB); split the file or raise the limit.")

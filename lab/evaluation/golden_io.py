@@ -20,6 +20,7 @@ import io
 import re
 from pathlib import Path
 
+from lab.corpus.files import decode_text
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion, parse_golden, question_from_row, raise_problems
 
@@ -99,7 +100,7 @@ def parse_csv(text: str, mapping: dict[str, str], name: str = "golden set (CSV)"
 
 def parse_file(filename: str, data: bytes | str, mapping: dict[str, str] | None = None) -> list[GoldenQuestion]:
     """Questions from an uploaded or local file: JSONL (.jsonl, .json) or CSV (.csv, .tsv, .txt with a header)."""
-    text = data.decode("utf-8-sig", "replace") if isinstance(data, bytes) else data
+    text = decode_text(data, filename) if isinstance(data, bytes) else data  # by BOM; binary refused
     suffix = Path(filename).suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         return parse_golden(text, filename)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -194,10 +195,12 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
 def resolve(spec: str, store: GoldenStore | None = None) -> GoldenSet:
     """A golden set from what a user typed: a JSONL or CSV file path, or a stored set's NAME[@vN]."""
     path = Path(spec)
-    if path.is_file():
+    if os.path.lexists(path):  # a file (a folder, fifo or link is refused by read_regular with its reason)
+        from lab.corpus.files import read_regular
+        from lab.evaluation.golden import MAX_FILE_BYTES
         from lab.evaluation.golden_io import parse_file
 
-        return GoldenSet(path.name, None, parse_file(path.name, path.read_bytes()))
+        return GoldenSet(path.name, None, parse_file(path.name, read_regular(path, MAX_FILE_BYTES)))
     store = store or GoldenStore()
     name, version = parse_spec(spec)
     if not _NAME.match(name or "") or not store.exists(name):
