@@ -153,9 +153,8 @@ def test_corpus_ingest_upload_reupload_rename_delete_each_twice(app_url, page, t
     settle(page)
     mine = tmp_path / "mine"
     mine.mkdir()
-    for name in ("MIT", "BSD", "Apache-2.0"):
-        if (LICENSES / name).exists():
-            shutil.copy(LICENSES / name, mine / f"{name}.txt")
+    for name in ("BSD", "Apache-2.0", "MPL-2.0"):
+        shutil.copy(LICENSES / name, mine / f"{name}.txt")
     (mine / "tool.exe").write_bytes(b"MZ\x90\x00")
     files = sorted(mine.iterdir())
     fill(page, "Collection", "my-uploads")
@@ -166,7 +165,7 @@ def test_corpus_ingest_upload_reupload_rename_delete_each_twice(app_url, page, t
         page.get_by_text("Chunks in collection").wait_for()
         settle(page)
         assert page.get_by_text("tool.exe").count() >= 1, "the refused file is listed with its reason"
-    changed = mine / "MIT.txt"
+    changed = mine / "BSD.txt"
     changed.write_text(changed.read_text() + "\nA line the user added.\n")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(changed)])
     settle(page)
@@ -194,7 +193,7 @@ def test_models_train_leave_refresh_cancel_train_again_load_switch_unload(app_ur
     def start(steps: int) -> None:
         fill(page, "Adapter name", "journey")
         fill(page, "Max steps (0: all)", steps)
-        evaluate = page.get_by_label("Evaluate base vs adapter after training")
+        evaluate = page.get_by_role("checkbox", name="Evaluate base vs adapter after training")
         if evaluate.is_checked():
             page.get_by_text("Evaluate base vs adapter after training").click()
         page.get_by_role("button", name="Start training").click()
@@ -252,7 +251,7 @@ def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refr
     page.get_by_role("tab", name="Golden set (batch)").click()
     fill(page, "Questions (0 = all)", 6)
     page.get_by_role("button", name="Start batch run").click()
-    page.get_by_text("answers", exact=False).first.wait_for()
+    page.locator("[data-testid='stProgress']").first.wait_for()
     settle(page)
     go(page, "Results")
     page.reload()
