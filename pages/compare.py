@@ -108,12 +108,16 @@ with batch:
         again), and this session's latest run once it has ended."""
         runs = resources.run_store()
         shown = [r for r in runs.list() if r.status == "running"]
+        followed = st.session_state.setdefault("followed_runs", [])
+        followed += [r.run_id for r in shown if r.run_id not in followed]  # so their end is shown too
         mine = st.session_state.get("batch_job")
-        if mine and mine not in {r.run_id for r in shown}:
+        if mine and mine not in followed:
+            followed.append(mine)
+        for run_id in [r for r in followed if r not in {s.run_id for s in shown}]:
             try:
-                shown.append(runs.get(mine))
+                shown.append(runs.get(run_id))
             except LabError:
-                st.session_state.pop("batch_job", None)  # deleted since
+                followed.remove(run_id)  # deleted since
         return shown
 
     def show_progress(polling: bool = False) -> None:

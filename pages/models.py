@@ -193,6 +193,8 @@ def _followed() -> str | None:
     folder = adapters_dir()
     running = [f for f in sorted(folder.iterdir()) if f.is_dir() and (s := read_status(f)) and s.state == "running"] \
         if folder.is_dir() else []
+    if running:  # followed from now on, so its end (done, cancelled, failed) is shown too
+        st.session_state["train_out"] = str(running[0])
     return str(running[0]) if running else None
 
 

@@ -143,8 +143,9 @@ def test_the_home_demo_twice_shows_the_collection_it_made(app_url, page):
 
 
 def test_corpus_ingest_upload_reupload_rename_delete_each_twice(app_url, page, tmp_path):
-    page.goto(app_url + "/corpus")
+    page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)
+    go(page, "Corpus")
     for _ in range(2):  # the sample again: unchanged, and the page stays
         page.get_by_role("button", name="Ingest").click()
         page.get_by_text("Unchanged (skipped)").wait_for()
@@ -187,8 +188,9 @@ def test_corpus_ingest_upload_reupload_rename_delete_each_twice(app_url, page, t
 
 
 def test_models_train_leave_refresh_cancel_train_again_load_switch_unload(app_url, page):
-    page.goto(app_url + "/models")
+    page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)
+    go(page, "Models")
 
     def start(steps: int) -> None:
         fill(page, "Adapter name", "journey")
@@ -230,8 +232,9 @@ def test_models_train_leave_refresh_cancel_train_again_load_switch_unload(app_ur
 
 
 def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refresh(app_url, page):
-    page.goto(app_url + "/models")
+    page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)
+    go(page, "Models")
     box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
     box.click()
     page.get_by_role("option").filter(has_text="/tiny").first.click()
@@ -269,8 +272,9 @@ def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refr
 
 
 def test_results_decide_and_the_brief_on_an_own_golden_set_an_interrupted_run_and_a_deleted_adapter(app_url, page):
-    page.goto(app_url + "/results")
+    page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)
+    go(page, "Results")
     box = page.get_by_text("Run", exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
     box.click()
     options = page.get_by_role("option").all_inner_texts()
@@ -290,10 +294,10 @@ def test_two_tabs_on_one_server_do_different_things_at_once(app_url, browser):
     first, second = context.new_page(), context.new_page()
     for tab in (first, second):
         tab.set_default_timeout(TIMEOUT)
-    first.goto(app_url + "/compare")
-    second.goto(app_url + "/corpus")
-    settle(first)
-    settle(second)
+    for tab, name in ((first, "Compare"), (second, "Corpus")):
+        tab.goto(app_url)
+        settle(tab)
+        go(tab, name)
     first.get_by_role("tab", name="Golden set (batch)").click()
     fill(first, "Questions (0 = all)", 1)
     fill(first, "Max new tokens", 8)

@@ -51,8 +51,10 @@ class CompareJob(BackgroundJob):
             self.runs.add_answers(self.run_id, records)
 
     def _answered(self, path: str, n: int) -> None:
-        """Progress by answer, as each path's batch finishes (not only when a whole batch of questions is stored)."""
+        """Progress by answer, as each path's batch finishes (not only when a whole batch of questions is stored);
+        a cancel is honoured here too: the unfinished batch is dropped, every stored answer kept."""
         self.advance(done=self.progress.done + n, message=f"{self.progress.message.split(':')[0]}: {path} answered")
+        self.check_cancel()
 
     def finished(self, state: str, error: str | None) -> None:
         self.runs.finish(self.run_id, state, error)
