@@ -92,3 +92,53 @@ def test_the_compare_page_keeps_the_chosen_paths_when_the_user_comes_back(fake_a
     _go(at, "pages/compare.py")
     _clean(at)
     assert at.multiselect(key="paths").value == ["prompt"] and at.number_input(key="k").value == 2
+
+
+def test_pressing_start_batch_run_twice_starts_one_run(fake_app, monkeypatch):
+    import time
+
+    from lab.experiments.run_store import RunStore
+    from pages.ui import resources
+
+    fast = resources.generator()
+
+    class Slow:
+        name = "slow-fake"
+
+        def generate(self, conversations, decoding, adapter=None):
+            time.sleep(0.5)
+            return fast.generate(conversations, decoding, adapter=adapter)
+
+        def load_adapter(self, folder):
+            return fast.load_adapter(folder)
+
+    monkeypatch.setattr(resources, "generator", lambda name=None: Slow())
+    before = {r.run_id for r in RunStore().list()}
+    at = _app("pages/compare.py")
+    at.multiselect(key="paths").set_value(["prompt"]).run()
+    at.number_input(key="batch_limit").set_value(4).run()
+    at.number_input(key="batch_size").set_value(1).run()
+    at.button(key="batch_start").click().run()
+    at.button(key="batch_start").click().run()  # the double click
+    _clean(at)
+    started = [r for r in RunStore().list() if r.run_id not in before]
+    assert len(started) == 1, [r.run_id for r in started]
+    job = resources.jobs()[started[0].run_id]
+    job.cancel()
+    job.wait(30)
+
+
+def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monkeypatch):
+    import lab.config
+
+    monkeypatch.setattr(lab.config, "DEFAULT_COLLECTION", "demo-journey")  # the page reads it at each run
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    before = int({m.label: m.value for m in at.metric}["Collections"])
+    for _ in range(2):
+        at.button(key="demo").click().run()
+        _clean(at)
+        metrics = {m.label: m.value for m in at.metric}
+        assert int(metrics["Collections"]) == before + 1  # counted after the demo made it, not before
+        assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
+    store.delete("demo-journey")

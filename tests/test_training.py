@@ -210,3 +210,18 @@ def test_a_failed_job_reports_why(fake_loop, tmp_path):
     status = TrainingJob(_data(tmp_path), tmp_path / "out", LoraTrainConfig(seed=99)).start().wait(10).status
     assert status.state == "failed" and "max_length=32" in status.message
     assert read_status(tmp_path / "out").state == "failed"
+
+
+def test_the_evaluation_reports_answers_as_they_are_generated():
+    from lab.config import DecodingConfig
+    from lab.finetune.evaluation import _batched
+    from lab.generation.models import Generation
+
+    class Echo:
+        def generate(self, conversations, decoding, adapter=None):
+            return [Generation(f"a{len(c)}", 1, 1, 0.0) for c in conversations]
+
+    reported: list[int] = []
+    texts = _batched(Echo(), [[{"role": "user", "content": str(i)}] for i in range(19)], DecodingConfig(8), None,
+                     lambda: None, reported.append, size=8)
+    assert len(texts) == 19 and reported == [8, 8, 3]
