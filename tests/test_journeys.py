@@ -280,13 +280,21 @@ def test_results_decide_and_the_brief_on_an_own_golden_set_an_interrupted_run_an
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     assert any("interrupted" in o for o in options), options
+    briefs = 0
     for index in range(len(options)):
         for _ in range(2):
             box.click()
             page.get_by_role("option").nth(index).click()
             settle(page)
+        download = page.get_by_role("button", name="Download the brief (HTML)")
+        if download.count():  # a run with answers (the interrupted one has none: the page says so)
+            with page.expect_download() as brief:
+                download.click()
+            assert Path(brief.value.path()).stat().st_size > 10_000
+            briefs += 1
         go(page, "Decide")
         go(page, "Results")
+    assert briefs >= 2  # the own golden set's run and the run whose adapter was deleted
 
 
 def test_two_tabs_on_one_server_do_different_things_at_once(app_url, browser):
