@@ -67,8 +67,8 @@ def test_ingest_ask_batch_charts_and_csv(app_url, page, tmp_path):
     assert page.get_by_text("Done in").count() == 1
 
     page.get_by_role("link", name="Compare").click()
-    page.get_by_text("Sample golden question").wait_for()
-    page.get_by_text("Sample golden question").locator("xpath=ancestor::*[@data-testid='stSelectbox']").click()
+    page.get_by_text("Golden question", exact=True).wait_for()
+    page.get_by_text("Golden question", exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']").click()
     page.get_by_role("option").nth(2).click()
     set_number(page, "Max new tokens", 24)
     page.get_by_role("button", name="Ask").click()

@@ -214,8 +214,8 @@ def test_the_parse_worker_ends_soon_after_its_parent_is_killed(tmp_path):
     import subprocess
     import sys
 
-    # here the child idles on its stdin (it ends at EOF); a child busy parsing is ended by its watcher thread
-    # (lab.corpus.parse_worker._exit_with_parent), which this test does not exercise
+    # here the child idles on its stdin (it would also end at EOF); a child busy parsing is ended by the kernel
+    # (PR_SET_PDEATHSIG, lab.corpus.parse_worker._exit_with_parent), which this test does not exercise
     code = ("from lab.corpus.parse_worker import ParseWorker; import time\n"
             "w = ParseWorker().__enter__(); print(w.status().pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

@@ -257,8 +257,16 @@ def _preload() -> None:
 
 def _exit_with_parent(poll_s: float = 0.5) -> None:
     """End this process when the parent is gone (killed with SIGKILL, the child is re-parented and would otherwise
-    go on parsing a hostile file until its own limits stop it): a daemon thread watches the parent's pid."""
+    go on parsing a hostile file until its own limits stop it). On Linux the kernel does it (PR_SET_PDEATHSIG: no
+    thread, so nothing counts against the child's address-space limit); elsewhere a daemon thread watches."""
     parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the request took effect
+                os._exit(3)
+            return
 
     def watch() -> None:
         while os.getppid() == parent:

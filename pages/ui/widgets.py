@@ -32,6 +32,8 @@ def ingest_with_progress(paths, collection: str, config, names=None):
 
 
 def show_ingest_report(report) -> None:
+    """The last ingest's outcome; kept in the session, so it stays after the rerun that makes the collection active."""
+    st.success(f"{as_text(report.collection)}: done in {report.seconds['total']:.1f} s.")
     cols = st.columns(4)
     cols[0].metric("Documents ingested", report.documents)
     cols[1].metric("Unchanged (skipped)", len(report.unchanged))
