@@ -38,7 +38,7 @@ def test_corpus_page_bad_inputs(fake_app):
     _says(at, "overlap must be")
 
 
-def test_compare_page_bad_inputs_missing_adapter_and_missing_collection(fake_app, store):
+def test_compare_page_bad_inputs_missing_adapter_and_missing_collection(fake_app, store, monkeypatch):
     at = _page("pages/compare.py")
     at.button(key="ask").click().run()
     _says(at, "type a question")
@@ -49,6 +49,9 @@ def test_compare_page_bad_inputs_missing_adapter_and_missing_collection(fake_app
     at.multiselect(key="paths").set_value(["prompt", "finetuned", "hybrid"]).run()
     at.button(key="ask").click().run()
     _says(at, "finetuned needs a LoRA adapter: load or train one on the Models page")
+    from pages.ui import state
+
+    monkeypatch.setattr(state, "DEFAULT_COLLECTION", fake_app)  # the fallback is a collection of the fake embedder
     missing = _page("pages/compare.py", collection="no-such-collection")
     missing.text_area(key="question_(type your own)").set_value("Which port?").run()
     missing.multiselect(key="paths").set_value(["rag"]).run()

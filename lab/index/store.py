@@ -98,13 +98,26 @@ def client(host: str | None = None):
                          "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
     folder = data_dir() / "chroma"
     try:
-        return chromadb.PersistentClient(path=str(folder), settings=settings)
+        return _open_embedded(folder, settings)
     except (ChromaError, OSError, ValueError) as exc:  # garbage, a truncated file, a folder where the file goes
         raise DamagedStore(
             f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
             "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
             f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
             folder) from exc
+
+
+def _open_embedded(folder, settings):
+    """Open the embedded Chroma one process at a time: two first opens of a new data directory at once race in
+    Chroma's own schema set-up ('table collections already exists')."""
+    import fcntl
+
+    import chromadb
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / ".chroma-open.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return chromadb.PersistentClient(path=str(folder), settings=settings)
 
 
 class Store:
