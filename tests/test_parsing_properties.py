@@ -92,12 +92,13 @@ def decoded(data: bytes) -> str | None:
 @given(TEXT, st.sampled_from([".txt", ".md"]))
 def test_text_and_markdown_keep_every_word(text, suffix):
     assume(not text.startswith("\ufeff"))  # a leading byte-order mark is dropped on purpose
-    if decoded(text.encode("utf-8")) is None:  # NULs or many control characters: binary, refused
+    if not text.encode("utf-8").strip() or not text.split():  # nothing but whitespace: refused with a reason
+        assert re.search("the file is empty|no text could be extracted|binary content",
+                         refusal("notes" + suffix, text.encode()))
+    elif decoded(text.encode("utf-8")) is None:  # NULs or many control characters: binary, refused
         assert "binary content" in refusal("notes" + suffix, text.encode())
-    elif text.split():
+    else:
         assert parse_bytes("notes" + suffix, text.encode("utf-8")).text.split() == text.split()
-    else:  # nothing but whitespace: refused with a reason
-        assert re.search("the file is empty|no text could be extracted", refusal("notes" + suffix, text.encode()))
 
 
 MARKDOWN_BLOCKS = st.tuples(st.lists(LINE, max_size=2),  # paragraphs before the first heading
