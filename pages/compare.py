@@ -140,7 +140,7 @@ with batch:
             elif running:
                 st.caption("Started by another process (the command line?): it can be cancelled there.")
             else:
-                st.page_link("pages/results.py", label="See the results", icon=":material/bar_chart:")
+                widgets.link_to("pages/results.py", "See the results", icon=":material/bar_chart:")
 
     polling = any(r.status == "running" for r in _runs_to_show())
     st.fragment(show_progress, run_every=2 if polling else None)(polling=polling)

@@ -15,8 +15,11 @@ st.header("Build or update a collection")
 source = st.radio("Documents", ["Sample corpus", "Upload files"], horizontal=True, key="corpus_source")
 uploads = None
 if source == "Upload files":
-    uploads = st.file_uploader("Files", type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True,
-                               key="corpus_uploads")
+    # No type filter: extension-less text (LICENSE, COPYING, README) is read, and a file the lab cannot read is
+    # listed after ingest with its reason rather than silently dropped by the browser.
+    uploads = st.file_uploader("Files", accept_multiple_files=True, key="corpus_uploads",
+                               help="Read: " + ", ".join(sorted(SUPPORTED)) + " and extension-less text files. "
+                                    "Anything else is listed after ingest with the reason it was skipped.")
 left, mid, right = st.columns(3)
 state.restore("corpus_collection", state.active_collection() or DEFAULT_COLLECTION)
 name = left.text_input("Collection", key="corpus_collection", help="One collection per corpus or tenant.")

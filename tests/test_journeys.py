@@ -124,6 +124,12 @@ def fill(page, label: str, value) -> None:
     settle(page)
 
 
+def metric(page, label: str, value: str):
+    """The metric labelled `label` showing `value` (a locator to wait for)."""
+    return page.locator("[data-testid='stMetric']", has_text=label).locator(
+        "[data-testid='stMetricValue']", has_text=value)
+
+
 def test_every_page_opens_from_a_deep_link_on_a_server_with_data(app_url, page):
     for name in PAGES:
         page.goto(f"{app_url}/{name}")
@@ -156,14 +162,16 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     mine.mkdir()
     for name in ("BSD", "Apache-2.0", "MPL-2.0"):
         shutil.copy(LICENSES / name, mine / f"{name}.txt")
-    (mine / "tool.exe").write_bytes(b"MZ\x90\x00")
+    shutil.copy(LICENSES / "Artistic", mine / "LICENSE")  # extension-less text is read
+    (mine / "tool.exe").write_bytes(b"MZ\x90\x00")  # and a binary is listed with its reason
     files = sorted(mine.iterdir())
     fill(page, "Collection", "my-uploads")
     for attempt in range(2):
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(f) for f in files])
         settle(page)
         page.get_by_role("button", name="Ingest").click()
-        page.get_by_text("Chunks in collection").wait_for()
+        page.get_by_text("my-uploads: done in", exact=False).wait_for()  # this ingest's report, not the last one's
+        metric(page, "Unchanged (skipped)" if attempt else "Documents ingested", "4").wait_for()
         settle(page)
         assert page.get_by_text("file(s) skipped").count() == 1, "the refused file is listed with its reason"
     changed = mine / "BSD.txt"

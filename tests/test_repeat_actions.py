@@ -144,3 +144,11 @@ def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monk
         assert int(metrics["Collections"]) == before + 1  # counted after the demo made it, not before
         assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
     store.delete("demo-journey")
+
+
+def test_a_link_to_another_page_outside_the_app_navigation_is_a_caption_not_a_crash():
+    """A finished run links to Results; a page run on its own (no st.navigation) must still draw."""
+    at = AppTest.from_string("from pages.ui.widgets import link_to\nlink_to('pages/results.py', 'See the results')")
+    at.run()
+    _clean(at)
+    assert any("Results page" in c.value for c in at.caption)

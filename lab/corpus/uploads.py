@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from lab.config import data_dir
-from lab.corpus.parsing import SUPPORTED
+from lab.corpus.parsing import SUPPORTED, kind_of
 from lab.errors import InputError
 
 MAX_UPLOAD_MB = 50
@@ -31,12 +31,11 @@ def safe_name(name: str) -> str:
     return base or "unnamed"
 
 
-def check_content(source: str, data: bytes) -> None:
-    """The bytes must be what the name says: PDF magic, a DOCX zip, or text without NUL bytes."""
+def check_content(source: str, data: bytes, kind: str) -> None:
+    """The bytes must be what the name says (`kind`): PDF magic, a DOCX zip, or text without NUL bytes."""
     import io
     import zipfile
 
-    kind = SUPPORTED[Path(source).suffix.lower()]
     if kind == "pdf":
         ok = data.lstrip()[:5] == b"%PDF-"
     elif kind == "docx":
@@ -57,15 +56,17 @@ def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Pa
     """Store an upload; returns (stored path, source name)."""
     source = safe_name(name)
     suffix = Path(source).suffix.lower()
-    if suffix not in SUPPORTED:
-        raise InputError(f"{source}: unsupported file type; upload {', '.join(sorted(SUPPORTED))} files.")
+    kind = kind_of(source, data)  # as the folder walk decides: by extension, or text without one
+    if kind is None:
+        raise InputError(f"{source}: unsupported file type; upload {', '.join(sorted(SUPPORTED))} files, or plain "
+                         "text without an extension (LICENSE, README).")
     if len(data) > max_mb * 1024 * 1024:
         raise InputError(f"{source}: {len(data) / 1e6:.1f} MB is over the {max_mb} MB upload limit; "
                          "split the file or raise the limit.")
-    check_content(source, data)
+    check_content(source, data, kind)
     folder = data_dir() / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (hashlib.sha256(data).hexdigest() + suffix)
+    target = folder / (hashlib.sha256(data).hexdigest() + (suffix if suffix in SUPPORTED else ""))
     if not target.exists():
         with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
             handle.write(data)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from lab.display import as_text
 from lab.errors import LabError
 from lab.evaluation.metrics import cited as cited_passages
 from pages.ui import resources
+
+
+def link_to(page: str, label: str, icon: str | None = None) -> None:
+    """A link to another page of the app; where the page runs outside the app's navigation (a page file run
+    on its own), a caption naming the page instead of a crash."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        st.caption(f"{label}: open the {page.removeprefix('pages/').removesuffix('.py').title()} page.")
 
 
 def ingest_with_progress(paths, collection: str, config, names=None):
