@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from lab.config import DEFAULT_COLLECTION, SEARCH_K, BatchConfig, ChunkConfig, DecodingConfig, RetrievalConfig
 from lab.errors import LabError
+from lab.generation.models import BACKENDS
 from lab.options import add_options, picked
 from lab.session import Loader, Settings, compare_job, endpoint_settings, path_context, retrievers
 
@@ -21,7 +22,8 @@ def _settings(args) -> Settings:
     """The session settings of a command (the same dataclass the pages fill from the sidebar and widgets)."""
     return Settings(
         collection=getattr(args, "collection", DEFAULT_COLLECTION),
-        model=getattr(args, "model", None), adapter=getattr(args, "adapter", None),
+        model=getattr(args, "model", None), backend=getattr(args, "backend", None) or Settings.backend,
+        adapter=getattr(args, "adapter", None),
         endpoint=endpoint_settings(getattr(args, "endpoint_url", None), getattr(args, "endpoint_model", None),
                                    getattr(args, "endpoint_key_env", None)),
         retrieval=RetrievalConfig(**picked(RetrievalConfig, args)), decoding=DecodingConfig(**picked(DecodingConfig, args)))
@@ -346,6 +348,9 @@ def parser() -> argparse.ArgumentParser:
     # What a path run needs: the same settings on `ask` and `compare` (and in the pages' sidebar and widgets).
     run = argparse.ArgumentParser(add_help=False, parents=[collection])
     run.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded SmolLM2)")
+    run.add_argument("--backend", default=Settings.backend, choices=BACKENDS,
+                     help="how the local model runs: transformers (the float32 reference) or int8 (same weights, "
+                          "int8 matrix multiplies on CPU; `lab bench` measures its speed and agreement)")
     run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
     run.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) "
                      "for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")

@@ -42,6 +42,7 @@ class Settings:
 
     collection: str | None = DEFAULT_COLLECTION
     model: str | None = None  # local model folder or hub id; None: the embedded SmolLM2
+    backend: str = "transformers"  # how the local model runs: lab.generation.models.BACKENDS
     adapter: str | None = None  # LoRA adapter folder for the finetuned and hybrid paths
     endpoint: EndpointSettings | None = None
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -59,7 +60,7 @@ class Resources(Protocol):
 
     def reranker(self, name_or_path: str): ...
 
-    def generator(self, name: str | None): ...
+    def generator(self, name: str | None, backend: str = "transformers"): ...
 
     def endpoint(self, settings: EndpointSettings): ...
 
@@ -96,10 +97,10 @@ class Loader:
 
         return self._keep(("reranker", name_or_path), lambda: CrossEncoderReranker(name_or_path))
 
-    def generator(self, name: str | None):
+    def generator(self, name: str | None, backend: str = "transformers"):
         from lab.generation.models import LocalGenerator
 
-        return self._keep(("generator", name), lambda: LocalGenerator(name))
+        return self._keep(("generator", name, backend), lambda: LocalGenerator(name, backend))
 
     def endpoint(self, settings: EndpointSettings):
         from lab.generation.endpoint import EndpointGenerator
@@ -142,7 +143,7 @@ def generators(settings: Settings, res: Resources, paths: Sequence[str] | None =
     remote = res.endpoint(settings.endpoint) if settings.endpoint else None
     local = None
     if paths is None or not all(is_endpoint_path(p) for p in paths):
-        local = res.generator(settings.model)
+        local = res.generator(settings.model, settings.backend)
     return local, remote
 
 

@@ -12,6 +12,7 @@ from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
 from lab.generation.adapters import adapters_dir, list_adapters
 from lab.generation.endpoint import host_of
+from lab.generation.models import BACKENDS
 from pages.ui import frame, resources, state
 
 SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",
@@ -26,6 +27,14 @@ st.title("Models")
 st.header("Base model")
 kind = st.radio("Source", ["Embedded default", "Local folder or Hugging Face id", "OpenAI-compatible endpoint"],
                 key="model_kind", horizontal=True)
+if kind != "OpenAI-compatible endpoint":
+    state.restore("backend_pick", st.session_state.get("backend", BACKENDS[0]))
+    st.session_state["backend"] = st.radio(
+        "Runs on", BACKENDS, key="backend_pick", horizontal=True,
+        format_func={"transformers": "transformers (float32, the reference)",
+                     "int8": "int8 (same weights, faster on CPU)"}.get,
+        help="int8 multiplies the same weights in int8 on the CPU. Runs on different backends are flagged as not "
+             "comparable; `python -m lab bench` measures the speed-up and how often the answers agree.")
 if kind == "Embedded default":
     st.caption("SmolLM2-135M-Instruct (Apache-2.0), shipped with the lab; runs offline on CPU.")
     if st.button("Use the embedded model", key="use_default"):
@@ -39,7 +48,7 @@ elif kind == "Local folder or Hugging Face id":
         try:
             if not path.strip():
                 raise InputError("Type a model folder or a Hugging Face id.")
-            resources.generator(path.strip())
+            resources.generator(path.strip(), st.session_state.get("backend", BACKENDS[0]))
             st.session_state["model_name"], st.session_state["adapter_dir"] = path.strip(), None
             state.done(f"Loaded {path.strip()}.", "base")
         except LabError as exc:
@@ -66,6 +75,7 @@ else:
 state.show_done("base")
 remote = st.session_state.get("endpoint")
 st.caption(f"Active: {st.session_state.get('model_name') or 'SmolLM2-135M-Instruct (embedded)'}"
+           f" on {st.session_state.get('backend', BACKENDS[0])}"
            f" | adapter: {st.session_state.get('adapter_dir') or 'none'}"
            f" | endpoint: {remote['model'] + ' @ ' + host_of(remote['base_url']) if remote else 'none'}")
 
@@ -93,7 +103,8 @@ if right.button("Load adapter", key="load_adapter",
     try:
         if not folder:
             raise InputError("Choose or type an adapter folder.")
-        name = resources.generator(st.session_state.get("model_name")).load_adapter(folder)
+        name = resources.generator(st.session_state.get("model_name"),
+                                   st.session_state.get("backend", BACKENDS[0])).load_adapter(folder)
         st.session_state["adapter_dir"] = folder
         state.done(f"Adapter {name} loaded; the finetuned and hybrid paths use it.", "adapter")
     except LabError as exc:

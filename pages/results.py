@@ -6,6 +6,7 @@ from lab.decision import charts
 from lab.display import as_text
 from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
+from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
 from pages.sections import leakage_view
 from pages.ui import frame, resources
@@ -77,11 +78,7 @@ if others:
                          key="results_other")
     if other != "(none)":
         theirs = next(r for r in others if r.run_id == other).manifest
-        keys = {"collection_hash": "corpus contents", "chunk_config": "chunking", "embedder": "embedder",
-                "model": "model", "model_hash": "model weights", "endpoint": "endpoint",
-                "adapter_hash": "adapter weights", "decoding": "decoding", "k": "chunks per question (k)",
-                "retrieval": "retrieval settings", "questions_file": "golden set"}
-        differ = [label for k, label in keys.items() if run.manifest.get(k) != theirs.get(k)]
+        differ = differences(run.manifest, theirs)
         if differ:
             st.error("Not comparable as-is: these settings differ: " + ", ".join(differ))
         else:

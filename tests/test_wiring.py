@@ -80,11 +80,12 @@ def test_option_help_comes_from_the_field_metadata():
 
 def test_every_setting_the_pages_offer_for_a_path_run_exists_on_ask_and_compare():
     """What the sidebar, Models and Compare pages set is a `Settings`: each of its parts is an option of both."""
-    wanted = {"--collection", "--model", "--adapter", "--endpoint-url", "--endpoint-model", "--endpoint-key-env",
+    wanted = {"--collection", "--model", "--backend", "--adapter", "--endpoint-url", "--endpoint-model", "--endpoint-key-env",
               "--paths"}
     wanted |= {f"--{f.name.replace('_', '-')}" for f in fields(RetrievalConfig)}
     wanted |= {f"--{f.name.replace('_', '-')}" for f in fields(DecodingConfig)}
-    assert {f.name for f in fields(Settings)} == {"collection", "model", "adapter", "endpoint", "retrieval", "decoding"}
+    assert {f.name for f in fields(Settings)} == {"collection", "model", "backend", "adapter", "endpoint", "retrieval",
+                                                "decoding"}
     assert {f.name for f in fields(EndpointSettings)} == {"base_url", "model", "api_key_env"}
     for command in ("ask", "compare"):
         assert wanted <= _flags(command), (command, sorted(wanted - _flags(command)))
@@ -113,7 +114,7 @@ class FakeResources:
         self.loaded.append(f"reranker {name_or_path}")
         return _Reversing()
 
-    def generator(self, name):
+    def generator(self, name, backend="transformers"):
         self.loaded.append(f"generator {name}")
         return self._generator
 

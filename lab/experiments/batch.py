@@ -76,11 +76,33 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "collection": collection, "questions_file": questions_name,
         "model": getattr(ctx.generator, "name", None), "model_hash": getattr(ctx.generator, "weights_hash", None),
+        "backend": getattr(ctx.generator, "backend", None),
         "endpoint": getattr(ctx.endpoint, "name", None),  # `model @ host` of the ...@endpoint paths, never a key
         "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         "python": platform.python_version(), "packages": versions, **(extra or {}),
     }
+
+
+# What must be equal for two runs' scores to be compared as they stand, with the words a user reads.
+COMPARABLE_ON = {"collection_hash": "corpus contents", "chunk_config": "chunking", "embedder": "embedder",
+                 "model": "model", "model_hash": "model weights", "backend": "generation backend",
+                 "endpoint": "endpoint", "adapter_hash": "adapter weights", "decoding": "decoding",
+                 "k": "chunks per question (k)", "retrieval": "retrieval settings", "questions_file": "golden set"}
+
+
+def differences(one: dict, other: dict) -> list[str]:
+    """What differs between two runs' manifests, in words; empty when their scores compare as they stand. A run
+    recorded before backends were a setting ran on transformers.
+
+    >>> differences({"model": "m", "backend": "int8", "k": 4}, {"model": "m", "k": 4})
+    ['generation backend']
+    """
+    def value(manifest: dict, key: str):
+        found = manifest.get(key)
+        return "transformers" if key == "backend" and found is None and manifest.get("model") else found
+
+    return [label for key, label in COMPARABLE_ON.items() if value(one, key) != value(other, key)]
 
 
 def collection_manifest(store, collection: str, rrf_k: int = 60, reranker: str | None = None) -> dict:

@@ -22,6 +22,10 @@ from lab.config import DecodingConfig, models_dir
 from lab.errors import ModelError, NotFoundError
 
 DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
+# How the local model runs: "transformers" is the reference (float32, as trained); "int8" runs the same weights
+# with torch's dynamic int8 matrix multiplies on CPU (LoRA matrices stay float). `python -m lab bench` measures
+# the speed of each and how often their answers agree.
+BACKENDS = ("transformers", "int8")
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -95,12 +99,15 @@ class LocalGenerator:
     `generate(..., adapter=None)` runs the base model with adapters disabled, `adapter="name"` that adapter.
     """
 
-    def __init__(self, name_or_path: str | None = None):
+    def __init__(self, name_or_path: str | None = None, backend: str = "transformers"):
+        if backend not in BACKENDS:
+            raise ModelError(f"Unknown generation backend {backend!r}: choose {' or '.join(BACKENDS)}.")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         target = resolve_model(name_or_path)
         self.name = name_or_path or DEFAULT_GENERATOR
+        self.backend = backend
         self.target = str(target)
         self.adapters: dict[str, str] = {}  # adapter name -> folder
         self.adapter_hashes: dict[str, str] = {}  # adapter name -> sha256 of its weights
@@ -113,7 +120,12 @@ class LocalGenerator:
             raise ModelError(f"Could not load model {self.name}: {exc}. Give a local folder with "
                              "safetensors weights, or a Hugging Face id when the hub is reachable.") from exc
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if backend == "int8" and self.device != "cpu":
+            raise ModelError("The int8 backend runs on CPUs only; on a GPU use the transformers backend.")
         self.model.to(self.device).eval()
+        self.float_model = self.model  # the weights adapters load onto; `model` is what generates
+        if backend == "int8":
+            self.model = int8_copy(self.float_model)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -123,6 +135,7 @@ class LocalGenerator:
         """A generator around an already loaded model (e.g. a peft model just trained), for evaluation."""
         self = cls.__new__(cls)
         self.name, self.target, self.model, self.tokenizer = name, name, model, tokenizer
+        self.backend, self.float_model = "transformers", model
         self.adapters, self.adapter_hashes, self._lock = dict(adapters or {}), {}, threading.Lock()
         self.device = str(next(model.parameters()).device)
         tokenizer.padding_side = "left"
@@ -159,13 +172,14 @@ class LocalGenerator:
         with self._lock:
             try:
                 if self.adapters:
-                    self.model.load_adapter(str(folder), adapter_name=name)
+                    self.float_model.load_adapter(str(folder), adapter_name=name)
                 else:
-                    self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
+                    self.float_model = PeftModel.from_pretrained(self.float_model, str(folder), adapter_name=name)
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 raise ModelError(f"Could not load adapter {folder.name} onto {self.name}: {exc}. Was it "
                                  "trained on this base model?") from exc
-            self.model.eval()
+            self.float_model.eval()
+            self.model = int8_copy(self.float_model) if self.backend == "int8" else self.float_model
         self.adapters[name] = str(folder)
         self.adapter_hashes[name] = weights_sha256(folder)
         return name
@@ -215,3 +229,26 @@ class LocalGenerator:
             text = self.tokenizer.decode(new[:n_out], skip_special_tokens=True).strip()
             results.append(Generation(text, int(mask.sum()), n_out, seconds))
         return results
+
+
+def int8_copy(model):
+    """A copy of `model` whose linear layers multiply in int8 (torch dynamic quantization: weights int8 per
+    tensor, activations quantized per call), except LoRA's own small matrices, which stay float. Adapters are
+    switched on the copy as on the original (`set_adapter`, `disable_adapter`)."""
+    import copy
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks the eager API deprecated in favour of torchao; it is what runs here
+        from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+        from torch.ao.quantization import default_dynamic_qconfig
+
+        quantized = copy.deepcopy(model)
+        for name, module in list(quantized.named_modules()):
+            for child_name, child in list(module.named_children()):
+                if type(child) is torch.nn.Linear and "lora_" not in f"{name}.{child_name}":
+                    child.qconfig = default_dynamic_qconfig
+                    setattr(module, child_name, Int8Linear.from_float(child))
+    return quantized.eval()

@@ -15,9 +15,9 @@ def embedder():
 
 
 @st.cache_resource(show_spinner="Loading the generator (the first start converts it once, ~30 s)...")
-def generator(name: str | None = None):
+def generator(name: str | None = None, backend: str = "transformers"):
     from lab.generation.models import LocalGenerator
-    return LocalGenerator(name)
+    return LocalGenerator(name, backend)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -93,8 +93,8 @@ class PageResources:
         return reranker(name_or_path)
 
     @staticmethod
-    def generator(name: str | None):
-        return generator(name)
+    def generator(name: str | None, backend: str = "transformers"):
+        return generator(name, backend)
 
     @staticmethod
     def endpoint(settings):

@@ -1,0 +1,61 @@
+"""The int8 backend: the same weights, int8 matrix multiplies on CPU. It answers, switches LoRA adapters like the
+reference backend, is recorded in the run manifest, and runs on different backends are flagged as not comparable.
+(Its speed and how often it agrees with the reference are measured by `python -m lab bench`, not here.)"""
+
+import pytest
+
+from lab.config import DecodingConfig, data_dir
+from lab.errors import ModelError
+from lab.experiments.batch import differences, manifest_for
+from lab.experiments.answer_paths import PathContext
+from lab.generation.models import BACKENDS, LocalGenerator
+from lab.generation.prompts import chat
+
+DECODING = DecodingConfig(max_new_tokens=12)
+QUESTIONS = [chat("What is the capital of France?"), chat("Name a primary colour."),
+             chat("What does the GPL let you do?", [("GPL-3", "You may copy and distribute verbatim copies.")])]
+
+
+def test_an_unknown_backend_is_refused_with_the_choices():
+    with pytest.raises(ModelError, match="transformers or int8"):
+        LocalGenerator(backend="fp4")
+    assert BACKENDS[0] == "transformers"  # the reference is the default
+
+
+def test_runs_on_different_backends_are_not_comparable_and_old_runs_count_as_transformers():
+    old = {"model": "SmolLM2-135M-Instruct", "k": 4}
+    assert differences(old, {**old, "backend": "transformers"}) == []
+    assert differences(old, {**old, "backend": "int8"}) == ["generation backend"]
+
+
+@pytest.fixture(scope="module")
+def random_adapter():
+    """A LoRA adapter with random (not zero) weights on the embedded model, saved as peft does."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from lab.generation.models import default_model_folder
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(default_model_folder())
+    peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    folder = data_dir() / "adapters" / "random-int8-check"
+    peft_model.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.model
+def test_int8_answers_and_switches_adapters_like_the_reference(random_adapter):
+    int8 = LocalGenerator(backend="int8")
+    base_before = [g.text for g in int8.generate(QUESTIONS, DECODING)]
+    assert all(base_before) and int8.backend == "int8"
+    name = int8.load_adapter(random_adapter)
+    tuned = [g.text for g in int8.generate(QUESTIONS, DECODING, adapter=name)]
+    assert tuned != base_before, "the adapter's weights are used on the int8 copy"
+    assert [g.text for g in int8.generate(QUESTIONS, DECODING)] == base_before, "adapter=None is the base again"
+    manifest = manifest_for(PathContext(int8, None, None, 4, DECODING, name), None, "q")
+    assert manifest["backend"] == "int8" and manifest["adapter_hash"]
+    reference = LocalGenerator()
+    assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q")["backend"] == "transformers"
+    assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
