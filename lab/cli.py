@@ -221,7 +221,12 @@ def cmd_bench(args) -> int:
     unknown = (only or set()) - set(bench.FIGURES)
     if unknown:
         raise LabError(f"Unknown figure(s) {', '.join(sorted(unknown))}: choose from {', '.join(bench.FIGURES)}.")
-    result = bench.run(quick=args.quick, only=only, adapter=args.adapter)
+    def make_context(collection: str, backend: str):
+        from lab.bench.models import SINGLE_PATHS
+
+        return path_context(Settings(collection=collection, backend=backend), Loader(), SINGLE_PATHS)
+
+    result = bench.run(quick=args.quick, only=only, adapter=args.adapter, make_context=make_context)
     path = bench.write(result, args.out)
     _print(args, {**result, "out": str(path)}, "\n".join(bench.summary_lines(result) + [f"written to {path}"]))
     return 0
@@ -349,8 +354,9 @@ def parser() -> argparse.ArgumentParser:
     run = argparse.ArgumentParser(add_help=False, parents=[collection])
     run.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded SmolLM2)")
     run.add_argument("--backend", default=Settings.backend, choices=BACKENDS,
-                     help="how the local model runs: transformers (the float32 reference) or int8 (same weights, "
-                          "int8 matrix multiplies on CPU; `lab bench` measures its speed and agreement)")
+                     help="how the local model runs: transformers (the float32 reference) or int8 (experimental: "
+                          "same weights, int8 matrix multiplies on CPU; on the embedded 135M model it changes most "
+                          "answers: `lab bench --only comparison_speedup` measures speed and agreement)")
     run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
     run.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) "
                      "for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")

@@ -6,7 +6,7 @@ from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
 from lab.display import as_text
 from lab.errors import LabError
 from lab.evaluation.golden import parse_golden
-from lab.experiments.answer_paths import available_paths, run_path
+from lab.experiments.answer_paths import available_paths, run_paths
 from lab.generation.endpoint import host_of
 from pages.sections import blind_view, golden_picker, leakage_view, update_view
 from pages.ui import frame, resources, state, widgets
@@ -52,11 +52,16 @@ with single:
                 raise LabError("Choose at least one path.")
             ctx = state.path_context(paths, retrieval=RetrievalConfig(k=int(k)),
                                      decoding=DecodingConfig(max_new_tokens=int(max_new)))
-            answers = []
-            progress = st.progress(0.0, text="Answering...")
-            for i, path in enumerate(paths):
-                progress.progress(i / len(paths), text=f"Answering through {path}...")
-                answers.append(run_path(path, question, ctx))
+            progress = st.progress(0.0, text="Retrieving for every path...")
+            answered: list[str] = []
+
+            def finished(path: str, _n: int) -> None:
+                answered.append(path)
+                left = [p for p in paths if p not in answered]
+                progress.progress(len(answered) / len(paths), text=f"{path} answered" + (
+                    f"; answering through {left[0]}..." if left else "."))
+
+            answers = run_paths(paths, question, ctx, finished)
             progress.empty()
             st.session_state["compare_answers"] = (answers, chosen.answer if chosen else None)
             if blind:

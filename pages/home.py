@@ -39,14 +39,14 @@ if st.button("Run the demo", key="demo", type="primary"):
     report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
         from lab.evaluation.golden import load_golden
-        from lab.experiments.answer_paths import run_path
+        from lab.experiments.answer_paths import run_paths
 
         try:
             question = load_golden(SAMPLE_GOLDEN)[0]
             ctx = state.path_context(collection=DEFAULT_COLLECTION)
             with st.spinner("Answering through prompt, rag and hybrid-rag..."):
                 st.session_state["demo_answers"] = (
-                    [run_path(p, question.question, ctx) for p in ("prompt", "rag", "hybrid-rag")], question)
+                    run_paths(("prompt", "rag", "hybrid-rag"), question.question, ctx), question)
             st.session_state["demo_ingest"] = report
             state.select_collection(DEFAULT_COLLECTION)  # reruns: the counts above and the sidebar show it
         except LabError as exc:

@@ -32,9 +32,11 @@ if kind != "OpenAI-compatible endpoint":
     st.session_state["backend"] = st.radio(
         "Runs on", BACKENDS, key="backend_pick", horizontal=True,
         format_func={"transformers": "transformers (float32, the reference)",
-                     "int8": "int8 (same weights, faster on CPU)"}.get,
-        help="int8 multiplies the same weights in int8 on the CPU. Runs on different backends are flagged as not "
-             "comparable; `python -m lab bench` measures the speed-up and how often the answers agree.")
+                     "int8": "int8 (experimental: check its agreement first)"}.get,
+        help="int8 multiplies the same weights in int8 on the CPU. On the embedded 135M model it changed nearly "
+             "every answer and lost accuracy (see the README's benchmark); larger models usually suffer less. "
+             "`python -m lab bench --only comparison_speedup` measures the speed-up and the agreement on your "
+             "machine. Runs on different backends are flagged as not comparable.")
 if kind == "Embedded default":
     st.caption("SmolLM2-135M-Instruct (Apache-2.0), shipped with the lab; runs offline on CPU.")
     if st.button("Use the embedded model", key="use_default"):

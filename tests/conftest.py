@@ -243,7 +243,7 @@ def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
             return Path(folder).name
 
     generator = AdapterFakeGenerator()
-    monkeypatch.setattr(resources, "generator", lambda name=None: generator)
+    monkeypatch.setattr(resources, "generator", lambda name=None, backend="transformers": generator)
     monkeypatch.setattr(resources, "embedder", lambda: fake_embedder)
     docs = tmp_path / "fake-app-docs"
     docs.mkdir()

@@ -59,3 +59,19 @@ def test_int8_answers_and_switches_adapters_like_the_reference(random_adapter):
     reference = LocalGenerator()
     assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q")["backend"] == "transformers"
     assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
+
+
+@pytest.mark.slow
+def test_the_single_question_figure_times_both_backends_and_splits_a_rag_answer(sample_collection):
+    """The figure's plumbing on one question (the speed itself is claimed by `python -m lab bench`)."""
+    from lab.bench.models import SINGLE_PATHS, bench_single_question
+    from lab.session import Loader, Settings, path_context
+
+    def make_context(backend):
+        return path_context(Settings(collection=sample_collection, backend=backend), Loader(), SINGLE_PATHS)
+
+    result = bench_single_question(data_dir(), make_context, ["Who is the Data Protection Officer?"])
+    assert result.name == "single_question_speedup" and result.lab > 0 and result.baseline > 0
+    assert result.detail["answers"] == len(SINGLE_PATHS) and set(result.detail["seconds"]) == set(BACKENDS)
+    split = result.detail["rag_answer_split"]["int8"]
+    assert split["prompt_tokens"] > 100 and split["prefill_ms"] > 0 and split["prefill_floor_ms_at_fp32_peak"] > 0

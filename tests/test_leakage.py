@@ -136,7 +136,7 @@ def test_cli_compare_records_the_flagged_questions(tmp_path, monkeypatch, fake_e
     from lab.experiments.run_store import RunStore
 
     class Generator(type(fake_generator)):
-        def __init__(self, name=None):
+        def __init__(self, name=None, backend="transformers"):
             super().__init__()
 
         def load_adapter(self, folder):

@@ -33,7 +33,7 @@ def _loader(real_embedder, real_generator):
     from lab.session import Loader
 
     res = Loader()
-    res._kept["embedder"], res._kept[("generator", None)] = real_embedder, real_generator
+    res._kept["embedder"], res._kept[("generator", None, "transformers")] = real_embedder, real_generator
     return res
 
 

@@ -71,3 +71,15 @@ def test_generation_is_batched_per_path(fake_generator):
     answers = generate(prepared, ctx)
     assert sorted(fake_generator.batches, key=str) == sorted([(3, None), (3, None), (3, "a1")], key=str)
     assert all(a.latency_ms["generate"] == pytest.approx(4 / 3) for a in answers)
+
+
+
+def test_one_question_through_several_paths_reports_each_path_as_it_is_done(fake_generator):
+    from lab.experiments.answer_paths import run_paths
+
+    answered = []
+    answers = run_paths(["prompt", "rag", "hybrid-rag"], "Q?", PathContext(fake_generator, FakeRetriever(),
+                                                                          FakeRetriever(), k=2),
+                        lambda path, n: answered.append(path))
+    assert [a.path for a in answers] == ["prompt", "rag", "hybrid-rag"] == answered
+    assert fake_generator.batches == [(1, None)] * 3 and all(a.error is None for a in answers)

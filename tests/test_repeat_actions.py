@@ -114,7 +114,7 @@ def test_pressing_start_batch_run_twice_starts_one_run(fake_app, monkeypatch):
         def load_adapter(self, folder):
             return fast.load_adapter(folder)
 
-    monkeypatch.setattr(resources, "generator", lambda name=None: Slow())
+    monkeypatch.setattr(resources, "generator", lambda name=None, backend="transformers": Slow())
     before = {r.run_id for r in RunStore().list()}
     at = _app("pages/compare.py")
     at.multiselect(key="paths").set_value(["prompt"]).run()

@@ -63,7 +63,7 @@ def test_models_page_load_failures(fake_app, tmp_path, monkeypatch):
     from lab.errors import ModelError
     from pages.ui import resources
 
-    def failing(name=None):
+    def failing(name=None, backend="transformers"):
         raise ModelError(f"Could not load {name}: the folder holds no safetensors weights. Give a folder with "
                          "config.json and *.safetensors.")
 

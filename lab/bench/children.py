@@ -150,3 +150,52 @@ def bench_comparison(app: AppData, limit: int) -> Figure:
     target = f"< {MEMORY_LIMIT_MB}"
     return Figure("comparison", round(child.peak_rss_mb), None, "MB peak RSS", None, target,
                   meets(child.peak_rss_mb, target), detail)
+
+
+def bench_backends(app: AppData, limit: int, backend: str = "int8") -> list[Figure]:
+    """`comparison_speedup` and `backend_agreement`: the golden set (or its first `limit` questions) through all
+    five paths as `python -m lab compare`, once on the reference backend and once on `backend`, each in its own
+    child on the same data directory (same chunks, same prompts). The speed-up is the wall-time ratio; the
+    agreement is the share of answers identical to the reference and the paired difference in accuracy (95% CI)."""
+    from lab.bench.figure import data_dir_env, figure
+    from lab.config import REPO_ROOT, SAMPLE_GOLDEN
+    from lab.evaluation.stats import compare_pair
+    from lab.experiments.run_store import RunStore
+
+    children, records = {}, {}
+    for name in ("transformers", backend):
+        command = _lab("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", app.collection, "--adapter",
+                       app.adapter, "--backend", name, "--out", str(app.folder / f"bench-{name}.csv"), "--json") \
+            + (["--limit", str(limit)] if limit else [])
+        children[name] = _check(run_measured(command, app.env, cwd=REPO_ROOT), f"compare --backend {name}")
+        with data_dir_env(app.folder):
+            found = RunStore().answers(children[name].json()["run_id"])
+        records[name] = {(r.question_id, r.path): r for r in found if r.error is None}
+    reference, fast = records["transformers"], records[backend]
+    keys = sorted(reference.keys() & fast.keys())
+    by_path: dict[str, dict] = {}
+    for path in sorted({p for _, p in keys}):
+        mine = [k for k in keys if k[1] == path]
+        test = compare_pair([fast[k].correct for k in mine], [reference[k].correct for k in mine])
+        by_path[path] = {"identical": sum(fast[k].answer == reference[k].answer for k in mine), "answers": len(mine),
+                         "accuracy_diff": round(test.diff.mean, 3),
+                         "ci95": [round(test.diff.low, 3), round(test.diff.high, 3)]}
+    pooled = compare_pair([fast[k].correct for k in keys], [reference[k].correct for k in keys])
+    identical = sum(fast[k].answer == reference[k].answer for k in keys)
+    walls = {name: child.wall_seconds for name, child in children.items()}
+    speed = figure("comparison_speedup", walls[backend], walls["transformers"], "s wall", "<= 0.35",
+                   backend=backend, questions=children[backend].json()["questions"], answers=len(keys),
+                   wall_seconds={k: round(v, 1) for k, v in walls.items()},
+                   peak_rss_mb={name: round(child.peak_rss_mb) for name, child in children.items()},
+                   memory_target=f"< {MEMORY_LIMIT_MB} MB",
+                   note="each wall time includes the child's start and model load (the same for both)")
+    agreement = Figure("backend_agreement", round(identical / max(len(keys), 1), 3), None, "share identical",
+                       None, "accuracy difference CI includes 0 or is above it", not pooled.diff.high < 0,
+                       {"backend": backend, "identical": identical, "answers": len(keys),
+                        "accuracy": {name: round(sum(side[k].correct or 0 for k in keys) / max(len(keys), 1), 3)
+                                     for name, side in records.items()},
+                        "accuracy_diff": round(pooled.diff.mean, 3),
+                        "ci95": [round(pooled.diff.low, 3), round(pooled.diff.high, 3)],
+                        "p_value": round(pooled.p_value, 4), "worse_outside_ci": bool(pooled.diff.high < 0),
+                        "by_path": by_path})
+    return [speed, agreement]

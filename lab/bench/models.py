@@ -113,3 +113,78 @@ def _bare_loop(plan, rows, pad_id: int, config, collate) -> list[float]:
         loss.item()
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+SINGLE_PATHS = ("prompt", "rag", "hybrid-rag")
+
+
+def bench_single_question(app_folder, make_context, questions: list[str], backend: str = "int8") -> Figure:
+    """`single_question_speedup`: one question through prompt, rag and hybrid-rag, path after path as the Compare
+    page runs it, on `backend` vs the reference backend (alternating question by question), and where the time of
+    a RAG answer goes: retrieval, prefill (the prompt's forward pass), decode, against the arithmetic floor of the
+    prompt's multiply-adds at this machine's measured float32 matrix speed. `make_context(backend)` gives the
+    PathContext of the app's collection on that backend (the command line wires it: `lab.session`)."""
+    from lab.bench.figure import data_dir_env
+    from lab.experiments.answer_paths import run_path, run_paths
+
+    with data_dir_env(app_folder):
+        contexts = {name: make_context(name) for name in ("transformers", backend)}
+        for ctx in contexts.values():  # warm-up: first calls allocate
+            run_path("rag", questions[0], ctx)
+        seconds: dict[str, list[float]] = {name: [] for name in contexts}
+        same = 0
+        for question in questions:
+            texts = {}
+            for name, ctx in contexts.items():
+                start = time.perf_counter()
+                texts[name] = [a.text for a in run_paths(SINGLE_PATHS, question, ctx)]
+                seconds[name].append(time.perf_counter() - start)
+            same += sum(a == b for a, b in zip(*texts.values()))
+        split = {name: _time_split(ctx, questions[0]) for name, ctx in contexts.items()}
+    lab, base = statistics.median(seconds[backend]), statistics.median(seconds["transformers"])
+    return figure("single_question_speedup", lab, base, "s per question", "<= 0.35", backend=backend,
+                  paths=list(SINGLE_PATHS), questions=len(questions), identical_answers=same,
+                  answers=len(questions) * len(SINGLE_PATHS),
+                  seconds={k: [round(x, 2) for x in v] for k, v in seconds.items()}, rag_answer_split=split,
+                  threads=_threads())
+
+
+def _time_split(ctx, question: str) -> dict:
+    """Milliseconds of one RAG answer by stage, and the floor its prompt's arithmetic sets."""
+    import torch
+
+    from lab.experiments.answer_paths import generate, prepare
+
+    start = time.perf_counter()
+    answer = prepare("rag", question, ctx)
+    retrieve_ms = (time.perf_counter() - start) * 1000
+    generator = ctx.generator
+    text = generator.tokenizer.apply_chat_template(answer.messages, add_generation_prompt=True, tokenize=False)
+    batch = generator.tokenizer([text], return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        generator.model(**batch)
+        prefill_ms = (time.perf_counter() - start) * 1000
+    generate([answer], ctx)
+    generate_ms = answer.latency_ms["generate"]
+    tokens = int(batch["input_ids"].shape[1])
+    params = sum(p.numel() for p in generator.float_model.parameters())
+    floor_ms = 2 * params * tokens / (_fp32_gflops() * 1e9) * 1000
+    return {"prompt_tokens": tokens, "tokens_out": answer.tokens_out, "retrieve_ms": round(retrieve_ms),
+            "prefill_ms": round(prefill_ms), "decode_ms": round(max(generate_ms - prefill_ms, 0)),
+            "prefill_floor_ms_at_fp32_peak": round(floor_ms),
+            "note": "prefill floor: 2 x parameters x prompt tokens at this machine's measured fp32 matmul speed "
+                    "(attention and the embedding table counted as parameters, so it is a rough bound)"}
+
+
+def _fp32_gflops() -> float:
+    """This machine's float32 matrix-multiply speed (GFLOP/s), measured on a 1024x576 by 576x1536 product."""
+    import torch
+
+    a, w = torch.randn(1024, 576), torch.randn(576, 1536)
+    for _ in range(3):
+        a @ w
+    start, n = time.perf_counter(), 50
+    for _ in range(n):
+        a @ w
+    return 2 * 1024 * 576 * 1536 * n / (time.perf_counter() - start) / 1e9

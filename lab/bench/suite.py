@@ -10,6 +10,9 @@ figures hold on a noisy machine. Medians over repeats; results written to a JSON
 | batched_generation | batched tokens/s / one-question-at-a-time tokens/s, 16 golden questions | >= 4 |
 | lora_training | lab training-step tokens/s / bare forward+backward loop tokens/s | >= 0.8 |
 | comparison | whole golden-set comparison in a child process: wall time, peak RSS | < 4096 MB |
+| comparison_speedup | the same comparison on the int8 backend / on the transformers reference (wall time) | <= 0.35 |
+| backend_agreement | share of int8 answers identical to the reference; paired accuracy difference, 95% CI | CI not below 0 |
+| single_question_speedup | one question through prompt, rag, hybrid-rag (as the Compare page), int8 / reference | <= 0.35 |
 | first_render | seconds from `streamlit run` to Home rendered in Chromium; page switches reported | < 5 s |
 
 The figures live in `lab.bench.corpus` (ingestion, bm25, hybrid), `lab.bench.peer` (LangChain, imported only
@@ -34,7 +37,7 @@ from pathlib import Path
 from lab.bench.figure import Figure
 
 FIGURES = ("ingestion", "bm25", "hybrid", "peer_langchain", "batched_generation", "lora_training", "comparison",
-           "first_render")
+           "comparison_speedup", "single_question_speedup", "first_render")
 
 
 def machine() -> dict:
@@ -73,8 +76,9 @@ def versions() -> dict:
     return out
 
 
-def run(quick: bool = False, only: set[str] | None = None, adapter: str | None = None) -> dict:
-    """Run the figures in `only` (default: all of FIGURES); `adapter` is used by the comparison figure."""
+def run(quick: bool = False, only: set[str] | None = None, adapter: str | None = None, make_context=None) -> dict:
+    """Run the figures in `only` (default: all of FIGURES); `adapter` is used by the comparison figure, and
+    `make_context(collection, backend)` (the session's wiring) by the single-question figure."""
     import resource
 
     from lab.config import SAMPLE_GOLDEN
@@ -102,14 +106,23 @@ def run(quick: bool = False, only: set[str] | None = None, adapter: str | None =
             figures.append(bench_models.bench_generation([q.question for q in questions[:16]], 1 if quick else 3))
         if "lora_training" in only:
             figures.append(bench_models.bench_lora_training(8 if quick else 12))
-    if only & {"comparison", "first_render"}:
+    if only & {"comparison", "comparison_speedup", "single_question_speedup", "first_render"}:
         from lab.bench import children as bench_children
 
         with tempfile.TemporaryDirectory(prefix="lab-bench-app-") as folder:
-            app = bench_children.prepare_app_data(Path(folder), adapter, train="comparison" in only)
+            app = bench_children.prepare_app_data(Path(folder), adapter,
+                                                  train=bool(only & {"comparison", "comparison_speedup"}))
             notes += app.notes
             if "comparison" in only:
                 figures.append(bench_children.bench_comparison(app, 4 if quick else 0))
+            if "comparison_speedup" in only:
+                figures += bench_children.bench_backends(app, 8 if quick else 0)
+            if "single_question_speedup" in only and make_context is not None:
+                from lab.bench import models as bench_models
+
+                picked = [q.question for q in questions[:3 if quick else 10]]
+                figures.append(bench_models.bench_single_question(
+                    app.folder, lambda backend: make_context(app.collection, backend), picked))
             if "first_render" in only and not quick:
                 from lab.bench.app import bench_first_render
 

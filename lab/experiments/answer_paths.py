@@ -32,7 +32,7 @@ id as its local twin:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lab.config import DecodingConfig, RetrievalConfig
@@ -251,6 +251,13 @@ def generate(answers: list[Answer], ctx: PathContext,
             answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
         answer.latency_ms.pop("prepare", None)
     return answers
+
+
+def run_paths(names: Sequence[str], question: str, ctx: PathContext,
+              finished: Callable[[str, int], None] | None = None) -> list[Answer]:
+    """One question through several paths: every path retrieves first, then each generates in turn (its latency
+    its own). `finished(path, 1)` as each path is done, for progress."""
+    return generate([prepare(name, question, ctx) for name in names], ctx, finished)
 
 
 def run_path(name: str, question: str, ctx: PathContext) -> Answer:
