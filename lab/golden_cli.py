@@ -196,10 +196,7 @@ def cmd_behaviour(args) -> int:
     remote = endpoint_settings(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
     teacher = Loader().endpoint(remote) if remote else None
     built = build(questions, schema, examples, general, args.share, teacher)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for part, text in built.files().items():
-        (out / f"{part}.jsonl").write_text(text, encoding="utf-8")
+    out = built.save(args.out)
     document = {"out": str(out), "train": len(built.train), "validation": len(built.validation),
                 "test": len(built.test), "general_in_train": built.general_in_train, "teacher": built.teacher,
                 "preview": built.train[:3]}

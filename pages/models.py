@@ -8,11 +8,13 @@ import streamlit as st
 
 from lab.config import SAMPLE_CORPUS, data_dir
 from lab.errors import InputError, LabError
+from lab.finetune.behaviour import built_sets
 from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
 from lab.generation.adapters import adapters_dir, list_adapters
 from lab.generation.endpoint import host_of
 from lab.generation.models import BACKENDS
+from pages.sections import behaviour_builder
 from pages.ui import frame, resources, state
 
 SAMPLES = {"Sample: behaviour (JSON answers)": SAMPLE_CORPUS / "finetune_behaviour.jsonl",
@@ -116,10 +118,13 @@ if st.session_state.get("adapter_dir") and right.button("Unload adapter", key="u
     state.done("Adapter unloaded: finetuned and hybrid need one again.", "adapter")
 state.show_done("adapter")
 
-# --- training ---------------------------------------------------------------------------------------
+# --- behaviour sets and training -------------------------------------------------------------------
+behaviour_builder.draw()
 st.header("Train an adapter")
+built = {f"Built: {p.name}": p / "train.jsonl" for p in built_sets(behaviour_builder.folder())}
 with st.form("train_form"):
-    source = st.radio("Training data", list(SAMPLES) + ["Upload JSONL"], key="train_source", horizontal=True)
+    source = st.radio("Training data", list(SAMPLES) + list(built) + ["Upload JSONL"], key="train_source",
+                      horizontal=True)
     upload = st.file_uploader("JSONL file", type=["jsonl"], key="train_upload",
                               help='One object a line: {"prompt", "completion"} or {"messages": [...]}.')
     name = st.text_input("Adapter name", value="my-adapter", key="train_name")
@@ -164,7 +169,8 @@ if submitted:
             data.write_bytes(raw)
             data_name = upload.name
         else:
-            data, data_name = SAMPLES[source], SAMPLES[source].name
+            data = {**SAMPLES, **built}[source]
+            data_name = f"{data.parent.name}/{data.name}" if source in built else data.name
         out = adapters_dir() / name.strip()
         following = resources.jobs().get(f"train-{out.name}")
         if following is not None and following.running:  # a double click, or a start again after a refresh

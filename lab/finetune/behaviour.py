@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lab.config import DecodingConfig
 from lab.errors import InputError
@@ -56,6 +58,29 @@ class BehaviourSet:
     def files(self) -> dict[str, str]:
         return {part: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
                 for part, rows in (("train", self.train), ("validation", self.validation), ("test", self.test))}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write train/validation/test.jsonl into `folder`, all or nothing: the files are written into a
+        sibling folder that then replaces `folder` (a set built earlier under that name stays until then)."""
+        folder = Path(folder)
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for part, text in self.files().items():
+            (partial / f"{part}.jsonl").write_text(text, encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        partial.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+        return folder
+
+
+def built_sets(root: str | Path) -> list[Path]:
+    """Behaviour sets saved under `root` (folders holding a train.jsonl), newest first."""
+    found = [p.parent for p in Path(root).glob("*/train.jsonl") if not p.parent.name.endswith((".partial", ".old"))]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 def build(questions: Sequence[GoldenQuestion], schema: dict | None = None, examples: Sequence[str] = (),
