@@ -150,10 +150,14 @@ def test_real_retrieval_finds_the_release_notes_after_the_update(sample_collecti
 
 @pytest.mark.slow  # a background job polled through AppTest reruns
 @pytest.mark.usefixtures("show_error_details")
-def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_undoes(fake_app, store, tmp_path):
+def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_undoes(fake_app, store, tmp_path,
+                                                                                      fake_embedder):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
+
+    from lab.config import SAMPLE_DOCS
+    from lab.index.ingest import ingest
 
     adapter = tmp_path / "ft"
     adapter.mkdir()
@@ -162,6 +166,16 @@ def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_
     at.session_state["collection"], at.session_state["adapter_dir"] = fake_app, str(adapter)
     at.run()
     at.multiselect(key="paths").set_value(["prompt", "rag", "finetuned"])
+    at.button(key="update_start").click().run()  # the built-in update is about the sample corpus, not this one
+    assert "does not hold" in at.error[0].value and "Upload your edited document" in at.error[0].value
+    assert update_demo.UPDATE_DOC.name not in store.source_hashes(fake_app)
+
+    sample = "fake-sample"  # the sample's documents, embedded by the fake embedder
+    if store.exists(sample):
+        store.delete(sample)
+    ingest([SAMPLE_DOCS], sample, fake_embedder, store)
+    at.session_state["collection"] = sample
+    at.run()
     at.button(key="update_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception or at.error]
     deadline = time.time() + 90
@@ -176,7 +190,16 @@ def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_
     assert list(summary["path"]) == ["prompt", "rag", "finetuned"]
     answers = [d.value for d in at.dataframe if "rag after" in d.value.columns][0]
     assert len(answers) == 8 and "finetuned before" in answers.columns
-    assert update_demo.UPDATE_DOC.name in store.source_hashes(fake_app)
+    assert update_demo.UPDATE_DOC.name in store.source_hashes(sample)
     at.button(key="update_undo").click().run()
     assert any("Removed" in s.value for s in at.success)
-    assert update_demo.UPDATE_DOC.name not in store.source_hashes(fake_app)
+    assert update_demo.UPDATE_DOC.name not in store.source_hashes(sample)
+
+
+def test_the_built_in_update_applies_only_to_a_collection_holding_the_sample():
+    from lab.config import SAMPLE_DOCS
+
+    names = [p.name for p in SAMPLE_DOCS.iterdir() if p.is_file()]
+    assert update_demo.sample_update_applies(names + ["notes.md"])
+    assert update_demo.sample_update_applies(names[1:])  # one file skipped at ingest
+    assert not update_demo.sample_update_applies(["GPL-3", "BSD", names[0]])

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lab.config import SAMPLE_CORPUS, ChunkConfig
+from lab.config import SAMPLE_CORPUS, SAMPLE_DOCS, ChunkConfig
 from lab.errors import InputError
 from lab.evaluation.golden import parse_golden
 from lab.evaluation.metrics import is_correct, json_answer
@@ -102,6 +102,14 @@ def load_update_questions(path: str | Path = UPDATE_QUESTIONS) -> list[UpdateQue
     if not path.is_file():
         raise InputError(f"Update question file {path} not found.")
     return parse_update_questions(path.read_text(encoding="utf-8"), path.name)
+
+
+def sample_update_applies(held_sources) -> bool:
+    """Whether the built-in update (the sample's release notes and questions) means anything for a collection
+    holding `held_sources`: its questions are about the sample corpus, so the collection must hold (nearly all
+    of) the sample's documents; any other collection needs the user's own update and questions."""
+    sample = {p.name for p in SAMPLE_DOCS.iterdir() if p.is_file()}
+    return len(sample & set(held_sources)) >= 0.8 * len(sample)
 
 
 def facts(text: str, question: UpdateQuestion) -> tuple[bool, bool]:

@@ -19,6 +19,13 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
 
     if not paths:
         raise LabError("Choose at least one path.")
+    if doc is not None and questions_file is None:
+        raise LabError("Upload the questions your document affects too (JSONL lines with question, answer and "
+                       "answer_before_update): the built-in questions are about the sample's update, not yours.")
+    if doc is None and not update_demo.sample_update_applies(resources.store().source_hashes(collection)):
+        raise LabError(f"The built-in update ({update_demo.UPDATE_DOC.name}) changes facts of the sample corpus, "
+                       f"which {collection!r} does not hold. Upload your edited document and the questions it "
+                       "affects, or make the sample collection active in the sidebar.")
     questions = update_demo.parse_update_questions(questions_file.getvalue().decode("utf-8", "replace"),
                                                    questions_file.name) if questions_file else \
         update_demo.load_update_questions()
@@ -98,7 +105,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
                                          key="update_questions_file",
                                          help="Golden-set lines with answer (new) and answer_before_update (old); "
                                               "default: sample_corpus/update/questions.jsonl")
-    if st.button("Add the 5.1 update and re-ask", key="update_start", type="primary"):
+    if st.button("Add the update and re-ask", key="update_start", type="primary"):
         try:
             st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file)
         except LabError as exc:
