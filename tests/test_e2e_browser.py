@@ -3,17 +3,15 @@ ingest -> ask -> golden batch -> charts -> CSV download, and checks the download
 
 import csv
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import streamlit_app
+from tests.conftest import chromium, streamlit_app
 
 # `streamlit run` of the whole app, driven by Chromium; the app ingests and answers with the real models
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +24,9 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page():
-    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         yield context.new_page()
-        browser.close()
 
 
 def set_number(page, label: str, value: int) -> None:

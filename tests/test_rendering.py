@@ -128,14 +128,9 @@ def hostile_page_url(tmp_path_factory):
 @pytest.mark.server
 @pytest.mark.browser
 def test_in_a_real_browser_nothing_runs_and_the_text_is_visible(hostile_page_url):
-    from tests.test_e2e_browser import CHROMIUM
+    from tests.conftest import chromium
 
-    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                    "--disable-dev-shm-usage"])
+    with chromium() as browser:
         page = browser.new_page()
         dialogs, requests = [], []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -148,7 +143,6 @@ def test_in_a_real_browser_nothing_runs_and_the_text_is_visible(hostile_page_url
         body = page.inner_text("body")
         injected = page.evaluate("""() => [...document.querySelectorAll('img, a, script')]
             .map(e => e.outerHTML).filter(h => /alert|e\\.vil|javascript:/.test(h))""")
-        browser.close()
     assert dialogs == [] and injected == []
     assert not [u for u in requests if "e.vil" in u], "an image from the document was fetched"
     visible = body.replace(ZERO_WIDTH_SPACE, "")

@@ -278,18 +278,13 @@ def test_the_brief_built_in_the_app_process_has_readable_charts_and_tables_that_
 @pytest.mark.browser
 def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(runs, tmp_path):
     """What the issue saw: charts drawn black, the results table cut at 1,300 px (p95, tokens and $ hidden)."""
-    from tests.test_e2e_browser import CHROMIUM
-
     import streamlit.elements.plotly_chart  # noqa: F401  (the app's process: Streamlit's default template)
     from lab.decision.report import write_brief
 
     out = write_brief(synthetic_run(runs), tmp_path / "brief.html", runs=runs)
-    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
-    from playwright.sync_api import sync_playwright
+    from tests.conftest import chromium
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                    "--disable-dev-shm-usage"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(out.as_uri())
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
@@ -299,7 +294,6 @@ def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(ru
         charts = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
             paper: gd._fullLayout.paper_bgcolor, font: gd._fullLayout.font.color,
             colours: gd._fullData.map(t => String((t.marker && t.marker.color) || (t.line && t.line.color)))}))""")
-        browser.close()
     assert cut == [], f"columns past the right edge at 1,300 px: {cut}"
     assert len(charts) == 5
     for chart in charts:
