@@ -36,7 +36,7 @@ if kind != "OpenAI-compatible endpoint":
         format_func={"transformers": "transformers (float32, the reference)",
                      "int8": "int8 (experimental: check its agreement first)"}.get,
         help="int8 multiplies the same weights in int8 on the CPU. On the embedded 135M model it changed nearly "
-             "every answer and lost accuracy (see the README's benchmark); larger models usually suffer less. "
+             "every answer and lost accuracy (see the README's benchmark); it has not been measured on larger models. "
              "`python -m lab bench --only comparison_speedup` measures the speed-up and the agreement on your "
              "machine. Runs on different backends are flagged as not comparable.")
 if kind == "Embedded default":
