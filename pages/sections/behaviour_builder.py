@@ -52,15 +52,15 @@ def draw() -> None:
             if not name.strip() or not name.replace("-", "").replace("_", "").isalnum():
                 raise InputError("Save as: use letters, digits, - and _ only.")
             saved = built.save(folder() / name.strip())
-            st.session_state["bh_last"] = (str(saved), len(built.train), len(built.validation), len(built.test),
-                                           built.general_in_train, built.teacher, built.train[:10])
+            st.session_state["bh_last"] = (saved, built)
         except LabError as exc:
             st.error(str(exc))
     if "bh_last" in st.session_state:
-        saved, train, validation, test, general, teacher, preview = st.session_state["bh_last"]
-        st.success(f"Saved {saved}: train {train} (of which {general} general), validation {validation}, test "
-                   f"{test}; answers from {teacher or 'the golden set'}. Pick it as the training data below.")
-        st.dataframe(preview, hide_index=True, key="bh_preview")
+        saved, built = st.session_state["bh_last"]
+        st.success(f"Saved {saved}: train {len(built.train)} (of which {built.general_in_train} general), validation "
+                   f"{len(built.validation)}, test {len(built.test)}; answers from {built.teacher or 'the golden set'}."
+                   " Pick it as the training data below.")
+        st.dataframe(built.train[:10], hide_index=True, key="bh_preview")
 
 
 def _build(golden_set, form: str, spec: str, share: float, remote: dict | None):
