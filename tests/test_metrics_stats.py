@@ -7,6 +7,9 @@ import pytest
 from lab.evaluation import metrics
 from lab.evaluation.costs import PriceTable, monthly_cost, query_cost
 from lab.errors import InputError
+import numpy as np
+
+from lab.evaluation import stats
 from lab.evaluation.stats import compare_pair, mean_ci
 
 
@@ -144,3 +147,16 @@ def test_a_json_answer_gets_citation_validity_and_cited_sources():
     answer = Answer("hybrid", "Which port?", '{"answer": "7443", "sources": [2, 5], "confidence": "high"}', hits)
     record = score(answer, GoldenQuestion("q1", "Which port?", "7443", [], ["doc2.md"], "numeric"), PriceTable())
     assert record.citation_valid == 0.5 and record.cited_sources == ["doc2.md"]
+
+
+def test_separable_and_the_interval_never_disagree():
+    """One procedure decides: p < 0.05 exactly when the difference's 95% interval excludes 0 (300 random paired
+    sets of 0/1 scores, 8 to 90 questions, the shapes a comparison produces)."""
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(8, 90))
+        a = (rng.random(n) < rng.random()).astype(float)
+        b = (rng.random(n) < rng.random()).astype(float)
+        t = stats.compare_pair(a, b)
+        assert (t.diff.low > 0 or t.diff.high < 0) == t.separable == (t.p_value < 0.05)
+        assert t.diff.low <= t.diff.mean <= t.diff.high

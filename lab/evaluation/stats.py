@@ -1,22 +1,47 @@
 """Confidence intervals and paired tests for comparing paths on the same questions.
 
-Every path answers the same questions, so comparisons are paired: resample questions (not
-answers) and compare paths question by question.
+Every path answers the same questions, so comparisons are paired: resample questions (not answers) and compare
+paths question by question.
 
->>> mean_ci([1, 1, 0, 1], seed=0).mean
-0.75
->>> compare_pair([1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], seed=0).p_value < 0.05
-True
+One mean gets a BCa bootstrap 95% interval (`scipy.stats.bootstrap`, which corrects the plain percentile
+interval's bias and skew on small sets of 0/1 scores). A paired difference gets one verdict from one procedure:
+the two-sided paired permutation test (flip the sign of each question's difference; the same test as
+`scipy.stats.permutation_test(..., permutation_type="samples")`), and its 95% interval is that test inverted:
+every shift δ the test would not reject at 5%. So "separable" (p < 0.05) and "the interval excludes 0" are the
+same statement and cannot disagree.
+
+Worked examples. Six questions where path a is right and b wrong on every one: all 2^6 sign flips are tried
+(exact test), and only the two all-same-sign flips are as extreme, so p = 2/64:
+
+>>> t = compare_pair([1] * 6, [0] * 6, "a", "b")
+>>> round(t.p_value, 4), t.separable, t.diff.mean, t.diff.low > 0
+(0.0312, True, 1.0, True)
+
+Five wins and one loss out of six is not separable (14 of the 64 flips are as extreme: p = 0.22), and the interval then holds 0:
+
+>>> t = compare_pair([1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 1])
+>>> round(t.p_value, 4), t.separable, t.diff.low <= 0 <= t.diff.high
+(0.2188, False, True)
+
+A mean of 0/1 scores with its BCa interval:
+
+>>> e = mean_ci([1, 1, 0, 1] * 10); e.mean, e.n, e.low < 0.75 < e.high
+(0.75, 40, True)
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 
 RESAMPLES = 2000
+PERMUTATIONS = 10000
+EXACT_UP_TO = 14  # questions: up to here every sign flip is tried (2^14 = 16,384)
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -31,12 +56,12 @@ class Estimate:
 class PairTest:
     a: str
     b: str
-    diff: Estimate  # mean of a - b with its paired bootstrap 95% CI
+    diff: Estimate  # mean of a - b with the 95% interval of the inverted permutation test
     p_value: float  # two-sided paired sign-flip permutation test
     wins: int  # questions where a scored higher than b
     ties: int
     losses: int
-    separable: bool  # the CI of the difference excludes 0
+    separable: bool  # p < 0.05, which is the same as the interval excluding 0
     questions_needed: int | None  # rough n at which an effect of this size would separate
 
 
@@ -45,15 +70,26 @@ def _clean(values: Sequence[float | None]) -> np.ndarray:
 
 
 def mean_ci(values: Sequence[float | None], seed: int = 0, level: float = 0.95) -> Estimate:
-    """Mean with a percentile bootstrap CI over questions (None values are left out)."""
+    """Mean with a BCa bootstrap CI over questions (None values are left out). All-equal values have no spread
+    to resample: the interval is the value itself."""
+    from scipy.stats import bootstrap
+
     data = _clean(values)
     if data.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"), 0)
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, data.size, (RESAMPLES, data.size))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return Estimate(float(data.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)),
-                    int(data.size))
+    mean = float(data.mean())
+    if data.size == 1 or np.ptp(data) == 0:
+        return Estimate(mean, mean, mean, int(data.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BCa's degenerate-distribution warning: handled below
+        result = bootstrap((data,), np.mean, confidence_level=level, n_resamples=RESAMPLES, method="BCa",
+                           random_state=np.random.default_rng(seed), vectorized=True)
+    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    if not (np.isfinite(low) and np.isfinite(high)):  # BCa undefined (e.g. one odd value out): percentile
+        means = data[np.random.default_rng(seed).integers(0, data.size, (RESAMPLES, data.size))].mean(axis=1)
+        tail = (1 - level) / 2 * 100
+        low, high = float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    return Estimate(mean, min(low, mean), max(high, mean), int(data.size))
 
 
 def wilson_ci(successes: int, n: int, z: float = 1.96) -> Estimate:
@@ -72,6 +108,69 @@ def wilson_ci(successes: int, n: int, z: float = 1.96) -> Estimate:
     return Estimate(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), n)
 
 
+class SignFlipTest:
+    """The paired permutation test of "mean difference = δ", for any δ, on one fixed set of sign flips (all of
+    them up to `EXACT_UP_TO` questions, else `PERMUTATIONS` random ones), so that p(δ) is one function and its
+    inversion is exact.
+
+    It agrees with scipy's own paired permutation test:
+
+    >>> from scipy.stats import permutation_test
+    >>> a, b = np.array([3., 1, 4, 1, 5, 9, 2, 6]), np.array([2., 7, 1, 8, 2, 8, 1, 8])
+    >>> ref = permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type="samples")
+    >>> bool(np.isclose(SignFlipTest(a - b).p(0.0), ref.pvalue))
+    True
+    """
+
+    def __init__(self, diffs: np.ndarray, seed: int = 0):
+        self.diffs, n = np.asarray(diffs, dtype=float), len(diffs)
+        if n <= EXACT_UP_TO:
+            signs = np.array(list(product((1.0, -1.0), repeat=n))) if n else np.ones((1, 0))
+            self.exact = True
+        else:
+            signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(PERMUTATIONS, n))
+            signs[0] = 1.0  # the observed assignment is one of the permutations (a valid Monte Carlo p)
+            self.exact = False
+        self._flipped_sum = signs @ self.diffs  # sum(s * d) per flip
+        self._sign_sum = signs.sum(axis=1)  # sum(s) per flip: sum(s * (d - δ)) = sum(s*d) - δ * sum(s)
+        self.n = n
+
+    def p(self, delta: float) -> float:
+        """Two-sided p-value of "the mean difference is `delta`"."""
+        if self.n == 0:
+            return 1.0
+        observed = abs(self.diffs.sum() - delta * self.n)
+        flipped = np.abs(self._flipped_sum - delta * self._sign_sum)
+        return float((flipped >= observed - 1e-9 * max(1.0, observed)).mean())
+
+    def interval(self, alpha: float = ALPHA) -> tuple[float, float]:
+        """Every δ with p(δ) >= alpha: the inverted test's 1 - alpha interval (found by bisection from the mean
+        outwards; then made to agree with p(0) exactly, so 0 is inside if and only if p(0) >= alpha)."""
+        mean = float(self.diffs.mean()) if self.n else float("nan")
+        spread = float(np.ptp(self.diffs)) if self.n else 0.0
+        if self.n == 0:
+            return mean, mean
+        if spread == 0:
+            return mean, mean
+
+        def edge(direction: float) -> float:
+            inside, outside = mean, mean + direction * 2 * spread
+            while self.p(outside) >= alpha:  # never for real data; guards the bisection's precondition
+                outside += direction * 2 * spread
+            for _ in range(50):
+                middle = (inside + outside) / 2
+                inside, outside = (middle, outside) if self.p(middle) >= alpha else (inside, middle)
+            return inside
+
+        low, high = edge(-1.0), edge(1.0)
+        zero_in = self.p(0.0) >= alpha
+        if zero_in:
+            low, high = min(low, 0.0), max(high, 0.0)
+        elif low <= 0.0 <= high:  # p(δ) is not monotone around 0 here: the test's verdict at 0 decides
+            low, high = (np.nextafter(0.0, 1.0), high) if mean > 0 else (low, np.nextafter(0.0, -1.0))
+        return float(low), float(high)
+
+
 def compare_pair(a: Sequence[float | None], b: Sequence[float | None], name_a: str = "a", name_b: str = "b",
                  seed: int = 0) -> PairTest:
     """Paired comparison on the questions both paths scored (None on either side drops the question)."""
@@ -80,16 +179,14 @@ def compare_pair(a: Sequence[float | None], b: Sequence[float | None], name_a: s
         nan = Estimate(float("nan"), float("nan"), float("nan"), 0)
         return PairTest(name_a, name_b, nan, float("nan"), 0, 0, 0, False, None)
     diffs = pairs[:, 0] - pairs[:, 1]
-    diff = mean_ci(diffs, seed)
-    rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(RESAMPLES, diffs.size))
-    observed = abs(diffs.mean())
-    p_value = float((np.abs((signs * diffs).mean(axis=1)) >= observed - 1e-12).mean())
-    p_value = max(p_value, 1.0 / RESAMPLES) if observed > 0 else 1.0
-    separable = bool(diff.low > 0 or diff.high < 0)
+    test = SignFlipTest(diffs, seed)
+    observed = float(diffs.mean())
+    p_value = test.p(0.0) if observed != 0 else 1.0
+    low, high = test.interval()
+    separable = bool(p_value < ALPHA)
     needed = None
-    if not separable and observed > 0:
+    if not separable and observed != 0:
         sd = diffs.std(ddof=1) if diffs.size > 1 else 0.0
-        needed = int(np.ceil((1.96 * sd / observed) ** 2)) if sd > 0 else None
-    return PairTest(name_a, name_b, diff, p_value, int((diffs > 0).sum()), int((diffs == 0).sum()),
-                    int((diffs < 0).sum()), separable, needed)
+        needed = int(np.ceil((1.96 * sd / abs(observed)) ** 2)) if sd > 0 else None
+    return PairTest(name_a, name_b, Estimate(observed, low, high, int(diffs.size)), p_value,
+                    int((diffs > 0).sum()), int((diffs == 0).sum()), int((diffs < 0).sum()), separable, needed)
