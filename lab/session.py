@@ -129,7 +129,8 @@ def retrievers(settings: Settings, res: Resources, collection: str | None = None
     store.info(name)  # fail early, with what to do, if the collection is missing
     reranker_path = settings.retrieval.reranker
     reranker = res.reranker(reranker_path) if reranker_path else None
-    modes = retrievers_for(store, name, res.embedder(), res.bm25(name), reranker, settings.retrieval.rrf_k)
+    modes = retrievers_for(store, name, res.embedder(), res.bm25(name), reranker, settings.retrieval.rrf_k,
+                           settings.retrieval.fusion)
     return modes, None if reranker else NO_RERANKER
 
 
@@ -169,7 +170,8 @@ def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQu
     ctx = path_context(settings, res, paths)
     extra = {}
     if settings.collection and ctx.retriever is not None:
-        extra = collection_manifest(res.store(), settings.collection, settings.retrieval.rrf_k,
-                                    settings.retrieval.reranker)
+        retrieval = settings.retrieval
+        extra = collection_manifest(res.store(), settings.collection, retrieval.rrf_k, retrieval.fusion,
+                                    retrieval.reranker)
     manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
     return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size)

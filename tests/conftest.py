@@ -128,7 +128,8 @@ class FakeGenerator:
             self.calls.append(messages)
             user = messages[-1]["content"]
             who = f"{adapter} " if adapter else ""
-            results.append(Generation(f"{who}saw {user.count('] source: ')} passages", len(user.split()), 3, 0.004))
+            seen = len(re.findall(r"^\[\d+\] ", user, re.M))
+            results.append(Generation(f"{who}saw {seen} passages", len(user.split()), 3, 0.004))
         return results
 
 

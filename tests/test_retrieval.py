@@ -39,13 +39,33 @@ def test_bm25_finds_exact_identifiers(modes):
     assert modes["bm25"].search("zzz qqq", 3) == []
 
 
+def test_convex_fusion_keeps_a_strong_single_retriever_hit_that_rrf_drops():
+    """BM25's first hit, far ahead of its second, is one dense did not return; dense's candidates are close
+    together, and BM25 ranks them low. RRF sees ranks only: the chunks both lists hold pass the strong hit. The
+    convex combination of normalised scores keeps it beside dense's own first hit, at the top."""
+    from lab.index.fusion import convex
+
+    dense = [(f"d{i}", 0.60 - i * 0.01) for i in range(10)]
+    bm25 = [("exact", 14.0)] + [(f"d{i}", 3.0 - i * 0.1) for i in range(9, -1, -1)]
+    by_rrf = [i for i, _ in rrf([[i for i, _ in dense], [i for i, _ in bm25]])]
+    assert by_rrf.index("exact") > 3
+    assert {i for i, _ in convex([dense, bm25])[:2]} == {"d0", "exact"}
+    assert convex([[("a", 1.0)], []]) == [("a", 0.5)]  # one list empty: the other still ranks
+
+
+def test_hybrid_fusion_is_a_setting(any_store, fake_embedder, modes):
+    rrf_modes = retrievers_for(any_store, "t-hybrid", fake_embedder, fusion="rrf")
+    hit = rrf_modes["hybrid"].search("HX-3021 SSO", 4)[0]
+    assert "rrf" in hit.scores and "convex" not in hit.scores
+
+
 def test_hybrid_fuses_by_id_and_keeps_every_stage(modes):
     hits = modes["hybrid"].search("HX-3021 SSO", 4)
     assert len(hits) == len({h.id for h in hits}) == 4
     top = hits[0]
     assert top.text.startswith("code: HX-3021")
-    assert {"dense", "bm25", "rrf"} <= set(top.scores) and top.ranks["rrf"] == 1
-    assert top.score == top.scores["rrf"]
+    assert {"dense", "bm25", "convex"} <= set(top.scores) and top.ranks["convex"] == 1
+    assert top.score == top.scores["convex"]
     assert "rerank" not in modes, "no reranker given, no rerank mode"
 
 
@@ -53,10 +73,12 @@ def _plain_hybrid(modes, query, k):
     """Hybrid fused from two full searches (texts read from Chroma): what the fast path must equal."""
     from lab.index.fusion import rrf
 
+    from lab.index.fusion import convex
+
     dense, lexical = modes["dense"].search(query, 20), modes["bm25"].search(query, 20)
     by_id = {h.id: h for h in dense + lexical}
-    return [(i, by_id[i].text, by_id[i].source, round(s, 9)) for i, s in rrf([[h.id for h in dense],
-                                                                            [h.id for h in lexical]])][:k]
+    fused = convex([[(h.id, h.score) for h in dense], [(h.id, h.score) for h in lexical]])
+    return [(i, by_id[i].text, by_id[i].source, round(s, 9)) for i, s in fused][:k]
 
 
 @pytest.mark.parametrize("query", ["HX-3021 SSO", "storage runs out", "agent server", "nothing matches zzz"])

@@ -35,6 +35,26 @@ class Chunk:
     page: int | None
     doc_sha256: str
     tokens: int
+    title: str = ""
+
+    @property
+    def indexed_text(self) -> str:
+        """What the embedder and BM25 read: the chunk with its context (document title, nearest heading) first, so
+        a passage that never names its section is still found by it. The stored text stays the document's own."""
+        return with_context(self.text, self.title, self.heading)
+
+
+def with_context(text: str, title: str = "", heading: str = "") -> str:
+    r"""`text` after a line naming its document title and heading (those it does not already start with).
+
+    >>> with_context("Body.", "GNU Libtasn1", "2.1 ASN.1 syntax")
+    'GNU Libtasn1 — 2.1 ASN.1 syntax\nBody.'
+    >>> with_context("Setup\nBody.", "", "Setup")
+    'Setup\nBody.'
+    """
+    start = text[:200].lower()
+    context = [part for part in (title, heading) if part and part.lower() not in start]
+    return " — ".join(context) + "\n" + text if context else text
 
 
 @dataclass(frozen=True)
@@ -156,5 +176,5 @@ def chunk_document(doc: Document, config: ChunkConfig, count: TokenCounter) -> l
         seen[key] = seen.get(key, 0) + 1
         chunk_id = key if seen[key] == 1 else f"{key}-{seen[key]}"
         chunks.append(Chunk(chunk_id, doc.source, body, start, end, group[0].heading, group[0].page,
-                            doc.sha256, sum(u.tokens for u in group)))
+                            doc.sha256, sum(u.tokens for u in group), doc.title))
     return chunks

@@ -107,7 +107,8 @@ class ParseWorker:
                              "a possible decompression bomb. If the file is genuine, split it or raise "
                              "LAB_PARSE_MEMORY_MB.")
         doc = reply["document"]
-        return Document(doc["source"], doc["sha256"], [Section(t, h, p, a) for t, h, p, a in doc["sections"]])
+        return Document(doc["source"], doc["sha256"], [Section(t, h, p, a) for t, h, p, a in doc["sections"]],
+                        doc.get("title", ""))
 
     def status(self) -> WorkerStatus:
         reply = self._ask({"op": "status"}, "status")
@@ -240,7 +241,7 @@ def _handle(request: dict, address_limit_mb: int | None) -> dict:
         return {"error": f"{name}: could not be read ({exc.strerror or exc}); check the file and its permissions."}
     except Exception as exc:  # a parser bug outside parse()'s own handling: still this file's reason
         return {"error": f"{name}: could not be read ({type(exc).__name__}: {exc})."}
-    return {"document": {"source": doc.source, "sha256": doc.sha256,
+    return {"document": {"source": doc.source, "sha256": doc.sha256, "title": doc.title,
                          "sections": [[s.text, s.heading, s.page, s.atomic] for s in doc.sections]}}
 
 

@@ -30,11 +30,15 @@ class Section:
     atomic: bool = False  # a record (CSV row) that the chunker never merges with its neighbours
 
 
+PARSER_VERSION = 2  # 2: PDF page furniture removed, PDF headings from the outline, document titles
+
+
 @dataclass
 class Document:
     source: str  # file name as ingested (basename); golden sets cite it
     sha256: str
     sections: list[Section] = field(default_factory=list)
+    title: str = ""  # PDF/DOCX metadata title, HTML <title>, or the first top-level Markdown heading
 
     @property
     def text(self) -> str:
@@ -95,8 +99,11 @@ def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
     if not data.strip():
         raise InputError(f"{name}: the file is empty.")
     parser = {"markdown": _markdown, "text": _text, "html": _html, "pdf": _pdf, "docx": _docx, "csv": _csv}[kind]
+    title = ""
     try:
         sections = parser(data)
+        if isinstance(sections, tuple):  # parsers that know the document's title return it too
+            sections, title = sections
     except InputError as exc:
         raise InputError(f"{name}: could not be read as {kind}: {exc}") from exc
     except RecursionError as exc:
@@ -111,7 +118,10 @@ def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
                          "(LAB_MAX_CHUNKS_PER_FILE); split the file or raise the limit.")
     if not sections:
         raise InputError(f"{name}: no text could be extracted (is it a scanned image or an empty table?).")
-    return Document(source=name, sha256=hashlib.sha256(data).hexdigest(), sections=sections)
+    if not title and kind in ("markdown", "html", "docx") and sections[0].heading:
+        title = sections[0].heading
+    return Document(source=name, sha256=hashlib.sha256(data).hexdigest(), sections=sections,
+                    title=" ".join(title.split())[:200])
 
 
 def _decode(data: bytes) -> str:
@@ -171,7 +181,7 @@ def _html(data: bytes) -> list[Section]:
     return sections
 
 
-def _pdf(data: bytes) -> list[Section]:
+def _pdf(data: bytes) -> tuple[list[Section], str]:
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError
 
@@ -180,10 +190,120 @@ def _pdf(data: bytes) -> list[Section]:
     if reader.is_encrypted:
         raise InputError("the PDF is encrypted; save an unencrypted copy and upload that.")
     try:
-        return [Section((page.extract_text() or "").strip(), page=i) for i, page in enumerate(reader.pages, 1)]
+        pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
     except LimitReachedError as exc:
         raise InputError(f"it goes past one of pypdf's safety limits ({exc}); refused as a possible decompression "
                          "bomb.") from exc
+    title = _pdf_title(reader) or running_head(pages)
+    pages = strip_furniture(pages)
+    headings = _pdf_outline(reader)
+    sections, heading = [], ""
+    for number, lines in enumerate(pages, 1):
+        starts = headings.get(number, [])
+        current, parts = heading, []
+        for line in lines:
+            key = _squeeze(line)
+            match = next((h for h in starts if key and _squeeze(h) == key), None)
+            if match is not None:  # the outline's heading, where it is printed on this page
+                if "".join(parts).strip():
+                    sections.append(Section("\n".join(parts).strip(), current, number))
+                current, parts = match, []
+                starts = [h for h in starts if h is not match]
+            parts.append(line)
+        if "".join(parts).strip():
+            sections.append(Section("\n".join(parts).strip(), current, number))
+        heading = starts[-1] if starts else current  # an outline entry not found in the text still starts here
+    return sections, title
+
+
+def _squeeze(text: str) -> str:
+    """A heading as compared with a printed line: no section number, no punctuation or spaces, lower case."""
+    return re.sub(r"\W+", "", re.sub(r"^\s*(?:\d+|[A-Z])(?:\.\d+)*\.?\s+", "", text)).lower()
+
+
+def _pdf_outline(reader) -> dict[int, list[str]]:
+    """page number (from 1) -> the outline's (bookmarks') titles that start on it, in order; {} without an
+    outline or when it cannot be read (a damaged outline is not a reason to refuse the text)."""
+    found: dict[int, list[str]] = {}
+
+    def walk(items, depth=0):
+        if depth > 8:
+            return
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)
+            except Exception:
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            if title and page is not None and page >= 0:
+                found.setdefault(page + 1, []).append(title[:200])
+
+    try:
+        walk(reader.outline)
+    except Exception:
+        return {}
+    return found
+
+
+def _pdf_title(reader) -> str:
+    try:
+        title = str((reader.metadata or {}).get("/Title") or "")
+    except Exception:
+        return ""
+    title = " ".join(title.split())
+    return "" if re.fullmatch(r"(untitled|microsoft word.*|.*\.(docx?|pdf|tex|dvi))?", title, re.I) else title
+
+
+def running_head(pages: list[list[str]]) -> str:
+    """The line printed at the top of most pages, without digits (a manual's title as its running head), or "".
+
+    >>> running_head([["Shared MIME-info Database", "Text.", str(n)] for n in range(1, 5)])
+    'Shared MIME-info Database'
+    """
+    tops = [lines[0].strip() for lines in pages if lines and lines[0].strip()]
+    best = max(set(tops), key=tops.count) if tops else ""
+    ok = len(pages) >= 3 and tops.count(best) >= len(pages) / 2 and not re.search(r"\d", best) and len(best) <= 120
+    return best if ok else ""
+
+
+_PAGE_NUMBER = re.compile(r"(?i)^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$")
+_EDGE = 2  # lines at the top and at the bottom of a page where running heads, footers and page numbers sit
+
+
+def strip_furniture(pages: list[list[str]]) -> list[list[str]]:
+    """Drop page furniture: a page number alone on a line at a page's top or bottom, and a line that recurs (digits
+    aside) at the top or bottom of at least half the pages (running heads, footers), in documents of 3+ pages.
+
+    >>> pages = [["Shared MIME-info Database", body, str(n)] for n, body in enumerate(["A.", "B b.", "C.", "D."], 1)]
+    >>> strip_furniture(pages)[1]
+    ['B b.']
+    >>> strip_furniture([["7", "2 ASN.1 structure handling", "Text."]])[0]
+    ['2 ASN.1 structure handling', 'Text.']
+    """
+    def norm(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split())).lower()
+
+    counts: dict[str, int] = {}
+    if len(pages) >= 3:
+        for lines in pages:
+            edges = {norm(line) for line in lines[:_EDGE] + lines[-_EDGE:] if line.strip()}
+            for key in edges:
+                counts[key] = counts.get(key, 0) + 1
+    numbered = re.compile(r"^#\W|\W#$")  # "Chapter 2: ASN.1 structure handling 3": a running head with its page
+    recurring = {key for key, n in counts.items() if n >= max(3, len(pages) / 2) or (n >= 2 and numbered.search(key))}
+    out = []
+    for lines in pages:
+        keep = list(lines)
+        for edge in (range(min(_EDGE, len(keep))), range(len(keep) - 1, max(len(keep) - 1 - _EDGE, -1), -1)):
+            for i in edge:
+                text = " ".join(keep[i].split())
+                if text and (_PAGE_NUMBER.match(text) or norm(text) in recurring):
+                    keep[i] = ""
+        out.append([line for line in keep if line.strip()] if any(not line for line in keep) else keep)
+    return out
 
 
 def _docx(data: bytes) -> list[Section]:

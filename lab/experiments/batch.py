@@ -105,9 +105,10 @@ def differences(one: dict, other: dict) -> list[str]:
     return [label for key, label in COMPARABLE_ON.items() if value(one, key) != value(other, key)]
 
 
-def collection_manifest(store, collection: str, rrf_k: int = 60, reranker: str | None = None) -> dict:
+def collection_manifest(store, collection: str, rrf_k: int = 60, fusion: str = "convex",
+                        reranker: str | None = None) -> dict:
     """The index half of a run's manifest: which corpus, chunked how, embedded with what, retrieved how."""
     info = store.info(collection)
     return {"collection_hash": store.fingerprint(collection), "embedder": info.embedder,
             "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
-            "retrieval": {"rrf_k": rrf_k, "candidates": 20, "reranker": reranker}}
+            "retrieval": {"fusion": fusion, "rrf_k": rrf_k, "candidates": 20, "reranker": reranker}}

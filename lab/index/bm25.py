@@ -30,12 +30,16 @@ class BM25Index:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], meta: list[dict]) -> "BM25Index":
+        """An index of the chunks as the embedder reads them too: each with its title and heading first."""
         import bm25s
+
+        from lab.corpus.chunking import with_context
 
         index = cls(list(ids), list(texts), list(meta))
         if ids:
             retriever = bm25s.BM25()
-            retriever.index(bm25s.tokenize(index.texts, stopwords=STOPWORDS, show_progress=False),
+            indexed = [with_context(t, m.get("title", ""), m.get("heading", "")) for t, m in zip(index.texts, index.meta)]
+            retriever.index(bm25s.tokenize(indexed, stopwords=STOPWORDS, show_progress=False),
                             show_progress=False)
             index._retriever = retriever
         return index

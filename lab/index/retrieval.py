@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lab.errors import StoreError
@@ -23,6 +23,7 @@ class Hit:
     page: int | None = None
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
+    title: str = ""  # the document's title (PDF metadata, HTML <title>, first Markdown heading)
 
 
 class Retriever(Protocol):
@@ -64,7 +65,7 @@ class DenseRetriever:
             score = 1.0 - float(row["distance"])  # Chroma's cosine distance -> cosine similarity
             meta = row["meta"] or {}
             hits.append(Hit(row["id"], meta.get("source", "?"), row["text"], score, meta.get("heading", ""),
-                            meta.get("page") or None, {"dense": score}, {"dense": rank}))
+                            meta.get("page") or None, {"dense": score}, {"dense": rank}, meta.get("title", "")))
         return hits
 
 
@@ -89,22 +90,25 @@ class BM25Retriever:
         for rank, (pos, score) in enumerate(self.index.search(query, k), 1):
             meta = self.index.meta[pos]
             hits.append(Hit(self.index.ids[pos], meta.get("source", "?"), self.index.texts[pos], score,
-                            meta.get("heading", ""), meta.get("page") or None, {"bm25": score}, {"bm25": rank}))
+                            meta.get("heading", ""), meta.get("page") or None, {"bm25": score}, {"bm25": rank},
+                            meta.get("title", "")))
         return hits
 
 
 class HybridRetriever:
-    """Dense + BM25 candidates fused by reciprocal rank fusion (by chunk id), optionally reranked."""
+    """Dense + BM25 candidates fused by chunk id (`lab.index.fusion`: convex combination of normalised scores by
+    default, or reciprocal rank fusion), optionally reranked."""
 
     name = "hybrid"
 
     def __init__(self, dense: Retriever, lexical: Retriever, rrf_k: int = 60, candidates: int = 20,
-                 reranker=None):
+                 reranker=None, fusion: str = "convex"):
         self.dense, self.lexical, self.rrf_k, self.candidates, self.reranker = dense, lexical, rrf_k, candidates, reranker
+        self.fusion = fusion
         self.last_timings: dict[str, float] = {}
 
     def search(self, query: str, k: int) -> list[Hit]:
-        from lab.index.fusion import rrf
+        from lab.index.fusion import convex, rrf
 
         start = time.perf_counter()
         n = max(k, self.candidates)
@@ -117,16 +121,18 @@ class HybridRetriever:
         for hits in pools:
             for hit in hits:
                 known = by_id.get(hit.id)
-                by_id[hit.id] = hit if known is None else Hit(
-                    known.id, known.source, known.text, known.score, known.heading, known.page,
-                    {**known.scores, **hit.scores}, {**known.ranks, **hit.ranks})
-        fused = rrf([[h.id for h in hits] for hits in pools], self.rrf_k)
+                by_id[hit.id] = hit if known is None else replace(
+                    known, scores={**known.scores, **hit.scores}, ranks={**known.ranks, **hit.ranks})
+        if self.fusion == "rrf":
+            fused = rrf([[h.id for h in hits] for hits in pools], self.rrf_k)
+        else:
+            fused = convex([[(h.id, h.score) for h in hits] for hits in pools])
         retrieved = time.perf_counter()
         out = []
         for rank, (chunk_id, score) in enumerate(fused, 1):
             hit = by_id[chunk_id]
-            out.append(Hit(hit.id, hit.source, hit.text, score, hit.heading, hit.page,
-                           {**hit.scores, "rrf": score}, {**hit.ranks, "rrf": rank}))
+            out.append(replace(hit, score=score, scores={**hit.scores, self.fusion: score},
+                               ranks={**hit.ranks, self.fusion: rank}))
         if self.reranker is not None:
             out = self.reranker.rerank(query, out)
         self.last_timings = {"retrieve_ms": (retrieved - start) * 1000,
@@ -135,11 +141,12 @@ class HybridRetriever:
 
 
 def retrievers_for(store: Store, collection: str, embedder: Embedder, index=None,
-                   reranker=None, rrf_k: int = 60) -> dict[str, Retriever]:
+                   reranker=None, rrf_k: int = 60, fusion: str = "convex") -> dict[str, Retriever]:
     """The retrievers of one collection by mode: dense, bm25, hybrid (and rerank when a reranker is given)."""
     dense = DenseRetriever(store, collection, embedder)
     lexical = BM25Retriever(index if index is not None else bm25_index(store, collection))
-    modes: dict[str, Retriever] = {"dense": dense, "bm25": lexical, "hybrid": HybridRetriever(dense, lexical, rrf_k)}
+    modes: dict[str, Retriever] = {"dense": dense, "bm25": lexical,
+                                   "hybrid": HybridRetriever(dense, lexical, rrf_k, fusion=fusion)}
     if reranker is not None:
-        modes["rerank"] = HybridRetriever(dense, lexical, rrf_k, reranker=reranker)
+        modes["rerank"] = HybridRetriever(dense, lexical, rrf_k, reranker=reranker, fusion=fusion)
     return modes

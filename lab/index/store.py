@@ -313,7 +313,7 @@ class Store:
                 ids=[c.id for c in part], embeddings=[list(map(float, v)) for v in vectors[i:i + _BATCH]],
                 documents=[c.text for c in part],
                 metadatas=[{"source": c.source, "heading": c.heading, "page": c.page or 0, "start": c.start,
-                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens} for c in part])
+                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens, "title": c.title} for c in part])
         stale = sorted(old - {c.id for c in chunks})
         if stale:
             collection.delete(ids=stale)
