@@ -7,6 +7,9 @@ from lab.display import as_text
 from lab.errors import LabError
 from pages.ui import frame, resources, state, widgets
 
+DEMO_BATCH = 8
+DEMO_PATHS = ("prompt", "rag", "hybrid-rag")
+
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("RAG vs Fine-Tuning Lab")
 st.markdown(
@@ -16,7 +19,7 @@ st.markdown(
 st.markdown(
     "| path | model | retrieval |\n|---|---|---|\n"
     "| `prompt` | base | none |\n| `rag` | base | dense top-k |\n"
-    "| `hybrid-rag` | base | dense + BM25, reciprocal rank fusion |\n"
+    "| `hybrid-rag` | base | dense + BM25, fused by normalised score |\n"
 )
 
 st.header("What is loaded")
@@ -32,9 +35,60 @@ if names:
                  hide_index=True, key="home_collections")
 st.caption(f"Data directory: {data_dir().name}/ (set LAB_DATA_DIR to move it)")
 
+
+def _start_batch() -> str:
+    """The demo's batch: one question of each kind first, then in file order, up to DEMO_BATCH (a double click or a
+    second tab joins the run already going)."""
+    from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
+    from lab.evaluation.golden import load_golden
+
+    questions, kinds = [], set()
+    pool = load_golden(SAMPLE_GOLDEN)
+    for q in pool:
+        if q.kind not in kinds and len(questions) < DEMO_BATCH:
+            questions.append(q)
+            kinds.add(q.kind)
+    questions += [q for q in pool if q not in questions][: DEMO_BATCH - len(questions)]
+    return state.start_compare(questions, "sample golden set (Home demo)", DEMO_PATHS, RetrievalConfig(),
+                               DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH))
+
+
+def _batch_results(run_id: str, polling: bool = False) -> None:
+    from lab.evaluation.summary import summarize
+
+    runs = resources.run_store()
+    try:
+        run = runs.get(run_id)
+    except LabError:
+        return
+    job = resources.jobs().get(run_id)
+    done, total = (job.progress.done, job.progress.total) if job is not None else (run.done, run.total)
+    if run.status == "running":
+        st.progress(min(done / max(total, 1), 1.0), text=f"Batch of {DEMO_BATCH} questions: {done}/{total} answers")
+        return
+    if polling:
+        st.rerun()  # ended: draw the page once more, which stops the polling
+    if run.status != "done":
+        st.warning(f"The demo batch {run.status}: {as_text(run.error or 'no reason recorded')}. Run the demo again.")
+        return
+    summary = summarize(runs.answers(run_id))
+    st.markdown(f"**Measured on {summary.questions} golden questions** (accuracy: the gold answer or an alias in "
+                "the answer)")
+    st.dataframe([{"path": p.path, "accuracy": round(p.quality["correct"].mean, 3),
+                   "95% CI": f"[{p.quality['correct'].low:.2f}, {p.quality['correct'].high:.2f}]",
+                   "p50 latency (ms)": round(p.latency_ms.get("total", {}).get("p50", 0))}
+                  for p in summary.paths if "correct" in p.quality], hide_index=True, key="demo_batch_table")
+    for t in summary.pairs:
+        verdict = "separable" if t.separable else "not separable with this few questions"
+        st.caption(f"{t.a} − {t.b}: {t.diff.mean:+.2f} [{t.diff.low:+.2f}, {t.diff.high:+.2f}], p = {t.p_value:.3f}: "
+                   f"{verdict}.")
+    widgets.link_to("pages/compare.py", "Run all the golden questions on the Compare page", icon=":material/play_arrow:")
+
+
 st.header("One-click demo")
-st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on) and asks "
-         "one golden question through `prompt`, `rag` and `hybrid-rag`.")
+st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on), asks one "
+         f"golden question through `prompt`, `rag` and `hybrid-rag`, then runs a small batch of {DEMO_BATCH} golden "
+         "questions through the same paths in the background, so the difference is measured, not one anecdote.")
 if st.button("Run the demo", key="demo", type="primary"):
     report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
@@ -46,14 +100,24 @@ if st.button("Run the demo", key="demo", type="primary"):
             ctx = state.path_context(collection=DEFAULT_COLLECTION)
             with st.spinner("Answering through prompt, rag and hybrid-rag..."):
                 st.session_state["demo_answers"] = (
-                    run_paths(("prompt", "rag", "hybrid-rag"), question.question, ctx), question)
+                    run_paths(DEMO_PATHS, question.question, ctx), question)
             st.session_state["demo_ingest"] = report
+            st.session_state["demo_batch"] = _start_batch()
             state.select_collection(DEFAULT_COLLECTION)  # reruns: the counts above and the sidebar show it
         except LabError as exc:
             st.error(str(exc))
+
+
 if "demo_ingest" in st.session_state:
     widgets.show_ingest_report(st.session_state["demo_ingest"])
 if "demo_answers" in st.session_state:
     answers, question = st.session_state["demo_answers"]
     st.markdown(f"**Question:** {as_text(question.question)}")
     widgets.show_answers(answers, gold=question.answer, key="demo")
+if st.session_state.get("demo_batch"):
+    demo_run = st.session_state["demo_batch"]
+    try:
+        demo_polling = resources.run_store().get(demo_run).status == "running"
+    except LabError:
+        demo_polling = False
+    st.fragment(_batch_results, run_every=2 if demo_polling else None)(demo_run, polling=demo_polling)

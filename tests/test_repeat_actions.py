@@ -132,6 +132,7 @@ def test_pressing_start_batch_run_twice_starts_one_run(fake_app, monkeypatch):
 
 def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monkeypatch):
     import lab.config
+    from pages.ui import resources
 
     monkeypatch.setattr(lab.config, "DEFAULT_COLLECTION", "demo-journey")  # the page reads it at each run
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
@@ -143,6 +144,12 @@ def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monk
         metrics = {m.label: m.value for m in at.metric}
         assert int(metrics["Collections"]) == before + 1  # counted after the demo made it, not before
         assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
+        resources.jobs()[at.session_state["demo_batch"]].wait(60)  # the measured batch, beside the one question
+        at.run()
+        _clean(at)
+        table = next(d.value for d in at.dataframe if "95% CI" in d.value.columns)
+        assert list(table["path"]) == ["prompt", "rag", "hybrid-rag"] and table["95% CI"].str.startswith("[").all()
+        assert any("separable" in c.value for c in at.caption)
     store.delete("demo-journey")
 
 
