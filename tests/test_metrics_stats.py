@@ -160,3 +160,14 @@ def test_separable_and_the_interval_never_disagree():
         t = stats.compare_pair(a, b)
         assert (t.diff.low > 0 or t.diff.high < 0) == t.separable == (t.p_value < 0.05)
         assert t.diff.low <= t.diff.mean <= t.diff.high
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("diffs", [[1.0], [1.0, 0.0], [1.0, 1.0, 1.0], [0.5, -1.0, 1.0, 1.0, 1.0], [0.2] * 5 + [0.3]])
+def test_a_few_questions_give_a_finite_interval_at_once(diffs):
+    """With five questions or fewer no sign-flip p-value can fall below 0.05, so the test never rejects: the
+    interval must still come back (it looped forever, which hung the sweep on a three-question set) and hold 0."""
+    t = stats.compare_pair(diffs, [0.0] * len(diffs))
+    assert math.isfinite(t.diff.low) and math.isfinite(t.diff.high)
+    assert (t.diff.low > 0 or t.diff.high < 0) == t.separable == (t.p_value < 0.05)
+    assert t.diff.low <= t.diff.mean <= t.diff.high

@@ -150,19 +150,21 @@ class SignFlipTest:
         spread = float(np.ptp(self.diffs)) if self.n else 0.0
         if self.n == 0:
             return mean, mean
-        if spread == 0:
-            return mean, mean
 
         def edge(direction: float) -> float:
             inside, outside = mean, mean + direction * 2 * spread
-            while self.p(outside) >= alpha:  # never for real data; guards the bisection's precondition
-                outside += direction * 2 * spread
+            for _ in range(60):  # widen until the test rejects; a few questions may never let it reject
+                if self.p(outside) < alpha:
+                    break
+                outside = mean + 2 * (outside - mean)
+            else:  # p(δ) >= alpha for every δ: the data cannot bound δ, so say no more than its own range
+                return float(self.diffs.min() if direction < 0 else self.diffs.max())
             for _ in range(50):
                 middle = (inside + outside) / 2
                 inside, outside = (middle, outside) if self.p(middle) >= alpha else (inside, middle)
             return inside
 
-        low, high = edge(-1.0), edge(1.0)
+        low, high = (edge(-1.0), edge(1.0)) if spread > 0 else (mean, mean)
         zero_in = self.p(0.0) >= alpha
         if zero_in:
             low, high = min(low, 0.0), max(high, 0.0)
