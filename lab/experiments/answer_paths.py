@@ -209,9 +209,7 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     except LabError as exc:
         return Answer(name, question, error=str(exc))
     answer.path = name
-    passages = [(prompts.label(h.source, h.title, h.heading, h.page), h.text) for h in answer.hits]
-    answer.hits = answer.hits[:prompts.fit(passages)]  # what the model is shown is what is scored and cited
-    answer.messages = prompts.chat(question, passages[:len(answer.hits)])
+    answer.messages = prompts.chat(question, [(h.source, h.text) for h in answer.hits])
     answer.latency_ms["prepare"] = (time.perf_counter() - start) * 1000
     return answer
 
@@ -241,7 +239,7 @@ def generate(answers: list[Answer], ctx: PathContext,
                 finished(path, len(group))
             continue
         for answer, generation in zip(group, generations):
-            answer.text = prompts.clean_answer(generation.text)
+            answer.text = generation.text
             answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
             answer.tokens_estimated = generation.tokens_estimated
             answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
