@@ -151,6 +151,34 @@ _ABSTAIN = re.compile(
     re.IGNORECASE)
 
 
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without|unsupported|false)\b|n't\b", re.I)
+
+
+def contradicts(answer: str, gold: str, aliases: Sequence[str] = (), question: str = "") -> bool:
+    """Whether an answer that contains the gold answer says the opposite of it: the sentence holding the gold is
+    negated ("X is not supported") while the question is not (a question that asks "which ... does not ..." expects
+    a negated answer), or the answer holds the gold both negated and not ("X is not supported. X is supported.").
+    Containment credits both; the strict score (`correct_strict`) does not.
+
+    >>> contradicts("Windows is not supported.", "supported", question="Is Windows supported?")
+    True
+    >>> contradicts("Windows 7 is not supported.", "Windows 7", question="Which version is not supported?")
+    False
+    >>> contradicts("It listens on port 7443 [1].", "7443", question="Which port?")
+    False
+    >>> contradicts("Wayland is not supported. Wayland is supported.", "supported", question="Is Wayland supported?")
+    True
+    """
+    forms = [normalize(f) for f in [gold, *aliases] if normalize(f)]
+    sentences = re.split(r"(?<=[.!?;])\s+|\n+", answer)
+    holding = [s for s in sentences if any(f" {f} " in f" {normalize(s)} " for f in forms)]
+    if not holding:
+        return False
+    negated = [bool(_NEGATION.search(s)) for s in holding]
+    question_negated = bool(_NEGATION.search(question))
+    return (any(negated) and not all(negated)) or (all(negated) and not question_negated)
+
+
 def abstained(answer: str) -> bool:
     """Whether the answer declines: says it does not know, cannot find or was not given the answer.
 

@@ -33,6 +33,8 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable) -> Answer
         chunks=[RetrievedChunk.from_hit(h) for h in answer.hits], messages=answer.messages)
     if answer.error is None:
         record.correct = 1.0 if metrics.is_correct(content, question.answer, question.aliases) else 0.0
+        record.correct_strict = record.correct and (
+            0.0 if metrics.contradicts(content, question.answer, question.aliases, question.question) else 1.0)
         record.f1 = metrics.token_f1(content, question.answer, question.aliases)
         record.grounded = metrics.groundedness(content, [h.text for h in answer.hits])
         record.citation_valid = metrics.citation_validity(cited, len(answer.hits))
