@@ -245,6 +245,47 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_judge(args) -> int:
+    """Grade a stored run's answers with a judge model (an endpoint), then report accuracy by each metric and how
+    far the metrics agree (Cohen's kappa with 95% CIs). Without an endpoint: the report of verdicts stored."""
+    from lab.evaluation.judge import Judge, agreement
+    from lab.evaluation.summary import summarize
+    from lab.experiments.judging import JudgeJob, question_votes
+    from lab.experiments.run_store import RunStore
+
+    runs = RunStore()
+    run = runs.get(args.run_id)
+    remote = endpoint_settings(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
+    if remote is not None:
+        job = JudgeJob(runs, run.run_id, Judge(Loader().endpoint(remote))).run()
+        if job.error:
+            raise LabError(job.error)
+    records = runs.answers(run.run_id)
+    judged = [r for r in records if r.judge_correct is not None]
+    if not judged and remote is None:
+        raise LabError(f"Run {run.run_id} was not judged: pass --endpoint-url and --endpoint-model to judge it.")
+
+    def estimate(e):
+        return {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
+
+    metrics = ("correct", "correct_strict", "judge_correct")
+    summary = summarize(records, "judge_correct")
+    accuracy = {p.path: {m: estimate(p.quality[m]) for m in metrics} for p in summary.paths}
+    kappas = [{"a": a.a, "b": a.b, "kappa": estimate(a.kappa), "agree": a.agree}
+              for a in agreement(records, question_votes(runs, run.run_id))]
+    document = {"run_id": run.run_id, "judge": runs.get(run.run_id).manifest.get("judge"), "judged": len(judged),
+                "unreadable": sum(1 for r in records if r.error is None and r.gold and r.judge_correct is None),
+                "accuracy": accuracy, "agreement": kappas}
+    lines = [f"run {run.run_id}: {len(judged)} answers judged by {document['judge']}"]
+    lines += [f"{path}: containment {a['correct']['mean']:.2f}, strict {a['correct_strict']['mean']:.2f}, "
+              f"judge {a['judge_correct']['mean']:.2f} [{a['judge_correct']['low']:.2f}, "
+              f"{a['judge_correct']['high']:.2f}]" for path, a in accuracy.items()]
+    lines += [f"kappa {k['a']} vs {k['b']}: {k['kappa']['mean']:.2f} [{k['kappa']['low']:.2f}, "
+              f"{k['kappa']['high']:.2f}] on {k['kappa']['n']} answers" for k in kappas]
+    _print(args, document, "\n".join(lines))
+    return 0
+
+
 def cmd_runs(args) -> int:
     from lab.experiments.run_store import RunStore, restore_backup
 
@@ -427,6 +468,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--speedup", type=float, default=1.0,
                    help="how many times faster your training GPU is than the device the adapter was measured on")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("judge", parents=[common], help="grade a stored run with a judge model (an OpenAI-compatible "
+                       "endpoint); report accuracy per metric and their agreement (Cohen's kappa)")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--endpoint-url", default=None, help="the judge: OpenAI-compatible base URL (without it: report "
+                                                        "the verdicts stored)")
+    p.add_argument("--endpoint-model", default=None, help="the model name the endpoint serves")
+    p.add_argument("--endpoint-key-env", default=None, help="NAME of the environment variable with the API key")
+    p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser("runs", parents=[common], help="list stored runs")
     p.add_argument("--restore-backup", action="store_true",

@@ -8,7 +8,7 @@ from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
-from pages.sections import leakage_view
+from pages.sections import judging_view, leakage_view
 from pages.ui import frame, resources
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -109,6 +109,8 @@ st.dataframe([{"a": t.a, "b": t.b, f"mean {charts.LABELS[metric]} difference (a 
                "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p (permutation)": round(t.p_value, 4),
                "W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable} for t in summary.pairs],
              hide_index=True, key="results_pairs")
+
+judging_view.draw(run, records)
 
 st.subheader("Prompt injection")
 injection = injection_report(records)

@@ -261,7 +261,8 @@ def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
 class ChatHandler:
     """An OpenAI-compatible chat-completions server at the protocol level: 'Port 7443 [1].' when the prompt
     carries a passage mentioning it, else "I don't know."; usage 12 in / 4 out, none for the model
-    `no-usage`. Every request's (headers, body) is appended to `bodies`."""
+    `no-usage`. The model `judge` grades (CORRECT when the candidate holds the reference and no "not"),
+    `judge-unsure` answers without a verdict. Every request's (headers, body) is appended to `bodies`."""
 
     @staticmethod
     def make(bodies: list):
@@ -275,7 +276,14 @@ class ChatHandler:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 bodies.append((dict(self.headers), body))
-                text = "Port 7443 [1]." if "7443" in body["messages"][-1]["content"] else "I don't know."
+                prompt = body["messages"][-1]["content"]
+                text = "Port 7443 [1]." if "7443" in prompt else "I don't know."
+                if body["model"] == "judge":  # grades like a careful reader: the gold stated, not negated
+                    gold = prompt.split("Reference answer: ")[1].split("\n")[0].lower()
+                    candidate = prompt.split("Candidate answer: ")[1].split("\nVerdict:")[0].lower()
+                    text = "CORRECT" if gold in candidate and " not " not in f" {candidate} " else "INCORRECT."
+                elif body["model"] == "judge-unsure":
+                    text = "It is hard to say."
                 document = {"object": "chat.completion", "model": body["model"],
                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
                 if body["model"] != "no-usage":

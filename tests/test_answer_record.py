@@ -41,9 +41,9 @@ OLD_FAILED = json.loads("""{"question_id": "q07", "question": "Which port does t
  "error": "finetuned needs a LoRA adapter: load or train one on the Models page (or pass --adapter DIR).",
  "chunks": [], "messages": [], "run_id": "20250101-000000-abc123"}""")
 CSV_HEADER = [
-    "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "correct_strict", "f1",
-    "semantic_similarity",
-    "grounded", "citation_valid", "format_ok", "abstained", "obeyed_injection", "cited_sources", "retrieved_sources",
+    "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "correct_strict",
+    "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid", "format_ok", "abstained",
+    "obeyed_injection", "cited_sources", "retrieved_sources",
     "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in",
     "tokens_out", "tokens_estimated", "cost_usd", "model", "adapter", "error",
 ]
@@ -72,7 +72,8 @@ def test_a_record_survives_json_round_trip():
 
 def test_scoring_stores_exactly_what_it_stored_before():
     stored = scored().to_dict()
-    assert stored.pop("correct_strict") == 1.0  # the one field added since: contains the gold, not negated
+    assert stored.pop("correct_strict") == 1.0  # fields added since: contains the gold, not negated;
+    assert stored.pop("judge_correct") is None  # and no judge at scoring time
     assert stored == OLD_ANSWER
     assert scored().chunks[1] == RetrievedChunk("c2", "faq.html", 2, 0.5, {"dense": 0.4}, "Ask support.")
 
@@ -80,7 +81,8 @@ def test_scoring_stores_exactly_what_it_stored_before():
 @pytest.mark.parametrize("stored", [OLD_ANSWER, OLD_FAILED])
 def test_records_of_earlier_versions_load_unchanged(stored):
     record = AnswerRecord.from_dict(stored)
-    assert record.to_dict() == {**stored, "correct_strict": None}  # not scored then: unknown, not wrong
+    unscored = {"correct_strict": None, "judge_correct": None}  # not scored then: unknown, not wrong
+    assert record.to_dict() == {**stored, **unscored}
     assert record.path == stored["path"] and record.correct == stored["correct"] and record.error == stored["error"]
 
 
@@ -100,8 +102,8 @@ def test_the_run_store_reads_answers_stored_by_an_earlier_lab(tmp_path):
     records = runs.answers(run_id)
     assert [r.path for r in records] == ["hybrid-rag", "finetuned"] and records[0].chunks[0].source == "ports.md"
     runs.add_answers(run_id, records)  # stored again by this version: the same JSON
-    assert [r.to_dict() for r in runs.answers(run_id)] == [{**OLD_ANSWER, "correct_strict": None},
-                                                           {**OLD_FAILED, "correct_strict": None}]
+    unscored = {"correct_strict": None, "judge_correct": None}
+    assert [r.to_dict() for r in runs.answers(run_id)] == [{**OLD_ANSWER, **unscored}, {**OLD_FAILED, **unscored}]
 
 
 def test_the_csv_header_and_rows_are_unchanged():
@@ -118,7 +120,7 @@ def test_metrics_are_picked_by_name_and_unknown_names_say_which_exist():
     record = AnswerRecord.from_dict(OLD_ANSWER)
     assert record.metric("f1") == 0.8 and record.metric("latency_ms_rerank") is None
     assert record.model_ms == 340.0  # generate + rerank (none here)
-    with pytest.raises(KeyError, match="use one of correct, correct_strict, f1"):
+    with pytest.raises(KeyError, match="use one of correct, correct_strict, judge_correct, f1"):
         record.metric("answer")
 
 

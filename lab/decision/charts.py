@@ -73,7 +73,8 @@ def retrieval_chart(results: Sequence) -> "object":
     return _light(figure)
 
 
-LABELS = {"correct": "accuracy (alias match)", "correct_strict": "accuracy, strict (not negated)", "f1": "token F1",
+LABELS = {"correct": "accuracy (alias match)", "correct_strict": "accuracy, strict (not negated)",
+          "judge_correct": "accuracy, judged by a model", "f1": "token F1",
           "semantic_similarity": "semantic similarity",
           "grounded": "groundedness", "citation_valid": "citation validity", "hit_at_k": "retrieval hit@k",
           "format_ok": "JSON format compliance", "abstained": "abstention (says it does not know)"}

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from lab.index.retrieval import Hit
 
 # The record's numeric fields that summaries, paired tests and the guide's claims pick by name.
-METRICS = ("correct", "correct_strict", "f1", "semantic_similarity", "grounded", "citation_valid", "format_ok",
-           "abstained", "hit_at_k",
+METRICS = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid",
+           "format_ok", "abstained", "hit_at_k",
            "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate")
 
 
@@ -67,6 +67,7 @@ class AnswerRecord:
     gold: str = ""
     correct: float | None = None  # 1.0 when the gold answer (or an alias) is in the answer, else 0.0
     correct_strict: float | None = None  # correct, and the answer does not negate or contradict it
+    judge_correct: float | None = None  # a judge model's verdict (lab.evaluation.judge); None when not judged
     f1: float | None = None
     semantic_similarity: float | None = None  # filled in per batch with the embedder
     grounded: float | None = None

@@ -187,6 +187,23 @@ class RunStore:
             db.execute("update runs set done = (select count(*) from answers where run_id = ?), heartbeat = ? "
                        "where run_id = ?", (run_id, time.time(), run_id))
 
+    def update_answers(self, run_id: str, records: list[AnswerRecord]) -> None:
+        """Store new scores on answers already stored, keeping their order (a judge's verdicts)."""
+        with self._connect() as db:
+            db.executemany("update answers set record = ? where run_id = ? and question_id = ? and path = ?",
+                           [(json.dumps(r.to_dict()), run_id, r.question_id, r.path) for r in records])
+
+    def annotate(self, run_id: str, **fields) -> None:
+        """Add fields to a run's manifest (what was done to it since, e.g. which judge graded it)."""
+        with self._connect() as db:
+            db.execute("begin immediate")  # read and write the manifest as one step
+            row = db.execute("select manifest from runs where run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"Run {run_id!r} not found: list runs on the Results page or with `python -m "
+                                    "lab runs`.")
+            db.execute("update runs set manifest = ? where run_id = ?",
+                       (json.dumps({**json.loads(row[0]), **fields}, sort_keys=True), run_id))
+
     def finish(self, run_id: str, status: str, error: str | None = None) -> None:
         with self._connect() as db:
             db.execute("update runs set status = ?, error = ?, heartbeat = ? where run_id = ?",

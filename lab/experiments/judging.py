@@ -1,0 +1,47 @@
+"""Judging a stored run: a judge model grades every answer, the verdicts are stored on the answers
+(`judge_correct`) and the judge's name on the run (`manifest["judge"]`), as a job a page can leave.
+
+    JudgeJob(runs, run_id, Judge(endpoint)).run()
+    agreement(runs.answers(run_id), question_votes(runs, run_id))
+"""
+
+from __future__ import annotations
+
+from lab.errors import InputError
+from lab.evaluation.judge import Judge, gradable
+from lab.jobs import BackgroundJob
+
+
+def question_votes(runs, run_id: str) -> dict[str, dict[str, int]]:
+    """Blind-mode votes of a run per question: {question id: {path: votes}} (questions without votes left out)."""
+    questions = {r.question_id for r in runs.answers(run_id)}
+    found = {q: runs.votes(run_id, q) for q in sorted(questions)}
+    return {q: v for q, v in found.items() if v}
+
+
+class JudgeJob(BackgroundJob):
+    """Grades a run's answers in batches; verdicts are stored batch by batch, so a cancelled or failed job keeps
+    what it graded (a rerun grades everything again: a judge's verdicts on one run come from one judge)."""
+
+    kind = "judge"
+
+    def __init__(self, runs, run_id: str, judge: Judge):
+        super().__init__()
+        self.runs, self.run_id, self.judge = runs, run_id, judge
+        self.request = ("judge", run_id, judge.name)
+        self.records = runs.answers(run_id)
+        if not any(gradable(r) for r in self.records):
+            raise InputError(f"Run {run_id} has no answer to judge: every answer failed or its question has no gold "
+                             "answer.")
+
+    def work(self) -> None:
+        todo = [r for r in self.records if gradable(r)]
+        self.advance(0, len(todo), f"judging {len(todo)} answers with {self.judge.name}")
+        self.runs.annotate(self.run_id, judge=self.judge.name)
+        for start in range(0, len(todo), self.judge.batch):
+            self.check_cancel()
+            part = todo[start:start + self.judge.batch]
+            for record, verdict in zip(part, self.judge.grade(part)):
+                record.judge_correct = verdict
+            self.runs.update_answers(self.run_id, part)
+            self.advance(start + len(part), message=f"judged {start + len(part)} of {len(todo)} answers")
