@@ -50,7 +50,7 @@ def _start_batch() -> str:
             kinds.add(q.kind)
     questions += [q for q in pool if q not in questions][: DEMO_BATCH - len(questions)]
     return state.start_compare(questions, "sample golden set (Home demo)", DEMO_PATHS, RetrievalConfig(),
-                               DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH))
+                               DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH), collection=DEFAULT_COLLECTION)
 
 
 def _batch_results(run_id: str, polling: bool = False) -> None:

@@ -136,6 +136,7 @@ def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monk
 
     monkeypatch.setattr(lab.config, "DEFAULT_COLLECTION", "demo-journey")  # the page reads it at each run
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["collection"] = fake_app  # another collection is active when the demo starts
     at.run()
     before = int({m.label: m.value for m in at.metric}["Collections"])
     for _ in range(2):
@@ -144,7 +145,9 @@ def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monk
         metrics = {m.label: m.value for m in at.metric}
         assert int(metrics["Collections"]) == before + 1  # counted after the demo made it, not before
         assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
-        resources.jobs()[at.session_state["demo_batch"]].wait(60)  # the measured batch, beside the one question
+        batch = resources.run_store().get(at.session_state["demo_batch"])
+        assert batch.manifest["collection"] == "demo-journey"  # the demo's own collection, not the active one
+        resources.jobs()[batch.run_id].wait(60)  # the measured batch, beside the one question
         at.run()
         _clean(at)
         table = next(d.value for d in at.dataframe if "95% CI" in d.value.columns)

@@ -269,39 +269,75 @@ def running_head(pages: list[list[str]]) -> str:
     return best if ok else ""
 
 
-_PAGE_NUMBER = re.compile(r"(?i)^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$")
+_PAGE_NUMBER = re.compile(r"(?i)^(?:page\s*)?(\d{1,4}|[ivxlc]{1,8})(?:\s*(?:of|/)\s*\d{1,4})?$")
 _EDGE = 2  # lines at the top and at the bottom of a page where running heads, footers and page numbers sit
+_PAGED = 3  # pages that must carry numbers in step with their position before lone numbers count as page numbers
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((100, "c"), (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"),
+                           (1, "i")):
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def page_number(line: str) -> int | None:
+    """The number a page-number line shows ("7", "Page 7 of 20", "vii"), None for any other line: page_number("mix")
+    and page_number("lid") are None (not well-formed numerals), page_number("xiv") is 14."""
+    found = _PAGE_NUMBER.match(" ".join(line.split()))
+    if not found:
+        return None
+    token = found.group(1).lower()
+    if token.isdigit():
+        return int(token)
+    value = next((n for n in range(1, 400) if _roman(n) == token), None)
+    return value
 
 
 def strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    """Drop page furniture: a page number alone on a line at a page's top or bottom, and a line that recurs (digits
-    aside) at the top or bottom of at least half the pages (running heads, footers), in documents of 3+ pages.
+    """Drop page furniture, in documents of 3+ pages: a lone page number at a page's top or bottom when at least
+    three pages carry numbers in step with their position (arabic or roman, so "12" ending one page's text is
+    kept), and a line that recurs (digits aside) at the top or bottom of at least half the pages (running heads,
+    footers). A page is never emptied: one whose only lines are furniture keeps them.
 
     >>> pages = [["Shared MIME-info Database", body, str(n)] for n, body in enumerate(["A.", "B b.", "C.", "D."], 1)]
     >>> strip_furniture(pages)[1]
     ['B b.']
-    >>> strip_furniture([["7", "2 ASN.1 structure handling", "Text."]])[0]
-    ['2 ASN.1 structure handling', 'Text.']
+    >>> heads = ["2 ASN.1 structure handling", "3 Utilities", "4 Function reference"]
+    >>> strip_furniture([[str(n), head, f"Text {head}."] for n, head in zip((7, 8, 9), heads)])[0]
+    ['2 ASN.1 structure handling', 'Text 2 ASN.1 structure handling.']
+    >>> strip_furniture([["Intro", "mix"], ["x"], ["A page.", "iii"]])
+    [['Intro', 'mix'], ['x'], ['A page.', 'iii']]
     """
     def norm(line: str) -> str:
         return re.sub(r"\d+", "#", " ".join(line.split())).lower()
 
     counts: dict[str, int] = {}
+    in_step: dict[int, int] = {}  # the number shown minus the page's position -> pages showing it
     if len(pages) >= 3:
-        for lines in pages:
+        for index, lines in enumerate(pages):
             edges = {norm(line) for line in lines[:_EDGE] + lines[-_EDGE:] if line.strip()}
             for key in edges:
                 counts[key] = counts.get(key, 0) + 1
+            shown = {n - index for line in lines[:_EDGE] + lines[-_EDGE:] if (n := page_number(line)) is not None}
+            for offset in shown:
+                in_step[offset] = in_step.get(offset, 0) + 1
+    offsets = {offset for offset, n in in_step.items() if n >= _PAGED}
     numbered = re.compile(r"^#\W|\W#$")  # "Chapter 2: ASN.1 structure handling 3": a running head with its page
     recurring = {key for key, n in counts.items() if n >= max(3, len(pages) / 2) or (n >= 2 and numbered.search(key))}
     out = []
-    for lines in pages:
+    for index, lines in enumerate(pages):
         keep = list(lines)
         for edge in (range(min(_EDGE, len(keep))), range(len(keep) - 1, max(len(keep) - 1 - _EDGE, -1), -1)):
             for i in edge:
                 text = " ".join(keep[i].split())
-                if text and (_PAGE_NUMBER.match(text) or norm(text) in recurring):
+                number = page_number(text)
+                if text and ((number is not None and number - index in offsets) or norm(text) in recurring):
                     keep[i] = ""
+        if not any(line.strip() for line in keep):
+            keep = list(lines)
         out.append([line for line in keep if line.strip()] if any(not line for line in keep) else keep)
     return out
 

@@ -118,12 +118,13 @@ def retrievers(collection: str, reranker: str | None = None) -> tuple[dict, str 
 
 
 def start_compare(questions, questions_name: str, paths, retrieval: RetrievalConfig, decoding: DecodingConfig,
-                  batch: BatchConfig, extra_manifest: dict | None = None) -> str:
-    """Start a background batch run; returns its run id (the job is kept in `jobs()`). The same request while
-    its run is still going (a double click, a second tab, a start after a refresh) returns that run instead."""
+                  batch: BatchConfig, extra_manifest: dict | None = None, collection: str | None = None) -> str:
+    """Start a background batch run on `collection` (default: the active one); returns its run id (the job is kept
+    in `jobs()`). The same request while its run is still going (a double click, a second tab, a start after a
+    refresh) returns that run instead."""
     from lab.session import compare_job
 
-    chosen = settings(None, retrieval, decoding)
+    chosen = settings(collection, retrieval, decoding)
     request = ("compare", chosen, questions_name, tuple(q.id for q in questions), tuple(paths), batch)
     for job in list(jobs().values()):
         if job.request == request and job.running:
