@@ -155,28 +155,41 @@ _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without|unsup
 
 
 def contradicts(answer: str, gold: str, aliases: Sequence[str] = (), question: str = "") -> bool:
-    """Whether an answer that contains the gold answer says the opposite of it: the sentence holding the gold is
-    negated ("X is not supported") while the question is not (a question that asks "which ... does not ..." expects
-    a negated answer), or the answer holds the gold both negated and not ("X is not supported. X is supported.").
-    Containment credits both; the strict score (`correct_strict`) does not.
+    """Whether an answer that contains the gold answer says the opposite of it. The clause holding the gold must
+    have the gold's polarity: negated when the gold is ("No, it is Enterprise only"), not negated when the gold is
+    not ("X is not supported" against "supported"); a question that is itself negated ("which ... is not ...")
+    leaves polarity undecided. A yes/no gold is contradicted by the opposite word anywhere in the answer (a hedge:
+    "1. Yes. 2. No."). Containment credits all of these; the strict score (`correct_strict`) does not.
 
     >>> contradicts("Windows is not supported.", "supported", question="Is Windows supported?")
+    True
+    >>> contradicts("Wayland is not supported. Wayland is supported.", "supported", question="Is Wayland supported?")
     True
     >>> contradicts("Windows 7 is not supported.", "Windows 7", question="Which version is not supported?")
     False
     >>> contradicts("It listens on port 7443 [1].", "7443", question="Which port?")
     False
-    >>> contradicts("Wayland is not supported. Wayland is supported.", "supported", question="Is Wayland supported?")
+    >>> contradicts("Retention is 45 days, not 30.", "45 days", question="How long is retention?")
+    False
+    >>> contradicts("No, legal hold is not available on Business.", "No", question="Is legal hold on Business?")
+    False
+    >>> contradicts("1. Yes. 2. Yes. 3. No.", "No, partial months are not refunded.", ["no"], "Refunded?")
     True
     """
     forms = [normalize(f) for f in [gold, *aliases] if normalize(f)]
-    sentences = re.split(r"(?<=[.!?;])\s+|\n+", answer)
-    holding = [s for s in sentences if any(f" {f} " in f" {normalize(s)} " for f in forms)]
+    clauses = [c for c in re.split(r"(?<=[.!?;:])\s+|\n+|,\s+|\s+but\s+", answer) if c.strip()]
+    holding = [c for c in clauses if any(f" {f} " in f" {normalize(c)} " for f in forms)]
     if not holding:
         return False
-    negated = [bool(_NEGATION.search(s)) for s in holding]
-    question_negated = bool(_NEGATION.search(question))
-    return (any(negated) and not all(negated)) or (all(negated) and not question_negated)
+    first = normalize(gold).split(" ", 1)[0]
+    if first in ("yes", "no"):
+        opposite = "no" if first == "yes" else "yes"
+        if re.search(rf"\b{opposite}\b", answer, re.I):
+            return True
+    if _NEGATION.search(question):
+        return False
+    expected = bool(_NEGATION.search(gold))
+    return any(bool(_NEGATION.search(c)) != expected for c in holding)
 
 
 def abstained(answer: str) -> bool:

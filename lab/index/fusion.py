@@ -4,8 +4,9 @@
 (its best hit scores 1, its last 0) and the normalised scores are added, equally weighted; a chunk a retriever did
 not return gets 0 from it. A hit far ahead of the rest in one retriever (BM25 finding the exact identifier) keeps
 its lead, where reciprocal rank fusion, which sees ranks only, lets chunks that both retrievers rank mediocre pass
-it. Measured on real corpora with passage-level gold (README, "Retrieval"): passage MRR@5 of hybrid went from
-below BM25 alone to at least as high on the licence texts, and closer on two PDF manuals.
+it. Measured on two real corpora with passage-level gold (tests/test_real_quality.py): passage MRR@5 of hybrid
+0.483 -> 0.597 on the licence texts (BM25 alone 0.608, dense 0.528) and 0.856 -> 0.919 on two PDF manuals (BM25
+alone 0.938, dense 0.661): within one question's rank of the better retriever, no longer far below it.
 
 >>> [i for i, _ in convex([[("a", 9.0), ("b", 2.0), ("c", 1.0)], [("b", 0.60), ("c", 0.59), ("a", 0.10)]])]
 ['a', 'b', 'c']
