@@ -128,11 +128,14 @@ else:
                "Run sample_corpus/injection_questions.jsonl to measure how often each path obeys it.")
 
 st.subheader("Per question")
+decider = metric if metric in ("correct", "correct_strict", "judge_correct") else "correct"
+st.caption(f"OK / x: right or wrong by {charts.LABELS[decider]} (pick another accuracy as the quality metric above).")
 paths = [p.path for p in summary.paths]
 by_question: dict[str, dict] = {}
 for r in records:
     row = by_question.setdefault(r.question_id, {"id": r.question_id, "question": r.question, "gold": r.gold})
-    mark = "" if r.correct is None else ("OK " if r.correct else "x ")
+    verdict = r.metric(decider)
+    mark = "" if verdict is None else ("OK " if verdict else "x ")
     row[r.path] = r.error and f"(not run: {r.error})" or mark + r.answer
     row[f"{r.path} cites"] = ", ".join(r.cited_sources)
 st.dataframe(list(by_question.values()), hide_index=True, key="results_questions",

@@ -145,3 +145,7 @@ def test_the_results_page_judges_the_run_in_the_background_and_shows_agreement(c
     judge_vs_strict = next(p for p in pairs if (p["a"], p["b"]) == ("judge", "strict"))
     assert judge_vs_strict["Cohen's kappa [95% CI]"].startswith("1.00") and judge_vs_strict["answers"] == 6
     assert "accuracy, judged by a model" in table(at, "p50 ms").columns
+    at.selectbox(key="results_metric").set_value("judge_correct").run()  # the per-question marks follow it
+    assert any("OK / x: right or wrong by accuracy, judged by a model" in c.value for c in at.caption)
+    marks = table(at, "rag cites").set_index("id")
+    assert marks.loc["q2", "rag"].startswith("x ") and marks.loc["q2", "prompt"].startswith("OK ")

@@ -48,7 +48,9 @@ def draw(run, records) -> None:
         st.caption("To judge this run with a model, set an OpenAI-compatible endpoint on the Models page (or run "
                    f"`python -m lab judge {run.run_id} --endpoint-url URL --endpoint-model NAME`). The embedded "
                    "135M model is no judge.")
-    elif st.button(f"Judge this run with {remote['model']}", key="results_judge"):
+    elif st.button(f"Judge this run with {remote['model']}", key="results_judge", disabled=any(
+            getattr(j, "run_id", None) == run.run_id and j.kind == "judge" and j.running
+            for j in resources.jobs().values())):
         try:
             _start(run.run_id, remote)
         except LabError as exc:
