@@ -250,7 +250,8 @@ def cmd_judge(args) -> int:
     far the metrics agree (Cohen's kappa with 95% CIs). Without an endpoint: the report of verdicts stored."""
     from lab.evaluation.judge import Judge, agreement
     from lab.evaluation.summary import summarize
-    from lab.experiments.judging import JudgeJob, question_votes
+    from lab.evaluation.judge import gradable
+    from lab.experiments.judging import JudgeJob
     from lab.experiments.run_store import RunStore
 
     runs = RunStore()
@@ -272,9 +273,9 @@ def cmd_judge(args) -> int:
     summary = summarize(records, "judge_correct")
     accuracy = {p.path: {m: estimate(p.quality[m]) for m in metrics} for p in summary.paths}
     kappas = [{"a": a.a, "b": a.b, "kappa": estimate(a.kappa), "agree": a.agree}
-              for a in agreement(records, question_votes(runs, run.run_id))]
+              for a in agreement(records, runs.votes_by_question(run.run_id))]
     document = {"run_id": run.run_id, "judge": runs.get(run.run_id).manifest.get("judge"), "judged": len(judged),
-                "unreadable": sum(1 for r in records if r.error is None and r.gold and r.judge_correct is None),
+                "unreadable": sum(1 for r in records if gradable(r) and r.judge_correct is None),
                 "accuracy": accuracy, "agreement": kappas}
     lines = [f"run {run.run_id}: {len(judged)} answers judged by {document['judge']}"]
     lines += [f"{path}: containment {a['correct']['mean']:.2f}, strict {a['correct_strict']['mean']:.2f}, "

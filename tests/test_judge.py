@@ -10,7 +10,7 @@ import pytest
 from lab import cli
 from lab.evaluation.judge import Judge, agreement, messages, parse_verdict
 from lab.evaluation.record import AnswerRecord
-from lab.experiments.judging import JudgeJob, question_votes
+from lab.experiments.judging import JudgeJob
 from lab.experiments.run_store import RunStore
 from lab.generation.endpoint import EndpointGenerator
 
@@ -62,7 +62,7 @@ def test_agreement_is_kappa_with_an_interval_and_counts_votes(run, chat_server):
     JudgeJob(runs, run_id, Judge(EndpointGenerator(chat_server[0], "judge"))).run()
     runs.add_vote(run_id, "q1", "rag", "viewer-1")
     runs.add_vote(run_id, "q2", "prompt", "viewer-1")
-    votes = question_votes(runs, run_id)
+    votes = runs.votes_by_question(run_id)
     assert votes == {"q1": {"rag": 1}, "q2": {"prompt": 1}}
     found = {(a.a, a.b): a for a in agreement(runs.answers(run_id), votes)}
     assert set(found) == {("judge", "containment"), ("judge", "strict"), ("judge", "stakeholder votes"),
@@ -149,3 +149,29 @@ def test_the_results_page_judges_the_run_in_the_background_and_shows_agreement(c
     assert any("OK / x: right or wrong by accuracy, judged by a model" in c.value for c in at.caption)
     marks = table(at, "rag cites").set_index("id")
     assert marks.loc["q2", "rag"].startswith("x ") and marks.loc["q2", "prompt"].startswith("OK ")
+
+
+def test_a_second_start_joins_the_judging_going(run):
+    """A double click or a second tab finds the job judging this run instead of starting another."""
+    import threading
+
+    from lab.experiments.judging import running
+    from lab.generation.models import Generation
+
+    runs, run_id = run
+    release = threading.Event()
+
+    class Slow:
+        name = "slow-judge"
+
+        def generate(self, conversations, decoding, adapter=None):
+            release.wait(30)
+            return [Generation("CORRECT", 1, 1, 0.0) for _ in conversations]
+
+    job = JudgeJob(runs, run_id, Judge(Slow())).start()
+    try:
+        assert running([job], run_id) is job and running([job], "another-run") is None
+    finally:
+        release.set()
+        job.wait(30)
+    assert running([job], run_id) is None and job.state == "done"

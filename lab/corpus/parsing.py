@@ -283,6 +283,9 @@ def _roman(n: int) -> str:
     return out
 
 
+_ROMANS = {_roman(n): n for n in range(1, 400)}  # well-formed numerals only: "mix" and "lid" are not here
+
+
 def page_number(line: str) -> int | None:
     """The number a page-number line shows ("7", "Page 7 of 20", "vii"), None for any other line: page_number("mix")
     and page_number("lid") are None (not well-formed numerals), page_number("xiv") is 14."""
@@ -290,10 +293,7 @@ def page_number(line: str) -> int | None:
     if not found:
         return None
     token = found.group(1).lower()
-    if token.isdigit():
-        return int(token)
-    value = next((n for n in range(1, 400) if _roman(n) == token), None)
-    return value
+    return int(token) if token.isdigit() else _ROMANS.get(token)
 
 
 def strip_furniture(pages: list[list[str]]) -> list[list[str]]:

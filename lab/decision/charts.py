@@ -73,7 +73,7 @@ def retrieval_chart(results: Sequence) -> "object":
     return _light(figure)
 
 
-LABELS = {"correct": "accuracy (alias match)", "correct_strict": "accuracy, strict (not negated)",
+LABELS = {"correct": "accuracy (alias match)", "correct_strict": "accuracy, strict (gold's polarity)",
           "judge_correct": "accuracy, judged by a model", "f1": "token F1",
           "semantic_similarity": "semantic similarity",
           "grounded": "groundedness", "citation_valid": "citation validity", "hit_at_k": "retrieval hit@k",

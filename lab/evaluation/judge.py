@@ -18,7 +18,7 @@ differently.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.config import DecodingConfig
@@ -59,21 +59,16 @@ class Judge:
         self.generator, self.batch = generator, batch
         self.name = getattr(generator, "name", type(generator).__name__)
 
-    def grade(self, records: Sequence[AnswerRecord], progress: Callable[[int, int], None] | None = None,
-              check_cancel: Callable[[], None] | None = None) -> list[float | None]:
+    def grade(self, records: Sequence[AnswerRecord]) -> list[float | None]:
         """One verdict per record, in order; None where it could not be graded or the reply had no verdict."""
         todo = [i for i, r in enumerate(records) if gradable(r)]
         verdicts: list[float | None] = [None] * len(records)
         for start in range(0, len(todo), self.batch):
-            if check_cancel:
-                check_cancel()
             part = todo[start:start + self.batch]
             replies = self.generator.generate([messages(records[i].question, records[i].gold, records[i].answer)
                                                for i in part], DECODING)
             for i, reply in zip(part, replies):
                 verdicts[i] = parse_verdict(reply.text)
-            if progress:
-                progress(min(start + self.batch, len(todo)), len(todo))
         return verdicts
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair, mean_ci
 
-QUALITY = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid", "hit_at_k",
-           "format_ok", "abstained")
+QUALITY = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid",
+           "hit_at_k", "format_ok", "abstained")
 STAGES = ("retrieve", "rerank", "generate", "total")
 SMALL_N = 30
 

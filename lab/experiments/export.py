@@ -21,7 +21,8 @@ from lab.evaluation.record import AnswerRecord
 QUESTION_COLUMNS = [  # fields of lab.evaluation.record.AnswerRecord, in the order users know
     "run_id", "question_id", "question", "kind", "path", "answer", "gold", "correct", "correct_strict", "judge_correct",
     "f1", "semantic_similarity", "grounded", "citation_valid", "format_ok", "abstained", "obeyed_injection",
-    "cited_sources", "retrieved_sources", "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate", "tokens_in",
+    "cited_sources", "retrieved_sources", "hit_at_k", "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank",
+    "latency_ms_generate", "tokens_in",
     "tokens_out", "tokens_estimated", "cost_usd", "model", "adapter", "error",
 ]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n",

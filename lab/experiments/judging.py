@@ -2,7 +2,7 @@
 (`judge_correct`) and the judge's name on the run (`manifest["judge"]`), as a job a page can leave.
 
     JudgeJob(runs, run_id, Judge(endpoint)).run()
-    agreement(runs.answers(run_id), question_votes(runs, run_id))
+    agreement(runs.answers(run_id), runs.votes_by_question(run_id))
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from lab.evaluation.judge import Judge, gradable
 from lab.jobs import BackgroundJob
 
 
-def question_votes(runs, run_id: str) -> dict[str, dict[str, int]]:
-    """Blind-mode votes of a run per question: {question id: {path: votes}} (questions without votes left out)."""
-    questions = {r.question_id for r in runs.answers(run_id)}
-    found = {q: runs.votes(run_id, q) for q in sorted(questions)}
-    return {q: v for q, v in found.items() if v}
+def running(jobs, run_id: str) -> JudgeJob | None:
+    """The job judging this run right now, among a server's jobs (a double click or a second tab joins it)."""
+    return next((j for j in jobs if isinstance(j, JudgeJob) and j.run_id == run_id and j.running), None)
 
 
 class JudgeJob(BackgroundJob):

@@ -259,6 +259,16 @@ class RunStore:
             rows = db.execute(f"select path, count(*) from votes where {where} group by path", args).fetchall()
         return dict(rows)
 
+    def votes_by_question(self, run_id: str) -> dict[str, dict[str, int]]:
+        """Votes of a run per question and path: {question id: {path: votes}} (questions without votes absent)."""
+        with self._connect() as db:
+            rows = db.execute("select question_id, path, count(*) from votes where run_id = ? "
+                              "group by question_id, path", (run_id,)).fetchall()
+        found: dict[str, dict[str, int]] = {}
+        for question_id, path, n in rows:
+            found.setdefault(question_id, {})[path] = n
+        return found
+
     def delete(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("delete from runs where run_id = ?", (run_id,))
