@@ -28,7 +28,7 @@ $(BENCH_STAMP): requirements-bench.txt $(STAMP)
 	touch $(BENCH_STAMP)
 
 run: setup
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+	$(PY) -m streamlit run pages/ui/server.py --server.address 127.0.0.1 --server.port 8501
 
 # The end-to-end test drives Debian's Chromium (browser downloads are impossible offline).
 browser:

@@ -18,6 +18,8 @@ from lab.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CORPUS = REPO_ROOT / "sample_corpus"
+# What `make run` serves: app.py as an ASGI app behind the gate (lab/gate.py); `streamlit run` this file.
+SERVED_SCRIPT = REPO_ROOT / "pages" / "ui" / "server.py"
 SAMPLE_DOCS = SAMPLE_CORPUS / "docs"
 SAMPLE_GOLDEN = SAMPLE_CORPUS / "golden.jsonl"
 DEFAULT_COLLECTION = "sample"

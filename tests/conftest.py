@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+SERVED = REPO / "pages" / "ui" / "server.py"  # what `make run` serves: app.py behind the gate (lab/gate.py)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The GGUF -> safetensors conversion takes ~30 s: keep its result across test sessions.
@@ -314,7 +315,7 @@ def chat_server():
 
 @contextlib.contextmanager
 def streamlit_app(script: Path, env: dict, log_path: Path):
-    """A real `streamlit run SCRIPT` on a free local port, yielding its URL once it answers its health check."""
+    """A real `streamlit run SCRIPT` (SERVED: what `make run` serves) on a free local port, yielding its URL once it answers its health check."""
     from lab.bench.app import free_port, wait_for_health
     from lab.errors import LabError
 

@@ -102,8 +102,8 @@ def test_serving_defaults_bind_to_localhost_with_xsrf_on_and_no_tracebacks():
 
 
 def test_the_server_refuses_websocket_hosts_other_than_loopback():
-    """Issue 16, item 3 (the part Streamlit 1.67 offers): server.allowedHosts is set, so a WebSocket handshake with
-    `Host: evil.example` is refused (DNS rebinding); Streamlit's own check reads this option."""
+    """server.allowedHosts holds the loopback names: Streamlit's own check and the gate (lab/gate.py, which passes
+    them on) read this option. tests/test_gate.py probes the served lab with `Host: evil.example`."""
     import tomllib
 
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import chromium, streamlit_app
+from tests.conftest import SERVED, chromium, streamlit_app
 
 # `streamlit run` of the whole app, driven by Chromium; the app ingests and answers with the real models
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 def app_url(tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e-data")
     env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
-    with streamlit_app(REPO / "app.py", env, data / "streamlit.log") as url:
+    with streamlit_app(SERVED, env, data / "streamlit.log") as url:
         yield url
 
 

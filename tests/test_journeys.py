@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import chromium, streamlit_app
+from tests.conftest import SERVED, chromium, streamlit_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def lived_in(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_url(lived_in):
     data, env = lived_in
-    with streamlit_app(REPO / "app.py", env, data / "streamlit.log") as url:
+    with streamlit_app(SERVED, env, data / "streamlit.log") as url:
         yield url
 
 
@@ -307,5 +307,5 @@ def test_every_page_opens_from_a_deep_link_on_a_fresh_server(name, fresh_url, pa
 def fresh_url(tmp_path_factory):
     data = tmp_path_factory.mktemp("fresh")
     env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
-    with streamlit_app(REPO / "app.py", env, data / "streamlit.log") as url:
+    with streamlit_app(SERVED, env, data / "streamlit.log") as url:
         yield url

@@ -68,7 +68,7 @@ def _search(page, query: str, marker: str) -> float | None:
 def bench_first_render(app: AppData) -> Figure:
     from playwright.sync_api import sync_playwright
 
-    from lab.config import REPO_ROOT
+    from lab.config import REPO_ROOT, SERVED_SCRIPT
 
     chromium = shutil.which("chromium") or CHROMIUM
     port = free_port()
@@ -80,7 +80,7 @@ def bench_first_render(app: AppData) -> Figure:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(180_000)
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(SERVED_SCRIPT), "--server.headless", "true",
                                  "--server.port", str(port), "--server.address", "127.0.0.1"],
                                 cwd=REPO_ROOT, env=app.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -49,6 +49,11 @@ def login_gate() -> None:
         st.stop()
     if expected is None or st.session_state.get("lab_password_ok"):
         return
+    from lab.gate import VOUCH, vouched
+
+    if vouched(st.context.headers.get(VOUCH.decode())):  # `make run`'s gate checked the password already
+        st.session_state["lab_password_ok"] = True
+        return
     st.title("Sign in")
     with st.form("lab_login"):
         given = st.text_input("Password", type="password", key="lab_login_password")
