@@ -211,6 +211,44 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_update_demo(args) -> int:
+    from pathlib import Path
+
+    from lab.experiments import update_demo
+    from lab.experiments.answer_paths import parse_paths
+
+    names = parse_paths(args.paths)
+    settings, res = _settings(args), Loader(args.chroma_host)
+    store = res.store()
+    store.info(args.collection)  # fail early, with what to do, if the collection is missing
+    questions = update_demo.load_update_questions(args.questions) if args.questions else None
+    files, questions = update_demo.choose_update(store.source_hashes(args.collection),
+                                                 [Path(p) for p in args.update] or None, questions)
+    if args.undo:
+        removed = update_demo.undo_update(store, args.collection, [f.name for f in files])
+        _print(args, {"collection": args.collection, "removed_chunks": removed},
+               f"Removed {removed} chunks of {', '.join(f.name for f in files)} from {args.collection}.")
+        return 0
+    progress = None if args.json else (lambda message, done, total: print(f"[{done}/{total}] {message}",
+                                                                          file=sys.stderr))
+    result = update_demo.run_update_demo(args.collection, files, questions, path_context(settings, res, names),
+                                         store, res.embedder(), paths=names, adapter_dir=args.adapter,
+                                         progress=progress)
+    removed = None if args.keep else update_demo.undo_update(store, args.collection, result.update_sources)
+    lines = [f"{args.collection}: {', '.join(result.update_sources)} re-indexed in {result.reindex_seconds:.1f} s "
+             f"({result.chunks_added} chunks)" + (f"; retraining the adapter took {result.retrain_seconds / 60:.1f} "
+                                                  "min when it was trained" if result.retrain_seconds else ""),
+             f"{len(questions)} affected questions; new/old fact = the answer states the value after/before",
+             "path            new before  new after  old before  old after  update retrieved  errors"]
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    lines += [f"{s.path:<15} {pct(s.new_before):>10}  {pct(s.new_after):>9}  {pct(s.old_before):>10}  "
+              f"{pct(s.old_after):>9}  {pct(s.update_retrieved):>16}  {s.errors:>6}" for s in result.summaries]
+    lines.append(f"undone: {removed} chunks removed, {args.collection} is as it was" if removed is not None else
+                 f"kept: the update stays in {args.collection} (`update-demo --undo` removes it)")
+    _print(args, {**asdict(result), "undone_chunks": removed}, "\n".join(lines))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from lab.bench import suite as bench
 
@@ -445,6 +483,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", choices=["hit_at_k", "recall_at_k", "mrr"], default="mrr",
                    help="the metric the verdict compares (default mrr)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("update-demo", parents=[common, run],
+                       help="knowledge update: ask the affected questions, add the update document, ask again")
+    p.add_argument("--update", action="append", default=[], metavar="FILE",
+                   help="your edited document (repeatable; default: the sample's Halyard 5.1 release notes, only "
+                        "for a collection that holds the sample corpus)")
+    p.add_argument("--questions", default=None, help="JSONL of the questions it affects: golden lines with answer "
+                   "(after) and answer_before_update (required with --update)")
+    p.add_argument("--paths", default="prompt,rag,hybrid-rag", help="comma-separated path ids (finetuned and "
+                   "hybrid need --adapter)")
+    p.add_argument("--keep", action="store_true", help="leave the update in the collection (default: removed "
+                                                       "after measuring, so the collection is as it was)")
+    p.add_argument("--undo", action="store_true", help="only remove the update document(s) from the collection")
+    p.set_defaults(func=cmd_update_demo)
 
     from lab.golden_cli import add_golden_commands
 

@@ -97,6 +97,43 @@ def test_a_reader_during_ingests_sees_one_version_or_a_clear_error(tmp_path):
     _check_whole(_state(data), {"A"})
 
 
+@pytest.mark.slow
+def test_a_compare_during_ingests_finishes_with_whole_contexts_or_clear_errors_on_its_answers(tmp_path):
+    """The attack run's crash: an ingest while a compare read the collection ended the compare with
+    `AttributeError: 'NoneType' object has no attribute 'strip'` and an interrupted run with no error. Now every
+    answer's passages come from one version, or the answer records a clear error; the run finishes."""
+    rng = random.Random(1616)
+    data = tmp_path / "data"
+    corpora = {v: _corpus(tmp_path / v, v) for v in "AB"}
+    assert _start("ingest", data, str(corpora["A"])).wait(timeout=120) == 0
+    totals = {"answers": 0, "errors": 0, "mixed": 0, "killed": 0}
+    for round_ in range(ROUNDS):
+        reader = _start("compare", data, "24")
+        writers = []
+        for version in ("B", "A"):
+            time.sleep(rng.uniform(0, 0.5))
+            writers.append(_start("ingest", data, str(corpora[version])))
+        if round_ % 2:  # every other round, SIGKILL a writer mid-ingest
+            time.sleep(rng.uniform(0.2, 1.5))
+            writers[-1].send_signal(signal.SIGKILL)
+        for proc in writers:
+            out, err = proc.communicate(timeout=300)
+            assert "Traceback" not in err, err
+            totals["killed"] += proc.returncode == -signal.SIGKILL
+            assert proc.returncode in (0, -signal.SIGKILL), (out, err)
+        out, err = reader.communicate(timeout=300)
+        assert reader.returncode == 0 and "Traceback" not in err, err
+        result = json.loads(out)
+        assert result["status"] == "done" and result["error"] is None and result["answers"] == 48, result
+        assert result["mixed"] == 0, result
+        totals["answers"] += result["answers"]
+        totals["errors"] += len(result["errors"])
+        for message in result["errors"]:
+            assert "collection" in message.lower(), message  # says what happened, not a raw attribute error
+        _check_whole(_state(data), {"A", "B"})
+    print(f"\ncompare during {2 * ROUNDS} ingests: {totals}")
+
+
 def test_a_lock_left_by_a_killed_writer_is_recovered_and_a_second_writer_is_refused(tmp_path, monkeypatch):
     """The holder is a real process that takes the writer lock and is SIGKILLed; the lock file keeps its stale pid,
     but the kernel released the lock, so the next writer gets it at once."""

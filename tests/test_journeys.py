@@ -177,7 +177,21 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     page.get_by_role("button", name="Ingest").click()
     page.get_by_text("Chunks written").wait_for()
     settle(page)
-    # (renaming and deleting the active collection are driven through the frame in test_repeat_actions.py)
+    # rename the active collection, twice, then delete it: the sidebar follows each time, the page stays
+    sidebar = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
+    assert "my-uploads" in sidebar.inner_text()
+    for old, new in (("my-uploads", "my-docs"), ("my-docs", "my-docs-2")):
+        fill(page, f"Rename {old} to", new)
+        page.get_by_role("button", name="Rename", exact=True).click()
+        settle(page)
+        assert new in sidebar.inner_text() and old not in sidebar.inner_text()
+        page.get_by_label(f"Rename {new} to", exact=True).wait_for()  # the page names the collection it now acts on
+    page.get_by_text("Yes, delete my-docs-2 and its chunks").click()
+    settle(page)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    settle(page)
+    assert "my-docs-2" not in sidebar.inner_text()
+    assert page.get_by_role("button", name="Delete", exact=True).is_disabled()  # the next one needs its own yes
 
 
 def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(app_url, page):
@@ -205,7 +219,22 @@ def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(
     page.get_by_role("button", name="Cancel training").click()
     page.get_by_text("Cancelled; nothing saved.").wait_for()
     settle(page)
-    # (loading, switching and unloading adapters are driven through the frame in test_repeat_actions.py)
+    start(1)  # again under the same name: the cancelled job does not stand in the way
+    page.get_by_text("Saved to", exact=False).wait_for()
+    settle(page)
+    # load an adapter, switch to another, unload: the sidebar says which one the paths use
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for name in ("tiny", "journey"):
+        box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+        box.click()
+        page.get_by_role("option").filter(has_text=f"/{name}").first.click()
+        page.get_by_role("button", name="Load adapter").click()
+        page.get_by_text(f"Adapter {name} loaded", exact=False).wait_for()
+        settle(page)
+        sidebar.get_by_text(f"Adapter: {name}", exact=True).wait_for()
+    page.get_by_role("button", name="Unload adapter").click()
+    settle(page)
+    sidebar.get_by_text("Adapter: none", exact=False).wait_for()
 
 
 def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refresh(app_url, page):

@@ -167,7 +167,7 @@ def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_
     at.run()
     at.multiselect(key="paths").set_value(["prompt", "rag", "finetuned"])
     at.button(key="update_start").click().run()  # the built-in update is about the sample corpus, not this one
-    assert "does not hold" in at.error[0].value and "Upload your edited document" in at.error[0].value
+    assert "does not hold" in at.error[0].value and "Give your edited document" in at.error[0].value
     assert update_demo.UPDATE_DOC.name not in store.source_hashes(fake_app)
 
     sample = "fake-sample"  # the sample's documents, embedded by the fake embedder
@@ -203,3 +203,62 @@ def test_the_built_in_update_applies_only_to_a_collection_holding_the_sample():
     assert update_demo.sample_update_applies(names + ["notes.md"])
     assert update_demo.sample_update_applies(names[1:])  # one file skipped at ingest
     assert not update_demo.sample_update_applies(["GPL-3", "BSD", names[0]])
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_the_command_line_twin_runs_your_own_update_on_real_licence_texts_and_leaves_the_collection_as_it_was(
+        tmp_path):
+    """`python -m lab update-demo` on real documents the project did not write: the user's own edited document and
+    the questions it affects; refused with what to do when either is missing; undone afterwards by default."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+
+    def lab(*args):
+        done = subprocess.run([sys.executable, "-m", "lab", *args, "--json"], env=env, cwd=repo, capture_output=True,
+                              text=True, timeout=900)
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        return done.returncode, json.loads(done.stdout)
+
+    docs = tmp_path / "licences"
+    docs.mkdir()
+    for name in ("GPL-3", "Apache-2.0", "MPL-2.0"):
+        shutil.copy(Path("/usr/share/common-licenses") / name, docs / f"{name}.txt")
+    assert lab("ingest", str(docs), "--collection", "lic")[0] == 0
+    chunks = lambda: next(c["chunks"] for c in lab("collections")[1]["collections"] if c["name"] == "lic")  # noqa: E731
+    before = chunks()
+    update = tmp_path / "apache-3-notice.md"
+    update.write_text("# Apache License, Version 3.0\n\nThe Apache Software Foundation published the Apache License, "
+                      "Version 3.0 in March 2031. It replaces the Apache License, Version 2.0 of January 2004.\n")
+    questions = tmp_path / "affected.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in [
+        {"id": "version", "question": "Which version of the Apache License is the current one?", "answer": "3.0",
+         "answer_before_update": "2.0"},
+        {"id": "date", "question": "When was the current Apache License published?", "answer": "March 2031",
+         "answer_before_update": "January 2004"}]))
+
+    code, out = lab("update-demo", "--collection", "lic")  # the built-in update is about the sample corpus
+    assert code == 2 and "does not hold" in out["error"] and "Give your edited document" in out["error"]
+    code, out = lab("update-demo", "--collection", "lic", "--update", str(update))
+    assert code == 2 and "Give the questions your document affects" in out["error"]
+
+    code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
+                    "--paths", "prompt,rag", "--max-new-tokens", "12")
+    assert code == 0, out
+    summaries = {s["path"]: s for s in out["summaries"]}
+    assert out["update_sources"] == ["apache-3-notice.md"] and out["chunks_added"] >= 1 and out["reindex_seconds"] > 0
+    assert summaries["rag"]["update_retrieved"] == 1.0 and summaries["prompt"]["update_retrieved"] is None
+    assert len(out["answers"]) == 2 * 2 * 2 and out["undone_chunks"] == out["chunks_added"]
+    assert chunks() == before
+    code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
+                    "--paths", "rag", "--max-new-tokens", "4", "--keep")
+    assert code == 0 and out["undone_chunks"] is None and chunks() == before + out["chunks_added"]
+    code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
+                    "--undo")
+    assert code == 0 and out["removed_chunks"] >= 1 and chunks() == before

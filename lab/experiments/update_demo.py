@@ -112,6 +112,23 @@ def sample_update_applies(held_sources) -> bool:
     return len(sample & set(held_sources)) >= 0.8 * len(sample)
 
 
+def choose_update(held_sources, files: Sequence[Path] | None,
+                  questions: Sequence[UpdateQuestion] | None) -> tuple[list[Path], list[UpdateQuestion]]:
+    """The update documents and affected questions for a collection holding `held_sources` (page and command line
+    alike): the user's own document needs the user's own questions; without a document, the built-in update,
+    which is only offered where the collection holds the sample corpus."""
+    if files and questions is None:
+        raise InputError("Give the questions your document affects too (JSONL lines with question, answer and "
+                         "answer_before_update): the built-in questions are about the sample's update, not yours.")
+    if not files:
+        if not sample_update_applies(held_sources):
+            raise InputError(f"The built-in update ({UPDATE_DOC.name}) changes facts of the sample corpus, which "
+                             "this collection does not hold. Give your edited document and the questions it "
+                             "affects, or use a collection that holds the sample corpus.")
+        files = [UPDATE_DOC]
+    return list(files), list(questions) if questions is not None else load_update_questions()
+
+
 def facts(text: str, question: UpdateQuestion) -> tuple[bool, bool]:
     """(states the new fact, states the old fact), by lab.evaluation.metrics.is_correct on the answer's content."""
     content = json_answer(text)

@@ -19,21 +19,15 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
 
     if not paths:
         raise LabError("Choose at least one path.")
-    if doc is not None and questions_file is None:
-        raise LabError("Upload the questions your document affects too (JSONL lines with question, answer and "
-                       "answer_before_update): the built-in questions are about the sample's update, not yours.")
-    if doc is None and not update_demo.sample_update_applies(resources.store().source_hashes(collection)):
-        raise LabError(f"The built-in update ({update_demo.UPDATE_DOC.name}) changes facts of the sample corpus, "
-                       f"which {collection!r} does not hold. Upload your edited document and the questions it "
-                       "affects, or make the sample collection active in the sidebar.")
     questions = update_demo.parse_update_questions(questions_file.getvalue().decode("utf-8", "replace"),
-                                                   questions_file.name) if questions_file else \
-        update_demo.load_update_questions()
+                                                   questions_file.name) if questions_file else None
+    names = None
     if doc is not None:
         stored, name = save_upload(doc.name, doc.getvalue())
-        files, names = [stored], {stored: name}
-    else:
-        files, names, name = [update_demo.UPDATE_DOC], None, update_demo.UPDATE_DOC.name
+        names = {stored: name}
+    files, questions = update_demo.choose_update(resources.store().source_hashes(collection),
+                                                 [stored] if doc is not None else None, questions)
+    name = names[files[0]] if names else files[0].name
     if name in resources.store().source_hashes(collection):
         raise LabError(f"Collection {collection!r} already holds {name}: undo the update first, so that 'before' "
                        "is the collection without it.")
