@@ -221,7 +221,8 @@ def cmd_update_demo(args) -> int:
     settings, res = _settings(args), Loader(args.chroma_host)
     store = res.store()
     store.info(args.collection)  # fail early, with what to do, if the collection is missing
-    questions = update_demo.load_update_questions(args.questions) if args.questions else None
+    golden = _golden(args.questions) if args.questions else None
+    questions = update_demo.update_questions(golden.questions, golden.label) if golden else None
     files, questions = update_demo.choose_update(store.source_hashes(args.collection),
                                                  [Path(p) for p in args.update] or None, questions)
     if args.undo:
@@ -489,8 +490,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="append", default=[], metavar="FILE",
                    help="your edited document (repeatable; default: the sample's Halyard 5.1 release notes, only "
                         "for a collection that holds the sample corpus)")
-    p.add_argument("--questions", default=None, help="JSONL of the questions it affects: golden lines with answer "
-                   "(after) and answer_before_update (required with --update)")
+    p.add_argument("--questions", default=None, help="the questions it affects: a stored golden set's NAME[@vN] or a "
+                   "JSONL/CSV file, each question with answer (after) and answer_before_update (required with "
+                   "--update)")
     p.add_argument("--paths", default="prompt,rag,hybrid-rag", help="comma-separated path ids (finetuned and "
                    "hybrid need --adapter)")
     p.add_argument("--keep", action="store_true", help="leave the update in the collection (default: removed "

@@ -55,6 +55,20 @@ def test_jsonl_round_trip_keeps_passages_and_provenance():
     assert parse_golden(to_jsonl([q])) == [q]
 
 
+def test_the_answer_before_an_update_round_trips_and_is_left_out_where_empty():
+    """A stored golden set can carry the update demo's old facts (answer_before_update): JSONL and CSV keep them,
+    and questions without one export exactly as before."""
+    q = GoldenQuestion("v", "Which version?", "3.0", answer_before_update="2.0", aliases_before_update=["v2"])
+    assert parse_golden(to_jsonl([q])) == [q]
+    assert "answer_before_update" not in to_jsonl([GoldenQuestion("x", "Q?", "A")])
+    text = "question,answer,old answer,old aliases\nWhich version?,3.0,2.0,v2|two\n"
+    mapping = guess_mapping(csv_header(text))
+    assert mapping == {"question": "question", "answer": "answer", "answer_before_update": "old answer",
+                       "aliases_before_update": "old aliases"}
+    (parsed,) = parse_csv(text, mapping)
+    assert parsed.answer_before_update == "2.0" and parsed.aliases_before_update == ["v2", "two"]
+
+
 def test_csv_import_guesses_the_mapping_and_reports_every_bad_line():
     text = "ID,Query,Expected answer,Document,Type\nq1,Who?,Ada,a.md|b.md,fact\nq2,,x,a.md,fact\nq3,What?,y,,oops\n"
     mapping = guess_mapping(csv_header(text))

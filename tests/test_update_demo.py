@@ -195,6 +195,27 @@ def test_the_knowledge_update_tab_runs_in_the_background_shows_before_after_and_
     assert any("Removed" in s.value for s in at.success)
     assert update_demo.UPDATE_DOC.name not in store.source_hashes(sample)
 
+    # the affected questions from a stored golden set of this collection (sets without old answers are not offered)
+    from lab.evaluation.golden import load_golden
+    from lab.evaluation.golden_store import GoldenStore
+
+    stored = load_golden(update_demo.UPDATE_QUESTIONS)[:2]
+    GoldenStore().save("halyard-update", stored, collection=sample)
+    GoldenStore().save("no-old-answers", [stored[0].__class__("x", "Q?", "A")], collection=sample)
+    at.run()
+    options = at.selectbox(key="update_questions_set").options
+    assert options == ["(none)", "halyard-update@v1 (2 questions)"], options
+    at.selectbox(key="update_questions_set").set_value(options[1]).run()
+    at.button(key="update_start").click().run()
+    deadline = time.time() + 90
+    while not any(m.label.startswith("Re-index") for m in at.metric) and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception or at.error]
+    answers = [d.value for d in at.dataframe if "rag after" in d.value.columns][0]
+    assert list(answers["id"]) == [q.id for q in stored]
+    at.button(key="update_undo").click().run()
+
 
 def test_the_built_in_update_applies_only_to_a_collection_holding_the_sample():
     from lab.config import SAMPLE_DOCS
@@ -256,9 +277,12 @@ def test_the_command_line_twin_runs_your_own_update_on_real_licence_texts_and_le
     assert summaries["rag"]["update_retrieved"] == 1.0 and summaries["prompt"]["update_retrieved"] is None
     assert len(out["answers"]) == 2 * 2 * 2 and out["undone_chunks"] == out["chunks_added"]
     assert chunks() == before
-    code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
+    # the affected questions as a stored golden set of the collection (imported once, named in the command)
+    assert lab("golden", "import", str(questions), "--name", "apache-update", "--collection", "lic")[0] == 0
+    code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", "apache-update",
                     "--paths", "rag", "--max-new-tokens", "4", "--keep")
     assert code == 0 and out["undone_chunks"] is None and chunks() == before + out["chunks_added"]
+    assert [q["answer_before"] for q in out["questions"]] == ["2.0", "January 2004"]
     code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
                     "--undo")
     assert code == 0 and out["removed_chunks"] >= 1 and chunks() == before

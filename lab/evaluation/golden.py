@@ -64,10 +64,16 @@ class GoldenQuestion:
     kind: str = "fact"
     passages: list[GoldPassage] = field(default_factory=list)
     provenance: str = "written"
+    # what the answer was before a knowledge update (the update demo's "old fact"); empty for other questions
+    answer_before_update: str = ""
+    aliases_before_update: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         row = asdict(self)
         row["passages"] = [{k: v for k, v in asdict(p).items() if v not in ("", None)} for p in self.passages]
+        for key in ("answer_before_update", "aliases_before_update"):
+            if not row[key]:
+                del row[key]
         return row
 
 
@@ -120,10 +126,14 @@ def question_from_row(row, number: int, ids: set[str], problems: list[str]) -> G
     passages = _passages(row.get("passages") or [], number, problems)
     if passages is None:
         return None
+    before, before_aliases = str(row.get("answer_before_update") or "").strip(), row.get("aliases_before_update") or []
+    if not isinstance(before_aliases, list):
+        problems.append(f"line {number}: aliases_before_update must be a list of strings")
+        return None
     sources = [str(s) for s in sources] + sorted({p.source for p in passages} - {str(s) for s in sources})
     ids.add(qid)
     return GoldenQuestion(qid, str(row["question"]).strip(), str(row["answer"]).strip(), [str(a) for a in aliases],
-                          sources, kind, passages, provenance)
+                          sources, kind, passages, provenance, before, [str(a) for a in before_aliases])
 
 
 def raise_problems(problems: list[str], name: str, fmt: str) -> None:

@@ -24,9 +24,12 @@ from lab.corpus.files import decode_text
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion, parse_golden, question_from_row, raise_problems
 
-FIELDS = ("id", "question", "answer", "aliases", "sources", "kind", "provenance")
-LIST_FIELDS = {"aliases", "sources"}
-_SYNONYMS = {
+FIELDS = ("id", "question", "answer", "aliases", "sources", "kind", "provenance", "answer_before_update",
+          "aliases_before_update")
+LIST_FIELDS = {"aliases", "sources", "aliases_before_update"}
+_SYNONYMS = {  # the update demo's columns first, so that "answer" does not take them by prefix
+    "answer_before_update": ("answer_before_update", "answer_before", "old_answer", "previous_answer"),
+    "aliases_before_update": ("aliases_before_update", "aliases_before", "old_aliases"),
     "id": ("id", "qid", "question_id", "key"),
     "question": ("question", "q", "query", "prompt", "input"),
     "answer": ("answer", "a", "gold", "gold_answer", "expected", "expected_answer", "reference", "output"),

@@ -15,7 +15,6 @@ A collection that already holds the update document is refused (its "before" wou
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from lab.config import SAMPLE_CORPUS, SAMPLE_DOCS, ChunkConfig
 from lab.errors import InputError
-from lab.evaluation.golden import parse_golden
+from lab.evaluation.golden import GoldenQuestion, parse_golden
 from lab.evaluation.metrics import is_correct, json_answer
 from lab.experiments.answer_paths import PathContext, available_paths, generate, prepare, retrieves
 from lab.jobs import BackgroundJob
@@ -84,17 +83,20 @@ class UpdateDemoResult:
         return next((a for a in self.answers if (a.question_id, a.path, a.phase) == (question_id, path, phase)), None)
 
 
+def update_questions(golden: Sequence[GoldenQuestion], name: str = "update questions") -> list[UpdateQuestion]:
+    """Golden questions that also carry `answer_before_update` (a file, or a stored golden set) as the update's
+    affected questions; every one must have it."""
+    missing = [q.id for q in golden if not q.answer_before_update]
+    if missing:
+        raise InputError(f"{name}: question(s) {', '.join(missing[:10])} lack answer_before_update: give each "
+                         "question the answer before the update too.")
+    return [UpdateQuestion(q.id, q.question, q.answer, q.answer_before_update, tuple(q.aliases),
+                           tuple(q.aliases_before_update)) for q in golden]
+
+
 def parse_update_questions(text: str, name: str = "update questions") -> list[UpdateQuestion]:
     """Golden-format lines that also carry `answer_before_update` (and optionally `aliases_before_update`)."""
-    golden = parse_golden(text, name)
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    missing = [q.id for q, row in zip(golden, rows) if not str(row.get("answer_before_update", "")).strip()]
-    if missing:
-        raise InputError(f"{name}: question(s) {', '.join(missing)} lack answer_before_update: give each "
-                         "question the answer before the update too.")
-    return [UpdateQuestion(q.id, q.question, q.answer, str(row["answer_before_update"]), tuple(q.aliases),
-                           tuple(str(a) for a in row.get("aliases_before_update", [])))
-            for q, row in zip(golden, rows)]
+    return update_questions(parse_golden(text, name), name)
 
 
 def load_update_questions(path: str | Path = UPDATE_QUESTIONS) -> list[UpdateQuestion]:

@@ -13,14 +13,28 @@ from lab.experiments import update_demo
 from pages.ui import resources, state
 
 
-def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questions_file) -> str:
+def _update_sets(collection: str) -> dict[str, object]:
+    """Stored golden sets of this collection whose every question carries answer_before_update, by label."""
+    from lab.evaluation.golden_store import GoldenStore
+
+    store, found = GoldenStore(), {}
+    for info in store.list():
+        if info.collection == collection:
+            chosen = store.get(info.name)
+            if chosen.questions and all(q.answer_before_update for q in chosen.questions):
+                found[f"{chosen.label} ({len(chosen.questions)} questions)"] = chosen
+    return found
+
+
+def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questions_file, stored=None) -> str:
     from lab.config import DecodingConfig, RetrievalConfig
     from lab.corpus.uploads import save_upload
 
     if not paths:
         raise LabError("Choose at least one path.")
     questions = update_demo.parse_update_questions(questions_file.getvalue().decode("utf-8", "replace"),
-                                                   questions_file.name) if questions_file else None
+                                                   questions_file.name) if questions_file else \
+        update_demo.update_questions(stored.questions, stored.label) if stored is not None else None
     names = None
     if doc is not None:
         stored, name = save_upload(doc.name, doc.getvalue())
@@ -99,9 +113,19 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
                                          key="update_questions_file",
                                          help="Golden-set lines with answer (new) and answer_before_update (old); "
                                               "default: sample_corpus/update/questions.jsonl")
+    try:
+        sets = _update_sets(collection)
+    except LabError as exc:
+        st.error(as_text(exc))
+        sets = {}
+    stored = None
+    if sets:
+        picked = right.selectbox("...or a stored golden set", ["(none)", *sets], key="update_questions_set",
+                                 help="Sets of this collection whose questions all carry answer_before_update")
+        stored = sets.get(picked)
     if st.button("Add the update and re-ask", key="update_start", type="primary"):
         try:
-            st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file)
+            st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file, stored)
         except LabError as exc:
             st.error(as_text(exc))
     job = resources.jobs().get(st.session_state.get("update_job"))
