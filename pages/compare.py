@@ -147,8 +147,12 @@ with batch:
             else:
                 widgets.link_to("pages/results.py", "See the results", icon=":material/bar_chart:")
 
-    polling = any(r.status == "running" for r in _runs_to_show())
-    st.fragment(show_progress, run_every=2 if polling else None)(polling=polling)
+    try:
+        polling = any(r.status == "running" for r in _runs_to_show())
+    except LabError as exc:  # a damaged run store: one message; one-off questions and the update demo still work
+        st.error(as_text(exc))
+    else:
+        st.fragment(show_progress, run_every=2 if polling else None)(polling=polling)
 
 with update:
     update_view.draw(paths, int(k), int(max_new))

@@ -11,7 +11,7 @@ from lab.errors import LabError
 from lab.evaluation.costs import MACHINES, PriceTable, reprice
 from lab.evaluation.summary import summarize
 from lab.experiments.answer_paths import PATHS
-from pages.ui import frame, resources
+from pages.ui import frame, resources, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Decide")
@@ -45,7 +45,8 @@ with st.expander("The guide's decision framework"):
                  key="decide_framework")
 
 # The run whose measurements are cited ---------------------------------------------------------------------------
-runs = [r for r in resources.run_store().list() if r.done]
+history = widgets.run_history()
+runs = [r for r in history[1] if r.done] if history else []
 run, records = None, []
 if runs:
     labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.get('paths', []))}": r

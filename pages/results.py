@@ -9,11 +9,14 @@ from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
 from pages.sections import judging_view, leakage_view
-from pages.ui import frame, resources
+from pages.ui import frame, resources, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Results")
-runs = resources.run_store().list()
+history = widgets.run_history()
+if history is None:
+    st.stop()
+runs = history[1]
 if not runs:
     st.info("No runs yet: start a golden-set batch run on the Compare page (or `python -m lab compare`).")
     st.stop()

@@ -178,19 +178,21 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     page.get_by_text("Chunks written").wait_for()
     settle(page)
     # rename the active collection, twice, then delete it: the sidebar follows each time, the page stays
-    sidebar = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
-    assert "my-uploads" in sidebar.inner_text()
-    for old, new in (("my-uploads", "my-docs"), ("my-docs", "my-docs-2")):
+    select = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
+    active = lambda: select.evaluate(  # noqa: E731  (the chosen value: shown as text, or in the combobox input)
+        "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
+    assert "my-uploads" in active(), active()
+    for old, new in (("my-uploads", "renamed-once"), ("renamed-once", "twice-renamed")):
         fill(page, f"Rename {old} to", new)
         page.get_by_role("button", name="Rename", exact=True).click()
         settle(page)
-        assert new in sidebar.inner_text() and old not in sidebar.inner_text()
+        assert new in active() and old not in active(), active()
         page.get_by_label(f"Rename {new} to", exact=True).wait_for()  # the page names the collection it now acts on
-    page.get_by_text("Yes, delete my-docs-2 and its chunks").click()
+    page.get_by_text("Yes, delete twice-renamed and its chunks").click()
     settle(page)
     page.get_by_role("button", name="Delete", exact=True).click()
     settle(page)
-    assert "my-docs-2" not in sidebar.inner_text()
+    assert "twice-renamed" not in active(), active()
     assert page.get_by_role("button", name="Delete", exact=True).is_disabled()  # the next one needs its own yes
 
 
@@ -199,9 +201,9 @@ def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(
     settle(page)
     go(page, "Models")
 
-    def start(steps: int) -> None:
-        fill(page, "Adapter name", "journey")
-        fill(page, "Max steps (0: all)", steps)
+    def start(steps: int) -> None:  # no Enter in the form's boxes: Enter submits a Streamlit form at once
+        page.get_by_label("Adapter name", exact=True).fill("journey")
+        page.get_by_label("Max steps (0: all)", exact=True).fill(str(steps))
         evaluate = page.get_by_role("checkbox", name="Evaluate base vs adapter after training")
         if evaluate.is_checked():
             page.get_by_text("Evaluate base vs adapter after training").click()

@@ -16,8 +16,10 @@ every read holds shared, so a reader sees the version before a commit or after i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -98,13 +100,30 @@ def client(host: str | None = None):
                          "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
     folder = data_dir() / "chroma"
     try:
+        _check_database(folder / "chroma.sqlite3")
         return _open_embedded(folder, settings)
-    except (ChromaError, OSError, ValueError) as exc:  # garbage, a truncated file, a folder where the file goes
+    # garbage, a truncated file, a folder where the file goes (Chroma's failed start-up can end in AttributeError)
+    except (ChromaError, OSError, ValueError, AttributeError, sqlite3.DatabaseError) as exc:
         raise DamagedStore(
             f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
             "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
             f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
             folder) from exc
+
+
+def _check_database(path) -> None:
+    """Refuse a chroma.sqlite3 that is not a readable SQLite database before Chroma opens it (Chroma's own failure
+    on such a file is an unrelated-looking error, or a hang). Cheap: the header and the schema, not every page."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ValueError(f"{path.name} is a folder, not a file")
+    with open(path, "rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise ValueError(f"{path.name} has no SQLite header")
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        db.execute("select count(*) from sqlite_master").fetchone()
+        db.execute("select count(*) from collections").fetchone()
 
 
 def _open_embedded(folder, settings):

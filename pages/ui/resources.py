@@ -67,6 +67,11 @@ def run_store():
     return _run_store(str(data_dir() / "runs.sqlite"))
 
 
+def forget_run_store() -> None:
+    """Drop the cached run store (it was found damaged: the next call opens the file afresh)."""
+    _run_store.clear()
+
+
 @st.cache_resource(show_spinner=False)
 def jobs() -> dict:
     """Background jobs (`lab.jobs.BackgroundJob`) of this server process by id: they outlive page changes and reruns."""

@@ -85,3 +85,26 @@ def show_answers(answers, gold: str | None = None, key: str = "answers") -> None
                 where = f" p.{hit.page}" if hit.page else (f" - {hit.heading}" if hit.heading else "")
                 with st.expander(f"[{i}] {as_text(hit.source + where, one_line=True)} - score {hit.score:.3f}"):
                     st.code(hit.text, language=None, wrap_lines=True)
+
+
+def run_history():
+    """(the run store, its runs), or None after one message when runs.sqlite is damaged: which file, what to do,
+    and a button that restores the rolling backup when there is one (`python -m lab runs --restore-backup`)."""
+    from lab.errors import DamagedStore
+    from lab.experiments.run_store import restore_backup
+
+    try:
+        runs = resources.run_store()
+        return runs, runs.list()
+    except DamagedStore as exc:
+        resources.forget_run_store()  # opened afresh once the file is restored or moved aside
+        st.error(as_text(exc))
+        if exc.restorable and st.button("Restore the last backup", key="restore_run_store", type="primary"):
+            try:
+                restored = restore_backup()
+            except LabError as failed:
+                st.error(as_text(failed))
+                return None
+            st.success(f"Restored {restored} run(s) from the backup; the damaged file is kept beside it.")
+            st.rerun()
+        return None
