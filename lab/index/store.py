@@ -121,9 +121,13 @@ def _check_database(path) -> None:
     with open(path, "rb") as f:
         if f.read(16) != b"SQLite format 3\x00":
             raise ValueError(f"{path.name} has no SQLite header")
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        db.execute("select count(*) from sqlite_master").fetchone()
-        db.execute("select count(*) from collections").fetchone()
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            db.execute("select count(*) from sqlite_master").fetchone()
+            db.execute("select count(*) from collections").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):  # a writer holding it is not damage
+            raise
 
 
 def _open_embedded(folder, settings):
