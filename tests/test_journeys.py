@@ -116,6 +116,26 @@ def fill(page, label: str, value) -> None:
     settle(page)
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick the option ending in `option` from the selectbox labelled `label` (a first click after a form was
+    submitted may only focus the box: open it until the options show)."""
+    import re
+
+    from playwright.sync_api import TimeoutError as NotOpened
+
+    box = page.get_by_text(label, exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+    wanted = page.get_by_role("option").filter(has_text=re.compile(re.escape(option) + "$")).first
+    for _ in range(3):
+        box.click()
+        try:
+            wanted.wait_for(timeout=5_000)
+            break
+        except NotOpened:
+            page.keyboard.press("Escape")
+    wanted.click()
+    settle(page)
+
+
 def metric(page, label: str, value: str):
     """The metric labelled `label` showing `value` (a locator to wait for)."""
     return page.locator("[data-testid='stMetric']", has_text=label).locator(
@@ -227,10 +247,8 @@ def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(
     # load an adapter, switch to another, unload: the sidebar says which one the paths use
     sidebar = page.locator("[data-testid='stSidebar']")
     for name in ("tiny", "journey"):
-        box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
-        box.click()
-        page.get_by_role("option").filter(has_text=f"/{name}").first.click()
-        page.get_by_role("button", name="Load adapter").click()
+        choose(page, "Adapter folder", f"/{name}")
+        page.get_by_role("button", name="Load adapter", exact=True).click()
         page.get_by_text(f"Adapter {name} loaded", exact=False).wait_for()
         settle(page)
         sidebar.get_by_text(f"Adapter: {name}", exact=True).wait_for()
@@ -243,10 +261,8 @@ def test_compare_every_path_twice_then_a_batch_survives_a_page_switch_and_a_refr
     page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)
     go(page, "Models")
-    box = page.get_by_text("Adapter folder").locator("xpath=ancestor::*[@data-testid='stSelectbox']")
-    box.click()
-    page.get_by_role("option").filter(has_text="/tiny").first.click()
-    page.get_by_role("button", name="Load adapter").click()
+    choose(page, "Adapter folder", "/tiny")
+    page.get_by_role("button", name="Load adapter", exact=True).click()
     settle(page)
     go(page, "Compare")
     fill(page, "Max new tokens", 8)
