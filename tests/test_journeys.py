@@ -66,6 +66,8 @@ def app_url(lived_in):
     data, env = lived_in
     with streamlit_app(SERVED, env, data / "streamlit.log") as url:
         yield url
+    log = (data / "streamlit.log").read_text()
+    assert "Traceback" not in log, log[-4000:]  # nothing failed behind the pages either
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +358,5 @@ def fresh_url(tmp_path_factory):
     env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
     with streamlit_app(SERVED, env, data / "streamlit.log") as url:
         yield url
+    log = (data / "streamlit.log").read_text()
+    assert "Traceback" not in log, log[-4000:]
