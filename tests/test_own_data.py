@@ -62,6 +62,19 @@ def _loop(corpus: Path, name: str, real_embedder, real_generator, tmp_path, n_dr
     assert saved.version == 1 and all(q.provenance == "drafted" and q.passages for q in saved.questions)
     assert saved.fingerprint == store.fingerprint(name)
 
+    # fine-tuning data for this corpus's task: the accepted questions as JSON-format pairs, a general share mixed in
+    from lab.config import SAMPLE_CORPUS
+    from lab.evaluation.golden import load_golden
+    from lab.finetune.behaviour import build
+
+    schema = {"type": "object", "properties": {"answer": {}, "sources": {}}}
+    behaviour = build(saved.questions, schema, general=load_golden(SAMPLE_CORPUS / "general_tasks.jsonl"))
+    folder = behaviour.save(tmp_path / f"{name}-behaviour")
+    pairs = behaviour.train + behaviour.validation + behaviour.test
+    assert sorted(p.name for p in folder.iterdir()) == ["test.jsonl", "train.jsonl", "validation.jsonl"]
+    drafted = [p for p in pairs if p["completion"].startswith("{")]
+    assert len(drafted) == len(saved.questions) and all(json.loads(p["completion"])["answer"] for p in drafted)
+
     modes, _ = retrievers(Settings(collection=name), res)
     results, notes = golden_sets.evaluate_set(modes, store, name, saved, k=5)
     retrieval = {r.mode: {m: [round(r.ci[m].mean, 3), round(r.ci[m].low, 3), round(r.ci[m].high, 3)]
@@ -89,7 +102,8 @@ def _loop(corpus: Path, name: str, real_embedder, real_generator, tmp_path, n_dr
     return {"corpus": str(corpus), "documents": len(documents), "chunks_256": report.chunks_total,
             "drafted": len(job.drafts), "survived_checks": len(survivors),
             "rejected": sorted({d.reason.split(" (")[0] for d in job.drafts if d.reason}),
-            "accepted": len(saved.questions), "retrieval_k5": retrieval, "notes": notes,
+            "accepted": len(saved.questions), "behaviour_pairs": len(pairs),
+            "behaviour_general_in_train": behaviour.general_in_train, "retrieval_k5": retrieval, "notes": notes,
             "sweep": sweep.result.rows(), "verdicts": sweep.result.verdicts,
             "compare_correct_of_3": accuracy, "run_id": run.run_id}
 
