@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.config import SERVED_SCRIPT as SERVED  # what `make run` serves: app.py behind the gate (lab/gate.py)
+
 REPO = Path(__file__).resolve().parent.parent
-SERVED = REPO / "pages" / "ui" / "server.py"  # what `make run` serves: app.py behind the gate (lab/gate.py)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The GGUF -> safetensors conversion takes ~30 s: keep its result across test sessions.
