@@ -100,7 +100,6 @@ def client(host: str | None = None):
                          "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
     folder = data_dir() / "chroma"
     try:
-        _check_database(folder / "chroma.sqlite3")
         return _open_embedded(folder, settings)
     # garbage, a truncated file, a folder where the file goes (Chroma's failed start-up can end in AttributeError)
     except (ChromaError, OSError, ValueError, AttributeError, sqlite3.DatabaseError) as exc:
@@ -126,7 +125,8 @@ def _check_database(path) -> None:
             db.execute("select count(*) from sqlite_master").fetchone()
             db.execute("select count(*) from collections").fetchone()
     except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):  # a writer holding it is not damage
+        # a writer holding it, or a first open that has not made its tables yet, is not damage
+        if not any(word in str(exc) for word in ("locked", "busy", "no such table")):
             raise
 
 
@@ -140,6 +140,7 @@ def _open_embedded(folder, settings):
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / ".chroma-open.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _check_database(folder / "chroma.sqlite3")  # under the lock: never while another process sets it up
         return chromadb.PersistentClient(path=str(folder), settings=settings)
 
 
