@@ -16,10 +16,8 @@ every read holds shared, so a reader sees the version before a commit or after i
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -102,32 +100,12 @@ def client(host: str | None = None):
     try:
         return _open_embedded(folder, settings)
     # garbage, a truncated file, a folder where the file goes (Chroma's failed start-up can end in AttributeError)
-    except (ChromaError, OSError, ValueError, AttributeError, sqlite3.DatabaseError) as exc:
+    except (ChromaError, OSError, ValueError, AttributeError) as exc:
         raise DamagedStore(
             f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
             "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
             f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
             folder) from exc
-
-
-def _check_database(path) -> None:
-    """Refuse a chroma.sqlite3 that is not a readable SQLite database before Chroma opens it (Chroma's own failure
-    on such a file is an unrelated-looking error, or a hang). Cheap: the header and the schema, not every page."""
-    if not path.exists():
-        return
-    if path.is_dir():
-        raise ValueError(f"{path.name} is a folder, not a file")
-    with open(path, "rb") as f:
-        if f.read(16) != b"SQLite format 3\x00":
-            raise ValueError(f"{path.name} has no SQLite header")
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            db.execute("select count(*) from sqlite_master").fetchone()
-            db.execute("select count(*) from collections").fetchone()
-    except sqlite3.OperationalError as exc:
-        # a writer holding it, or a first open that has not made its tables yet, is not damage
-        if not any(word in str(exc) for word in ("locked", "busy", "no such table")):
-            raise
 
 
 def _open_embedded(folder, settings):
@@ -140,7 +118,6 @@ def _open_embedded(folder, settings):
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / ".chroma-open.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _check_database(folder / "chroma.sqlite3")  # under the lock: never while another process sets it up
         return chromadb.PersistentClient(path=str(folder), settings=settings)
 
 
