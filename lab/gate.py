@@ -40,7 +40,7 @@ from lab.errors import LabError
 
 COOKIE = "lab_gate"
 LOGIN_PATH = "/_lab/login"
-OPEN_PATHS = frozenset({"/_stcore/health", "/healthz"})
+OPEN_PATHS = frozenset({"/_stcore/health"})
 MAX_AGE_S = 12 * 3600
 MAX_FORM_BYTES = 4096
 MAX_CLIENTS = 10_000  # failure records kept (oldest dropped first)

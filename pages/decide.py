@@ -45,8 +45,7 @@ with st.expander("The guide's decision framework"):
                  key="decide_framework")
 
 # The run whose measurements are cited ---------------------------------------------------------------------------
-history = widgets.run_history()
-runs = [r for r in history[1] if r.done] if history else []
+runs = [r for r in widgets.run_history() or [] if r.done]
 run, records = None, []
 if runs:
     labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.get('paths', []))}": r

@@ -13,10 +13,9 @@ from pages.ui import frame, resources, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Results")
-history = widgets.run_history()
-if history is None:
+runs = widgets.run_history()
+if runs is None:
     st.stop()
-runs = history[1]
 if not runs:
     st.info("No runs yet: start a golden-set batch run on the Compare page (or `python -m lab compare`).")
     st.stop()

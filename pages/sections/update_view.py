@@ -37,10 +37,10 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
         update_demo.update_questions(stored.questions, stored.label) if stored is not None else None
     names = None
     if doc is not None:
-        stored, name = save_upload(doc.name, doc.getvalue())
-        names = {stored: name}
+        upload, name = save_upload(doc.name, doc.getvalue())
+        names = {upload: name}
     files, questions = update_demo.choose_update(resources.store().source_hashes(collection),
-                                                 [stored] if doc is not None else None, questions)
+                                                 list(names) if names else None, questions)
     name = names[files[0]] if names else files[0].name
     if name in resources.store().source_hashes(collection):
         raise LabError(f"Collection {collection!r} already holds {name}: undo the update first, so that 'before' "

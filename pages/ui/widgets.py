@@ -88,14 +88,13 @@ def show_answers(answers, gold: str | None = None, key: str = "answers") -> None
 
 
 def run_history():
-    """(the run store, its runs), or None after one message when runs.sqlite is damaged: which file, what to do,
+    """The stored runs, or None after one message when runs.sqlite is damaged: which file, what to do,
     and a button that restores the rolling backup when there is one (`python -m lab runs --restore-backup`)."""
     from lab.errors import DamagedStore
     from lab.experiments.run_store import restore_backup
 
     try:
-        runs = resources.run_store()
-        return runs, runs.list()
+        return resources.run_store().list()
     except DamagedStore as exc:
         resources.forget_run_store()  # opened afresh once the file is restored or moved aside
         st.error(as_text(exc))
