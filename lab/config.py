@@ -159,9 +159,10 @@ class RetrievalConfig:
 
     k: int = field(default=4, metadata={"help": "Chunks retrieved per question and put in the prompt (1-20)."})
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal rank fusion constant of hybrid retrieval (1-1000)."})
-    fusion: str = field(default="convex", metadata={
-        "help": "How hybrid retrieval fuses dense and BM25: convex (min-max normalised scores added; keeps a strong "
-                "single-retriever hit) or rrf (reciprocal rank fusion with --rrf-k)."})
+    fusion: str = field(default="leaders", metadata={
+        "help": "How hybrid retrieval fuses dense and BM25: leaders (z-scores added, and each retriever's first hit "
+                "kept in the top two), convex (min-max normalised scores added) or rrf (reciprocal rank fusion with "
+                "--rrf-k)."})
     reranker: str | None = field(default=None, metadata={
         "help": "CrossEncoder folder (or hub id) that reranks the hybrid candidates; none: no rerank stage."})
 
@@ -170,8 +171,8 @@ class RetrievalConfig:
             raise InputError(f"RetrievalConfig.k must be 1-20 chunks, got {self.k}.")
         if not 1 <= self.rrf_k <= 1000:
             raise InputError(f"RetrievalConfig.rrf_k must be 1-1000, got {self.rrf_k}.")
-        if self.fusion not in ("convex", "rrf"):
-            raise InputError(f"RetrievalConfig.fusion must be convex or rrf, got {self.fusion!r}.")
+        if self.fusion not in ("leaders", "convex", "rrf"):
+            raise InputError(f"RetrievalConfig.fusion must be leaders, convex or rrf, got {self.fusion!r}.")
         object.__setattr__(self, "reranker", (self.reranker or "").strip() or None)
 
 

@@ -70,7 +70,7 @@ def test_command_line_search_and_retrieval_eval(sample_collection):
     hits = cli("search", "What does error HX-3021 mean?", "--collection", sample_collection, "--mode", "bm25")["hits"]
     assert any("HX-3021" in h["text"] for h in hits[:3])
     fused = cli("search", "SSO assertion expired", "--collection", sample_collection, "--mode", "hybrid", "--k", "3")
-    assert {"dense", "bm25", "convex"} & set(fused["hits"][0]["scores"]) >= {"convex"}
+    assert {"dense", "bm25", "leaders"} & set(fused["hits"][0]["scores"]) >= {"leaders"}
     report = cli("retrieval-eval", "--questions", str(SAMPLE_GOLDEN), "--collection", sample_collection, "--k", "5")
     scores = {m["mode"]: m for m in report["modes"]}
     assert set(scores) == {"dense", "bm25", "hybrid"}

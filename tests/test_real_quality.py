@@ -68,8 +68,9 @@ def test_the_golden_spans_are_in_the_documents():
 @pytest.mark.slow
 @pytest.mark.model
 def test_hybrid_keeps_the_best_single_retriever_hit_by_passage(real_embedder, store, tmp_path):
-    """Passage MRR@5 on both real corpora: the default fusion is printed beside dense, BM25 and RRF, and hybrid
-    must not fall clearly below the better single retriever (RRF did: 0.483 against BM25's 0.608 on the licences)."""
+    """Passage MRR@5 on both real corpora: the default fusion is printed beside dense, BM25, RRF and convex, and
+    hybrid must not fall below the better single retriever (RRF did: 0.483 against BM25's 0.608 on the licences;
+    convex came within a question's rank: 0.597 and 0.919 against BM25's 0.608 and 0.938)."""
     from lab.evaluation.retrieval import chunk_spans, evaluate
     from lab.index.ingest import ingest
     from lab.index.retrieval import retrievers_for
@@ -84,11 +85,12 @@ def test_hybrid_keeps_the_best_single_retriever_hit_by_passage(real_embedder, st
                                     ("real-pdfs", _pdfs(), "pdf_manuals.jsonl")):
         ingest(files, collection, real_embedder, store)
         modes = retrievers_for(store, collection, real_embedder)
-        modes["hybrid-rrf"] = retrievers_for(store, collection, real_embedder, fusion="rrf")["hybrid"]
+        for fusion in ("rrf", "convex"):
+            modes[f"hybrid-{fusion}"] = retrievers_for(store, collection, real_embedder, fusion=fusion)["hybrid"]
         results = {r.mode: r for r in evaluate(modes, _questions(name), k=5, spans=chunk_spans(store, collection))}
         mrr = {mode: r.passage["mrr"] for mode, r in results.items()}
         figures[collection] = {m: round(v, 3) for m, v in mrr.items()}
         assert all(r.passage_questions == len(_questions(name)) for r in results.values())
-        assert mrr["hybrid"] >= max(mrr["dense"], mrr["bm25"]) - 0.05, figures
-        assert mrr["hybrid"] >= mrr["hybrid-rrf"], figures
+        assert mrr["hybrid"] >= max(mrr["dense"], mrr["bm25"]), figures
+        assert mrr["hybrid"] >= max(mrr["hybrid-rrf"], mrr["hybrid-convex"]), figures
     print("passage MRR@5:", figures)

@@ -53,10 +53,26 @@ def test_convex_fusion_keeps_a_strong_single_retriever_hit_that_rrf_drops():
     assert convex([[("a", 1.0)], []]) == [("a", 0.5)]  # one list empty: the other still ranks
 
 
+def test_the_default_fusion_keeps_each_retrievers_first_hit_on_top_when_the_lists_nearly_tie():
+    """The real case behind the default (the PDF manuals): BM25's first hit leads its second by a few percent and
+    dense ranks it ninth, so every score fusion puts chunks that both rank middling ahead of it. `leaders` keeps
+    both retrievers' first hits in the top two, in fused order, and otherwise orders by summed z-scores."""
+    from lab.index.fusion import convex, leaders, zscore
+
+    dense = [(f"d{i}", 0.55 - i * 0.005) for i in range(8)] + [("header", 0.50)]
+    bm25 = [("header", 4.55)] + [(f"d{i}", 4.3 - i * 0.1) for i in range(2, 8)]
+    for fuse in (convex, zscore):
+        assert [i for i, _ in fuse([dense, bm25])].index("header") > 1
+    top = [i for i, _ in leaders([dense, bm25])]
+    assert set(top[:2]) == {"d0", "header"} and len(top) == len(set(top)) == 9
+    assert [i for i, _ in leaders([dense, []])] == [i for i, _ in dense]  # one list empty: the other's order
+    assert leaders([[], []]) == []
+
+
 def test_hybrid_fusion_is_a_setting(any_store, fake_embedder, modes):
     rrf_modes = retrievers_for(any_store, "t-hybrid", fake_embedder, fusion="rrf")
     hit = rrf_modes["hybrid"].search("HX-3021 SSO", 4)[0]
-    assert "rrf" in hit.scores and "convex" not in hit.scores
+    assert "rrf" in hit.scores and "leaders" not in hit.scores
 
 
 def test_hybrid_fuses_by_id_and_keeps_every_stage(modes):
@@ -64,8 +80,8 @@ def test_hybrid_fuses_by_id_and_keeps_every_stage(modes):
     assert len(hits) == len({h.id for h in hits}) == 4
     top = hits[0]
     assert top.text.startswith("code: HX-3021")
-    assert {"dense", "bm25", "convex"} <= set(top.scores) and top.ranks["convex"] == 1
-    assert top.score == top.scores["convex"]
+    assert {"dense", "bm25", "leaders"} <= set(top.scores) and top.ranks["leaders"] == 1
+    assert top.score == top.scores["leaders"]
     assert "rerank" not in modes, "no reranker given, no rerank mode"
 
 
@@ -73,11 +89,11 @@ def _plain_hybrid(modes, query, k):
     """Hybrid fused from two full searches (texts read from Chroma): what the fast path must equal."""
     from lab.index.fusion import rrf
 
-    from lab.index.fusion import convex
+    from lab.index.fusion import leaders
 
     dense, lexical = modes["dense"].search(query, 20), modes["bm25"].search(query, 20)
     by_id = {h.id: h for h in dense + lexical}
-    fused = convex([[(h.id, h.score) for h in dense], [(h.id, h.score) for h in lexical]])
+    fused = leaders([[(h.id, h.score) for h in dense], [(h.id, h.score) for h in lexical]])
     return [(i, by_id[i].text, by_id[i].source, round(s, 9)) for i, s in fused][:k]
 
 
@@ -139,3 +155,12 @@ def test_bm25_query_path_returns_what_bm25s_retrieve_returns():
         assert [s for _, s in ours] == sorted((s for _, s in ours), reverse=True)
         distinct = {round(s, 5) for _, s in theirs if [round(t, 5) for _, t in theirs].count(round(s, 5)) == 1}
         assert {d for d, s in ours if round(s, 5) in distinct} == {d for d, s in theirs if round(s, 5) in distinct}
+
+
+def test_fusion_docstring_examples():
+    import doctest
+
+    import lab.index.fusion
+
+    result = doctest.testmod(lab.index.fusion)
+    assert result.attempted and not result.failed

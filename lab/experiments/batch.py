@@ -105,7 +105,7 @@ def differences(one: dict, other: dict) -> list[str]:
     return [label for key, label in COMPARABLE_ON.items() if value(one, key) != value(other, key)]
 
 
-def collection_manifest(store, collection: str, rrf_k: int = 60, fusion: str = "convex",
+def collection_manifest(store, collection: str, rrf_k: int = 60, fusion: str = "leaders",
                         reranker: str | None = None) -> dict:
     """The index half of a run's manifest: which corpus, chunked how, embedded with what, retrieved how."""
     info = store.info(collection)

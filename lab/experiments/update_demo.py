@@ -158,7 +158,7 @@ def refreshed(ctx: PathContext, store, collection: str, embedder) -> PathContext
 
     reranker = getattr(ctx.hybrid, "reranker", None)
     modes = retrievers_for(store, collection, embedder, reranker=reranker, rrf_k=getattr(ctx.hybrid, "rrf_k", 60),
-                           fusion=getattr(ctx.hybrid, "fusion", "convex"))
+                           fusion=getattr(ctx.hybrid, "fusion", "leaders"))
     return replace(ctx, retriever=modes["dense"] if ctx.retriever is not None else None,
                    hybrid=modes["rerank" if reranker is not None else "hybrid"] if ctx.hybrid is not None else None)
 

@@ -96,19 +96,20 @@ class BM25Retriever:
 
 
 class HybridRetriever:
-    """Dense + BM25 candidates fused by chunk id (`lab.index.fusion`: convex combination of normalised scores by
-    default, or reciprocal rank fusion), optionally reranked."""
+    """Dense + BM25 candidates fused by chunk id (`lab.index.fusion`: z-scores added with each retriever's first
+    hit kept on top by default, a convex combination of min-max normalised scores, or reciprocal rank fusion),
+    optionally reranked."""
 
     name = "hybrid"
 
     def __init__(self, dense: Retriever, lexical: Retriever, rrf_k: int = 60, candidates: int = 20,
-                 reranker=None, fusion: str = "convex"):
+                 reranker=None, fusion: str = "leaders"):
         self.dense, self.lexical, self.rrf_k, self.candidates, self.reranker = dense, lexical, rrf_k, candidates, reranker
         self.fusion = fusion
         self.last_timings: dict[str, float] = {}
 
     def search(self, query: str, k: int) -> list[Hit]:
-        from lab.index.fusion import convex, rrf
+        from lab.index.fusion import convex, leaders, rrf
 
         start = time.perf_counter()
         n = max(k, self.candidates)
@@ -126,7 +127,7 @@ class HybridRetriever:
         if self.fusion == "rrf":
             fused = rrf([[h.id for h in hits] for hits in pools], self.rrf_k)
         else:
-            fused = convex([[(h.id, h.score) for h in hits] for hits in pools])
+            fused = (convex if self.fusion == "convex" else leaders)([[(h.id, h.score) for h in hits] for hits in pools])
         retrieved = time.perf_counter()
         out = []
         for rank, (chunk_id, score) in enumerate(fused, 1):
@@ -141,7 +142,7 @@ class HybridRetriever:
 
 
 def retrievers_for(store: Store, collection: str, embedder: Embedder, index=None,
-                   reranker=None, rrf_k: int = 60, fusion: str = "convex") -> dict[str, Retriever]:
+                   reranker=None, rrf_k: int = 60, fusion: str = "leaders") -> dict[str, Retriever]:
     """The retrievers of one collection by mode: dense, bm25, hybrid (and rerank when a reranker is given)."""
     dense = DenseRetriever(store, collection, embedder)
     lexical = BM25Retriever(index if index is not None else bm25_index(store, collection))
