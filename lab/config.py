@@ -157,7 +157,7 @@ class DecodingConfig:
 class RetrievalConfig:
     """How the retrieval paths retrieve: chunks per question, fusion constant, optional cross-encoder."""
 
-    k: int = field(default=4, metadata={"help": "Chunks retrieved per question and put in the prompt (1-20)."})
+    k: int = field(default=3, metadata={"help": "Chunks retrieved per question and put in the prompt (1-20)."})
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal rank fusion constant of hybrid retrieval (1-1000)."})
     fusion: str = field(default="leaders", metadata={
         "help": "How hybrid retrieval fuses dense and BM25: leaders (z-scores added, and each retriever's first hit "

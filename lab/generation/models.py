@@ -215,10 +215,18 @@ class LocalGenerator:
         batch = {k: v.to(self.device) for k, v in batch.items()}
         sampling = {"do_sample": True, "temperature": decoding.temperature} if decoding.temperature > 0 \
             else {"do_sample": False}
+        from transformers import LogitsProcessorList
+
+        from lab.generation.citations import CitationBound
+        from lab.generation.prompts import ANSWER_ENDS, answer_text, given_passages
+
+        bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations])
         start = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(**batch, max_new_tokens=decoding.max_new_tokens,
-                                         pad_token_id=self.tokenizer.pad_token_id, **sampling)
+                                         pad_token_id=self.tokenizer.pad_token_id, **sampling,
+                                         logits_processor=LogitsProcessorList([bound]),
+                                         stop_strings=list(ANSWER_ENDS), tokenizer=self.tokenizer)
         seconds = time.perf_counter() - start
         width = batch["input_ids"].shape[1]
         results = []
@@ -226,7 +234,7 @@ class LocalGenerator:
             new = row[width:]
             stop = (new == self.tokenizer.eos_token_id) | (new == self.tokenizer.pad_token_id)
             n_out = int(stop.nonzero()[0][0]) if stop.any() else len(new)
-            text = self.tokenizer.decode(new[:n_out], skip_special_tokens=True).strip()
+            text = answer_text(self.tokenizer.decode(new[:n_out], skip_special_tokens=True))
             results.append(Generation(text, int(mask.sum()), n_out, seconds))
         return results
 
