@@ -29,8 +29,7 @@ def open_citation(text: str) -> str | None:
 def allowed_digits(typed: str, passages: int) -> str:
     """Digits that may follow `typed` in a citation of one of `passages` passages (the number stays in range,
     no leading zero)."""
-    return "".join(d for d in "0123456789"
-                   if not (typed + d).startswith("0") and 1 <= int(typed + d) <= passages)
+    return "".join(d for d in "0123456789" if _in_range(typed + d, passages))
 
 
 class CitationBound:
