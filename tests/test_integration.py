@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from lab.config import SAMPLE_GOLDEN
+from lab.config import SAMPLE_GOLDEN, RetrievalConfig
 from lab.evaluation.golden import load_golden
 from lab.experiments.answer_paths import PathContext, run_path
 from lab.index.retrieval import DenseRetriever
@@ -62,7 +62,7 @@ def test_command_line_ingest_and_ask(tmp_path):
     answer = cli("ask", golden("a02").question, "--collection", "cli-test", "--paths", "prompt,rag")
     assert [a["path"] for a in answer["answers"]] == ["prompt", "rag"]
     rag = answer["answers"][1]
-    assert rag["error"] is None and len(rag["hits"]) == 4
+    assert rag["error"] is None and len(rag["hits"]) == RetrievalConfig.k
     assert {"id", "source", "score", "text"} <= set(rag["hits"][0])
 
 

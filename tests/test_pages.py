@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.config import RetrievalConfig
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("show_error_details")]
 
 TIMEOUT = 300
@@ -61,7 +63,7 @@ def test_compare_page_answers_side_by_side(sample_collection):
     at.button(key="ask").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
-    assert len(at.expander) == 8, "rag and hybrid-rag show their four retrieved chunks"
+    assert len(at.expander) == 2 * RetrievalConfig.k, "rag and hybrid-rag show their retrieved chunks"
     assert any(c.value.startswith("Gold answer:") for c in at.caption)
 
 
