@@ -435,9 +435,10 @@ def parser() -> argparse.ArgumentParser:
     run = argparse.ArgumentParser(add_help=False, parents=[collection])
     run.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded SmolLM2)")
     run.add_argument("--backend", default=Settings.backend, choices=BACKENDS,
-                     help="how the local model runs: transformers (the float32 reference) or int8 (experimental: "
-                          "same weights, int8 matrix multiplies on CPU; on the embedded 135M model it changes most "
-                          "answers: `lab bench --only comparison_speedup` measures speed and agreement)")
+                     help="how the local model runs: transformers (the float32 reference), bf16 (experimental: a "
+                          "bfloat16 copy of the same weights) or int8 (experimental: same weights, int8 matrix "
+                          "multiplies on CPU; on the embedded 135M model it changes most answers): `lab bench --only "
+                          "comparison_speedup` measures speed and agreement")
     run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
     run.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) "
                      "for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")

@@ -34,8 +34,11 @@ if kind != "OpenAI-compatible endpoint":
     st.session_state["backend"] = st.radio(
         "Runs on", BACKENDS, key="backend_pick", horizontal=True,
         format_func={"transformers": "transformers (float32, the reference)",
+                     "bf16": "bf16 (experimental: check its agreement first)",
                      "int8": "int8 (experimental: check its agreement first)"}.get,
-        help="int8 multiplies the same weights in int8 on the CPU. On the embedded 135M model it changed nearly "
+        help="bf16 runs a bfloat16 copy of the weights (fast on CPUs with AVX-512 BF16; on the embedded model 10 of 16 "
+             "RAG answers were identical to float32 in a first check). int8 multiplies the same weights in int8 on "
+             "the CPU. On the embedded 135M model it changed nearly "
              "every answer and lost accuracy (see the README's benchmark); it has not been measured on larger models. "
              "`python -m lab bench --only comparison_speedup` measures the speed-up and the agreement on your "
              "machine. Runs on different backends are flagged as not comparable.")

@@ -1,6 +1,6 @@
-"""The int8 backend: the same weights, int8 matrix multiplies on CPU. It answers, switches LoRA adapters like the
-reference backend, is recorded in the run manifest, and runs on different backends are flagged as not comparable.
-(Its speed and how often it agrees with the reference are measured by `python -m lab bench`, not here.)"""
+"""The bf16 and int8 backends: a bfloat16 copy of the weights, or int8 matrix multiplies on CPU. Each answers,
+switches LoRA adapters like the reference backend, is recorded in the run manifest, and runs on different backends
+are flagged as not comparable. (Its speed and how often it agrees with the reference are measured by `python -m lab bench`, not here.)"""
 
 import pytest
 
@@ -17,7 +17,7 @@ QUESTIONS = [chat("What is the capital of France?"), chat("Name a primary colour
 
 
 def test_an_unknown_backend_is_refused_with_the_choices():
-    with pytest.raises(ModelError, match="transformers or int8"):
+    with pytest.raises(ModelError, match="transformers or bf16 or int8"):
         LocalGenerator(backend="fp4")
     assert BACKENDS[0] == "transformers"  # the reference is the default
 
@@ -46,16 +46,17 @@ def random_adapter():
 
 
 @pytest.mark.model
-def test_int8_answers_and_switches_adapters_like_the_reference(random_adapter):
-    int8 = LocalGenerator(backend="int8")
-    base_before = [g.text for g in int8.generate(QUESTIONS, DECODING)]
-    assert all(base_before) and int8.backend == "int8"
-    name = int8.load_adapter(random_adapter)
-    tuned = [g.text for g in int8.generate(QUESTIONS, DECODING, adapter=name)]
-    assert tuned != base_before, "the adapter's weights are used on the int8 copy"
-    assert [g.text for g in int8.generate(QUESTIONS, DECODING)] == base_before, "adapter=None is the base again"
-    manifest = manifest_for(PathContext(int8, None, None, 4, DECODING, name), None, "q")
-    assert manifest["backend"] == "int8" and manifest["adapter_hash"]
+@pytest.mark.parametrize("backend", ["int8", "bf16"])
+def test_a_fast_backend_answers_and_switches_adapters_like_the_reference(random_adapter, backend):
+    fast = LocalGenerator(backend=backend)
+    base_before = [g.text for g in fast.generate(QUESTIONS, DECODING)]
+    assert all(base_before) and fast.backend == backend
+    name = fast.load_adapter(random_adapter)
+    tuned = [g.text for g in fast.generate(QUESTIONS, DECODING, adapter=name)]
+    assert tuned != base_before, "the adapter's weights are used on the copy"
+    assert [g.text for g in fast.generate(QUESTIONS, DECODING)] == base_before, "adapter=None is the base again"
+    manifest = manifest_for(PathContext(fast, None, None, 4, DECODING, name), None, "q")
+    assert manifest["backend"] == backend and manifest["adapter_hash"]
     reference = LocalGenerator()
     assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q")["backend"] == "transformers"
     assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
@@ -72,6 +73,6 @@ def test_the_single_question_figure_times_both_backends_and_splits_a_rag_answer(
 
     result = bench_single_question(data_dir(), make_context, ["Who is the Data Protection Officer?"])
     assert result.name == "single_question_speedup" and result.lab > 0 and result.baseline > 0
-    assert result.detail["answers"] == len(SINGLE_PATHS) and set(result.detail["seconds"]) == set(BACKENDS)
+    assert result.detail["answers"] == len(SINGLE_PATHS) and set(result.detail["seconds"]) == {"transformers", "int8"}
     split = result.detail["rag_answer_split"]["int8"]
     assert split["prompt_tokens"] > 100 and split["prefill_ms"] > 0 and split["prefill_floor_ms_at_fp32_peak"] > 0

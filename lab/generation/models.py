@@ -22,10 +22,11 @@ from lab.config import DecodingConfig, models_dir
 from lab.errors import ModelError, NotFoundError
 
 DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
-# How the local model runs: "transformers" is the reference (float32, as trained); "int8" runs the same weights
-# with torch's dynamic int8 matrix multiplies on CPU (LoRA matrices stay float). `python -m lab bench` measures
-# the speed of each and how often their answers agree.
-BACKENDS = ("transformers", "int8")
+# How the local model runs: "transformers" is the reference (float32); "bf16" runs a bfloat16 copy of the same
+# weights (oneDNN's bf16 matrix multiplies where the CPU has AVX-512 BF16, as this one does); "int8" runs the same
+# weights with torch's dynamic int8 matrix multiplies on CPU (LoRA matrices stay float). `python -m lab bench`
+# measures the speed of each and how often their answers agree.
+BACKENDS = ("transformers", "bf16", "int8")
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -124,8 +125,7 @@ class LocalGenerator:
             raise ModelError("The int8 backend runs on CPUs only; on a GPU use the transformers backend.")
         self.model.to(self.device).eval()
         self.float_model = self.model  # the weights adapters load onto; `model` is what generates
-        if backend == "int8":
-            self.model = int8_copy(self.float_model)
+        self.model = runnable_copy(self.float_model, backend)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -179,7 +179,7 @@ class LocalGenerator:
                 raise ModelError(f"Could not load adapter {folder.name} onto {self.name}: {exc}. Was it "
                                  "trained on this base model?") from exc
             self.float_model.eval()
-            self.model = int8_copy(self.float_model) if self.backend == "int8" else self.float_model
+            self.model = runnable_copy(self.float_model, self.backend)
         self.adapters[name] = str(folder)
         self.adapter_hashes[name] = weights_sha256(folder)
         return name
@@ -237,6 +237,20 @@ class LocalGenerator:
             text = answer_text(self.tokenizer.decode(new[:n_out], skip_special_tokens=True))
             results.append(Generation(text, int(mask.sum()), n_out, seconds))
         return results
+
+
+def runnable_copy(model, backend: str):
+    """What generates on `backend`: the float model itself (transformers), or a copy in bfloat16 or int8 (adapters
+    are loaded on the float model and the copy rebuilt, so switching adapters works the same on every backend)."""
+    if backend == "int8":
+        return int8_copy(model)
+    if backend == "bf16":
+        import copy
+
+        import torch
+
+        return copy.deepcopy(model).to(torch.bfloat16).eval()
+    return model
 
 
 def int8_copy(model):
