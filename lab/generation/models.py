@@ -144,6 +144,13 @@ class LocalGenerator:
         return self
 
     @functools.cached_property
+    def digit_tokens(self) -> dict[int, str]:
+        """The vocabulary's all-digit tokens, for the citation mask (`lab.generation.citations`); computed once."""
+        from lab.generation.citations import digit_tokens
+
+        return digit_tokens(self.tokenizer)
+
+    @functools.cached_property
     def weights_hash(self) -> str | None:
         """sha256 of the base model's safetensors files (None for a hub id); computed on first use."""
         from lab.generation.adapters import weights_sha256
@@ -220,7 +227,7 @@ class LocalGenerator:
         from lab.generation.citations import CitationBound
         from lab.generation.prompts import ANSWER_ENDS, answer_text, given_passages
 
-        bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations])
+        bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations], self.digit_tokens)
         start = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(**batch, max_new_tokens=decoding.max_new_tokens,
