@@ -22,7 +22,7 @@ def _settings(args) -> Settings:
     """The session settings of a command (the same dataclass the pages fill from the sidebar and widgets)."""
     return Settings(
         collection=getattr(args, "collection", DEFAULT_COLLECTION),
-        model=getattr(args, "model", None), backend=getattr(args, "backend", None) or Settings.backend,
+        model=getattr(args, "model", None), backend=getattr(args, "backend", None),
         adapter=getattr(args, "adapter", None),
         endpoint=endpoint_settings(getattr(args, "endpoint_url", None), getattr(args, "endpoint_model", None),
                                    getattr(args, "endpoint_key_env", None)),
@@ -265,7 +265,8 @@ def cmd_bench(args) -> int:
 
         return path_context(Settings(collection=collection, backend=backend), Loader(), SINGLE_PATHS)
 
-    result = bench.run(quick=args.quick, only=only, adapter=args.adapter, make_context=make_context)
+    result = bench.run(quick=args.quick, only=only, adapter=args.adapter, make_context=make_context,
+                       backend=args.backend)
     path = bench.write(result, args.out)
     _print(args, {**result, "out": str(path)}, "\n".join(bench.summary_lines(result) + [f"written to {path}"]))
     return 0
@@ -434,11 +435,11 @@ def parser() -> argparse.ArgumentParser:
     # What a path run needs: the same settings on `ask` and `compare` (and in the pages' sidebar and widgets).
     run = argparse.ArgumentParser(add_help=False, parents=[collection])
     run.add_argument("--model", default=None, help="local model folder or Hugging Face id (default: embedded SmolLM2)")
-    run.add_argument("--backend", default=Settings.backend, choices=BACKENDS,
-                     help="how the local model runs: transformers (the float32 reference), bf16 (experimental: a "
-                          "bfloat16 copy of the same weights) or int8 (experimental: same weights, int8 matrix "
-                          "multiplies on CPU; on the embedded 135M model it changes most answers): `lab bench --only "
-                          "comparison_speedup` measures speed and agreement")
+    run.add_argument("--backend", default=None, choices=BACKENDS,
+                     help="how the local model runs: transformers (the float32 reference), bf16 (a bfloat16 copy of "
+                          "the same weights; the default on CPUs with native bfloat16) or int8 (experimental: same "
+                          "weights, int8 matrix multiplies on CPU; on the embedded 135M model it changes most "
+                          "answers). `lab bench --only comparison_speedup --backend B` measures speed and agreement")
     run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
     run.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) "
                      "for the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")
@@ -510,6 +511,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench-results.json")
     p.add_argument("--only", default=None, help="comma-separated figures to run (default: all), e.g. bm25,hybrid")
     p.add_argument("--adapter", default=None, help="LoRA adapter for the comparison figure (default: a tiny one)")
+    p.add_argument("--backend", default="bf16", choices=[b for b in BACKENDS if b != "transformers"],
+                   help="the backend comparison_speedup, backend_agreement and single_question_speedup measure "
+                        "against the transformers reference (default: bf16)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("report", parents=[common], help="the self-contained HTML brief of a stored run")

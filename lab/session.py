@@ -42,7 +42,7 @@ class Settings:
 
     collection: str | None = DEFAULT_COLLECTION
     model: str | None = None  # local model folder or hub id; None: the embedded SmolLM2
-    backend: str = "transformers"  # how the local model runs: lab.generation.models.BACKENDS
+    backend: str | None = None  # how the local model runs (lab.generation.models.BACKENDS); None: default_backend()
     adapter: str | None = None  # LoRA adapter folder for the finetuned and hybrid paths
     endpoint: EndpointSettings | None = None
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -60,7 +60,7 @@ class Resources(Protocol):
 
     def reranker(self, name_or_path: str): ...
 
-    def generator(self, name: str | None, backend: str = "transformers"): ...
+    def generator(self, name: str | None, backend: str | None = None): ...
 
     def endpoint(self, settings: EndpointSettings): ...
 
@@ -97,9 +97,10 @@ class Loader:
 
         return self._keep(("reranker", name_or_path), lambda: CrossEncoderReranker(name_or_path))
 
-    def generator(self, name: str | None, backend: str = "transformers"):
-        from lab.generation.models import LocalGenerator
+    def generator(self, name: str | None, backend: str | None = None):
+        from lab.generation.models import LocalGenerator, default_backend
 
+        backend = backend or default_backend()
         return self._keep(("generator", name, backend), lambda: LocalGenerator(name, backend))
 
     def endpoint(self, settings: EndpointSettings):

@@ -8,7 +8,7 @@ from lab.config import DecodingConfig, data_dir
 from lab.errors import ModelError
 from lab.experiments.batch import differences, manifest_for
 from lab.experiments.answer_paths import PathContext
-from lab.generation.models import BACKENDS, LocalGenerator
+from lab.generation.models import BACKENDS, LocalGenerator, default_backend
 from lab.generation.prompts import chat
 
 DECODING = DecodingConfig(max_new_tokens=12)
@@ -19,8 +19,8 @@ QUESTIONS = [chat("What is the capital of France?"), chat("Name a primary colour
 def test_an_unknown_backend_is_refused_with_the_choices():
     with pytest.raises(ModelError, match="transformers or bf16 or int8"):
         LocalGenerator(backend="fp4")
-    assert BACKENDS[0] == "transformers"  # the reference is the default
-
+    assert BACKENDS[0] == "transformers"  # the reference comes first
+    assert default_backend() in ("transformers", "bf16")  # never the experimental int8
 
 def test_runs_on_different_backends_are_not_comparable_and_old_runs_count_as_transformers():
     old = {"model": "SmolLM2-135M-Instruct", "k": 4}
@@ -57,7 +57,7 @@ def test_a_fast_backend_answers_and_switches_adapters_like_the_reference(random_
     assert [g.text for g in fast.generate(QUESTIONS, DECODING)] == base_before, "adapter=None is the base again"
     manifest = manifest_for(PathContext(fast, None, None, 4, DECODING, name), None, "q")
     assert manifest["backend"] == backend and manifest["adapter_hash"]
-    reference = LocalGenerator()
+    reference = LocalGenerator(backend="transformers")
     assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q")["backend"] == "transformers"
     assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
 
@@ -73,6 +73,15 @@ def test_the_single_question_figure_times_both_backends_and_splits_a_rag_answer(
 
     result = bench_single_question(data_dir(), make_context, ["Who is the Data Protection Officer?"])
     assert result.name == "single_question_speedup" and result.lab > 0 and result.baseline > 0
-    assert result.detail["answers"] == len(SINGLE_PATHS) and set(result.detail["seconds"]) == {"transformers", "int8"}
-    split = result.detail["rag_answer_split"]["int8"]
+    assert result.detail["answers"] == len(SINGLE_PATHS)
+    assert set(result.detail["seconds"]) == {"transformers", "bf16", "bf16 without prompt lookup"}
+    split = result.detail["rag_answer_split"]["bf16"]
     assert split["prompt_tokens"] > 100 and split["prefill_ms"] > 0 and split["prefill_floor_ms_at_fp32_peak"] > 0
+
+
+def test_the_default_backend_follows_the_cpus_native_bfloat16():
+    import doctest
+
+    import lab.generation.models
+
+    assert doctest.testmod(lab.generation.models).failed == 0

@@ -152,7 +152,7 @@ def bench_comparison(app: AppData, limit: int) -> Figure:
                   meets(child.peak_rss_mb, target), detail)
 
 
-def bench_backends(app: AppData, limit: int, backend: str = "int8") -> list[Figure]:
+def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figure]:
     """`comparison_speedup` and `backend_agreement`: the golden set (or its first `limit` questions) through all
     five paths as `python -m lab compare`, once on the reference backend and once on `backend`, each in its own
     child on the same data directory (same chunks, same prompts). The speed-up is the wall-time ratio; the

@@ -118,33 +118,40 @@ def _bare_loop(plan, rows, pad_id: int, config, collate) -> list[float]:
 SINGLE_PATHS = ("prompt", "rag", "hybrid-rag")
 
 
-def bench_single_question(app_folder, make_context, questions: list[str], backend: str = "int8") -> Figure:
+def bench_single_question(app_folder, make_context, questions: list[str], backend: str = "bf16") -> Figure:
     """`single_question_speedup`: one question through prompt, rag and hybrid-rag, path after path as the Compare
-    page runs it, on `backend` vs the reference backend (alternating question by question), and where the time of
-    a RAG answer goes: retrieval, prefill (the prompt's forward pass), decode, against the arithmetic floor of the
-    prompt's multiply-adds at this machine's measured float32 matrix speed. `make_context(backend)` gives the
-    PathContext of the app's collection on that backend (the command line wires it: `lab.session`)."""
+    page runs it, on `backend` (with prompt lookup, as the lab runs one answer) vs today's reference (float32
+    transformers, one forward pass per token), alternating question by question; `backend` without prompt lookup
+    is timed too, so the two levers show apart. Also where the time of a RAG answer goes: retrieval, prefill (the
+    prompt's forward pass), decode, against the arithmetic floor of the prompt's multiply-adds at this machine's
+    measured float32 matrix speed. `make_context(backend)` gives the PathContext of the app's collection on that
+    backend (the command line wires it: `lab.session`)."""
     from lab.bench.figure import data_dir_env
     from lab.experiments.answer_paths import run_path, run_paths
 
+    plain = f"{backend} without prompt lookup"
     with data_dir_env(app_folder):
-        contexts = {name: make_context(name) for name in ("transformers", backend)}
+        contexts = {"transformers": make_context("transformers"), backend: make_context(backend)}
+        contexts["transformers"].generator.prompt_lookup = False  # today's path
         for ctx in contexts.values():  # warm-up: first calls allocate
             run_path("rag", questions[0], ctx)
-        seconds: dict[str, list[float]] = {name: [] for name in contexts}
-        same = 0
+        seconds: dict[str, list[float]] = {name: [] for name in (*contexts, plain)}
+        texts: dict[str, list[str]] = {name: [] for name in seconds}
         for question in questions:
-            texts = {}
-            for name, ctx in contexts.items():
+            for name in seconds:
+                ctx = contexts[backend if name == plain else name]
+                ctx.generator.prompt_lookup = name == backend
                 start = time.perf_counter()
-                texts[name] = [a.text for a in run_paths(SINGLE_PATHS, question, ctx)]
+                texts[name] += [a.text for a in run_paths(SINGLE_PATHS, question, ctx)]
                 seconds[name].append(time.perf_counter() - start)
-            same += sum(a == b for a, b in zip(*texts.values()))
+        contexts[backend].generator.prompt_lookup = True
         split = {name: _time_split(ctx, questions[0]) for name, ctx in contexts.items()}
     lab, base = statistics.median(seconds[backend]), statistics.median(seconds["transformers"])
     return figure("single_question_speedup", lab, base, "s per question", "<= 0.35", backend=backend,
-                  paths=list(SINGLE_PATHS), questions=len(questions), identical_answers=same,
-                  answers=len(questions) * len(SINGLE_PATHS),
+                  paths=list(SINGLE_PATHS), questions=len(questions), answers=len(texts[backend]),
+                  identical_answers=sum(a == b for a, b in zip(texts[backend], texts["transformers"])),
+                  prompt_lookup_changed_answers=sum(a != b for a, b in zip(texts[backend], texts[plain])),
+                  median_seconds={k: round(statistics.median(v), 2) for k, v in seconds.items()},
                   seconds={k: [round(x, 2) for x in v] for k, v in seconds.items()}, rag_answer_split=split,
                   threads=_threads())
 

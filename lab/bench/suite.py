@@ -10,9 +10,9 @@ figures hold on a noisy machine. Medians over repeats; results written to a JSON
 | batched_generation | batched tokens/s / one-question-at-a-time tokens/s, 16 golden questions | >= 4 |
 | lora_training | lab training-step tokens/s / bare forward+backward loop tokens/s | >= 0.8 |
 | comparison | whole golden-set comparison in a child process: wall time, peak RSS | < 4096 MB |
-| comparison_speedup | the same comparison on the int8 backend / on the transformers reference (wall time) | <= 0.35 |
-| backend_agreement | share of int8 answers identical to the reference; paired accuracy difference, 95% CI | CI not below 0 |
-| single_question_speedup | one question through prompt, rag, hybrid-rag (as the Compare page), int8 / reference | <= 0.35 |
+| comparison_speedup | the same comparison on the candidate backend (`--backend`, default bf16) / on the transformers reference (wall time) | <= 0.35 |
+| backend_agreement | share of the candidate's answers identical to the reference; paired accuracy difference, 95% CI | CI not below 0 |
+| single_question_speedup | one question through prompt, rag, hybrid-rag (as the Compare page), candidate / reference | <= 0.35 |
 | first_render | seconds from `streamlit run` to Home rendered in Chromium; page switches reported | < 5 s |
 
 The figures live in `lab.bench.corpus` (ingestion, bm25, hybrid), `lab.bench.peer` (LangChain, imported only
@@ -76,9 +76,11 @@ def versions() -> dict:
     return out
 
 
-def run(quick: bool = False, only: set[str] | None = None, adapter: str | None = None, make_context=None) -> dict:
-    """Run the figures in `only` (default: all of FIGURES); `adapter` is used by the comparison figure, and
-    `make_context(collection, backend)` (the session's wiring) by the single-question figure."""
+def run(quick: bool = False, only: set[str] | None = None, adapter: str | None = None, make_context=None,
+        backend: str = "bf16") -> dict:
+    """Run the figures in `only` (default: all of FIGURES); `adapter` is used by the comparison figure,
+    `make_context(collection, backend)` (the session's wiring) by the single-question figure, and `backend` is the
+    one the speed-up and agreement figures measure against the transformers reference."""
     import resource
 
     from lab.config import SAMPLE_GOLDEN
@@ -116,13 +118,13 @@ def run(quick: bool = False, only: set[str] | None = None, adapter: str | None =
             if "comparison" in only:
                 figures.append(bench_children.bench_comparison(app, 4 if quick else 0))
             if "comparison_speedup" in only:
-                figures += bench_children.bench_backends(app, 8 if quick else 0)
+                figures += bench_children.bench_backends(app, 8 if quick else 0, backend)
             if "single_question_speedup" in only and make_context is not None:
                 from lab.bench import models as bench_models
 
                 picked = [q.question for q in questions[:3 if quick else 10]]
                 figures.append(bench_models.bench_single_question(
-                    app.folder, lambda backend: make_context(app.collection, backend), picked))
+                    app.folder, lambda name: make_context(app.collection, name), picked, backend))
             if "first_render" in only and not quick:
                 from lab.bench.app import bench_first_render
 

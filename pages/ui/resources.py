@@ -14,8 +14,14 @@ def embedder():
     return SentenceTransformerEmbedder()
 
 
+def generator(name: str | None = None, backend: str | None = None):
+    """The local model on `backend` (None: this machine's default), one per model and backend."""
+    from lab.generation.models import default_backend
+    return _generator(name, backend or default_backend())
+
+
 @st.cache_resource(show_spinner="Loading the generator (the first start converts it once, ~30 s)...")
-def generator(name: str | None = None, backend: str = "transformers"):
+def _generator(name: str | None, backend: str):
     from lab.generation.models import LocalGenerator
     return LocalGenerator(name, backend)
 
@@ -98,7 +104,7 @@ class PageResources:
         return reranker(name_or_path)
 
     @staticmethod
-    def generator(name: str | None, backend: str = "transformers"):
+    def generator(name: str | None, backend: str | None = None):
         return generator(name, backend)
 
     @staticmethod

@@ -96,7 +96,7 @@ def settings(collection: str | None = None, retrieval: RetrievalConfig | None = 
 
     remote = st.session_state.get("endpoint")
     return Settings(collection=collection or active_collection(), model=st.session_state.get("model_name"),
-                    backend=st.session_state.get("backend", Settings.backend),
+                    backend=st.session_state.get("backend"),
                     adapter=st.session_state.get("adapter_dir"), endpoint=EndpointSettings(**remote) if remote else None,
                     retrieval=retrieval or RetrievalConfig(), decoding=decoding or DecodingConfig())
 
