@@ -57,6 +57,16 @@ def test_the_models_page_trains_with_the_config_defaults():
     assert at.checkbox(key="train_merge").value == defaults.merge
 
 
+def test_the_models_page_and_the_command_line_run_on_this_machines_default_backend():
+    """One default: the page's "Runs on" choice, `ask`/`compare` without --backend and the wiring all resolve to
+    `default_backend()` (bf16 where the CPU has native bfloat16, else the float32 reference)."""
+    from lab.generation.models import default_backend
+
+    at = _page("pages/models.py")
+    assert at.radio(key="backend_pick").value == default_backend()
+    assert parser().parse_args(["ask", "q"]).backend is None and Settings().backend is None  # resolved on load
+
+
 @pytest.mark.parametrize("command, argv, config", [
     ("ingest", ["ingest", "docs"], ChunkConfig),
     ("ask", ["ask", "q"], RetrievalConfig),
