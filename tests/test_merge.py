@@ -56,8 +56,10 @@ def test_the_merged_model_loads_and_answers_like_base_plus_adapter(merged):
     folder = merged.out / "merged"
     assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))
     assert json.loads((merged.out / "manifest.json").read_text())["merged_model"] == "merged"
-    full = LocalGenerator(str(folder))
-    base = LocalGenerator()
+    # the merge's arithmetic is checked in float32 (the reference backend): a bfloat16 copy rounds the merged weights
+    # and base + adapter differently, so their logits agree only to bfloat16's precision
+    full = LocalGenerator(str(folder), backend="transformers")
+    base = LocalGenerator(backend="transformers")
     name = base.load_adapter(merged.out)
     conversation = chat("When did Marrowlake ship Halyard 4.0?")
     decoding = DecodingConfig(max_new_tokens=16)
