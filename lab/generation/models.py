@@ -29,8 +29,9 @@ DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
 # measures the speed of each against the reference and how often their answers agree (`default_backend`).
 BACKENDS = ("transformers", "bf16", "int8")
 # Greedy single answers draft up to this many tokens from the prompt's own n-grams and check them in one forward
-# pass (transformers' prompt lookup decoding): the answer is the one plain greedy decoding gives, found in fewer
-# passes when it copies the passages, as RAG answers do.
+# pass (transformers' prompt lookup decoding), which pays off when an answer copies its passages, as RAG answers do.
+# In float32 the answer is the one plain greedy decoding gives; in bfloat16 the one-pass check rounds differently
+# and changed 53 of 243 sample answers, with accuracy unchanged within its CI (README, "Generation speed").
 PROMPT_LOOKUP_TOKENS = 10
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -257,7 +258,7 @@ class LocalGenerator:
 
         bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations], self.digit_tokens)
         if self.prompt_lookup and len(conversations) == 1 and not sampling["do_sample"]:
-            sampling["prompt_lookup_num_tokens"] = PROMPT_LOOKUP_TOKENS  # one greedy answer: same text, fewer passes
+            sampling["prompt_lookup_num_tokens"] = PROMPT_LOOKUP_TOKENS  # one greedy answer, in fewer passes
         start = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(**batch, max_new_tokens=decoding.max_new_tokens,
