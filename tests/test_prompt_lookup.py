@@ -1,5 +1,5 @@
-"""One greedy answer is decoded with prompt lookup (drafts copied from the prompt, checked in one pass): the same
-answer as plain greedy decoding, counted to the same end. (Its speed is claimed by `python -m lab bench`.)"""
+"""One greedy answer is decoded with prompt lookup (drafts copied from the prompt, checked in one pass): in float32
+the same answer as plain greedy decoding, counted to the same end. (Its speed is claimed by `python -m lab bench`.)"""
 
 from pathlib import Path
 
