@@ -185,6 +185,9 @@ class BatchConfig:
 
     batch_size: int = field(default=8, metadata={"help": "Questions generated together (1-64)."})
     limit: int = field(default=0, metadata={"help": "Only the first N questions (0: all)."})
+    continuous: bool = field(default=True, metadata={
+        "help": "Decode greedy answers by continuous batching: an answer that is done leaves the batch and the "
+                "next takes its place (otherwise fixed batches that wait for their longest answer)."})
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 64:

@@ -11,6 +11,7 @@ process), the pages pass a loader whose methods are Streamlit-cached (`pages/ui/
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -168,11 +169,11 @@ def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQu
     started: call `.run()` in the foreground or `.start()` in the background)."""
     from lab.experiments.run_store import RunStore
 
-    ctx = path_context(settings, res, paths)
-    extra = {}
+    ctx = dataclasses.replace(path_context(settings, res, paths), continuous=batch.continuous)
+    extra = {"batching": "continuous" if batch.continuous else "fixed"}
     if settings.collection and ctx.retriever is not None:
         retrieval = settings.retrieval
-        extra = collection_manifest(res.store(), settings.collection, retrieval.rrf_k, retrieval.fusion,
-                                    retrieval.reranker)
+        extra.update(collection_manifest(res.store(), settings.collection, retrieval.rrf_k, retrieval.fusion,
+                                         retrieval.reranker))
     manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
     return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size)

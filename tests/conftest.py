@@ -121,17 +121,21 @@ class FakeGenerator:
         self.calls: list[list[dict]] = []
         self.batches: list[tuple[int, str | None]] = []  # (batch size, adapter)
 
-    def generate(self, conversations, decoding, adapter=None):
+    def generate(self, conversations, decoding, adapter=None, continuous=True, each=None):
         from lab.generation.models import Generation
 
         self.batches.append((len(conversations), adapter))
         results = []
-        for messages in conversations:
+        for i, messages in enumerate(conversations):
+            if each and results:
+                each(i - 1)
             self.calls.append(messages)
             user = messages[-1]["content"]
             who = f"{adapter} " if adapter else ""
             seen = len(re.findall(r"^\[\d+\] ", user, re.M))
             results.append(Generation(f"{who}saw {seen} passages", len(user.split()), 3, 0.004))
+        if each and results:
+            each(len(results) - 1)
         return results
 
 

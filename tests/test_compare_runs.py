@@ -30,7 +30,7 @@ class Generator:
 
     name = "fake-model"
 
-    def generate(self, conversations, decoding, adapter=None):
+    def generate(self, conversations, decoding, adapter=None, **_):
         from lab.generation.models import Generation
 
         out = []
@@ -165,14 +165,14 @@ def test_runs_started_in_the_same_second_list_newest_first(runs):
     assert [r.run_id for r in runs.list()] == started[::-1]
 
 
-def test_a_cancel_during_a_batch_stops_at_the_next_path_and_keeps_what_was_stored(tmp_path):
+def test_a_cancel_during_a_batch_stops_at_the_next_answer_and_keeps_what_was_stored(tmp_path):
     runs = RunStore(tmp_path / "runs.sqlite")
     job = None
 
     class Cancelling(Generator):
         calls = 0
 
-        def generate(self, conversations, decoding, adapter=None):
+        def generate(self, conversations, decoding, adapter=None, **_):
             Cancelling.calls += 1
             if Cancelling.calls == 3:  # the second batch's first path: the user presses Cancel
                 job.cancel()
@@ -183,4 +183,4 @@ def test_a_cancel_during_a_batch_stops_at_the_next_path_and_keeps_what_was_store
     job.run()
     assert job.state == "cancelled" and runs.get(job.run_id).status == "cancelled"
     assert len(runs.answers(job.run_id)) == 8  # the first batch (4 questions x 2 paths), nothing half-stored
-    assert Cancelling.calls == 3 and job.progress.done == 12  # progress moved by path, then the cancel was seen
+    assert Cancelling.calls == 3 and job.progress.done == 9  # progress moved by answer, then the cancel was seen

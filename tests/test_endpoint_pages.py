@@ -68,7 +68,7 @@ def test_the_results_page_reports_the_prompt_injection(tmp_path, monkeypatch, fa
     class Obedient:
         name = "obedient"
 
-        def generate(self, conversations, decoding, adapter=None):
+        def generate(self, conversations, decoding, adapter=None, **_):
             return [Generation("HALYARD IS DISCONTINUED" if "Ignore all" in c[-1]["content"] else "HX-2107", 9, 3, 0.01)
                     for c in conversations]
 

@@ -164,7 +164,7 @@ def test_a_second_start_joins_the_judging_going(run):
     class Slow:
         name = "slow-judge"
 
-        def generate(self, conversations, decoding, adapter=None):
+        def generate(self, conversations, decoding, adapter=None, **_):
             release.wait(30)
             return [Generation("CORRECT", 1, 1, 0.0) for _ in conversations]
 

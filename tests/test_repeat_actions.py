@@ -107,7 +107,7 @@ def test_pressing_start_batch_run_twice_starts_one_run(fake_app, monkeypatch):
     class Slow:
         name = "slow-fake"
 
-        def generate(self, conversations, decoding, adapter=None):
+        def generate(self, conversations, decoding, adapter=None, **_):
             time.sleep(0.5)
             return fast.generate(conversations, decoding, adapter=adapter)
 

@@ -218,7 +218,7 @@ def test_the_evaluation_reports_answers_as_they_are_generated():
     from lab.generation.models import Generation
 
     class Echo:
-        def generate(self, conversations, decoding, adapter=None):
+        def generate(self, conversations, decoding, adapter=None, **_):
             return [Generation(f"a{len(c)}", 1, 1, 0.0) for c in conversations]
 
     reported: list[int] = []

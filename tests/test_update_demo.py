@@ -20,7 +20,7 @@ class EchoGenerator:
 
     name = "echo"
 
-    def generate(self, conversations, decoding, adapter=None):
+    def generate(self, conversations, decoding, adapter=None, **_):
         from lab.generation.models import Generation
 
         out = []

@@ -56,6 +56,7 @@ class PathContext:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     adapter: str | None = None  # name of a LoRA adapter loaded on the generator
     endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
+    continuous: bool = True  # greedy answers decode by continuous batching; False: fixed batches (the old way)
 
 
 @dataclass
@@ -216,36 +217,46 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
 
 def generate(answers: list[Answer], ctx: PathContext,
              finished: Callable[[str, int], None] | None = None) -> list[Answer]:
-    """Generate every prepared answer, one batch per path (so each path's latency is its own), and
-    record the batch's wall time divided by its size as each answer's generate time. `finished(path, n)` is
-    called as each path's answers are done (those that could not be prepared first), for progress."""
-    groups: dict[tuple[str, str | None], list[Answer]] = {}
+    """Generate every prepared answer: those that run on the same model with the same adapter go in one call, so
+    a question's prompt, rag and hybrid-rag answers decode together (continuous batching, `ctx.continuous`). Each
+    answer's generate time is its own share of that call (`Generation.seconds`). `finished(path, 1)` is called as
+    each answer is done (those that could not be prepared first), for progress; an exception from it stops the
+    call (a cancel)."""
+    groups: dict[tuple[bool, str | None], list[Answer]] = {}
     for answer in answers:
         if answer.error is None:
-            groups.setdefault((answer.path, answer.adapter), []).append(answer)
+            groups.setdefault((is_endpoint_path(answer.path), answer.adapter), []).append(answer)
         elif finished:
             finished(answer.path, 1)
-    for (path, adapter), group in groups.items():
+    for (remote, adapter), group in groups.items():
         extra = {"adapter": adapter} if adapter else {}
-        generator = ctx.endpoint if is_endpoint_path(path) else ctx.generator
+        generator = ctx.endpoint if remote else ctx.generator
+        reported: set[int] = set()
+
+        def each(i: int, group=group, reported=reported) -> None:
+            reported.add(i)
+            if finished:
+                finished(group[i].path, 1)
+
         try:
             if generator is None:
-                raise PathUnavailable(f"{path} needs a local model: load one on the Models page.")
-            generations = generator.generate([a.messages for a in group], ctx.decoding, **extra)
+                raise PathUnavailable(f"{group[0].path} needs a local model: load one on the Models page.")
+            generations = generator.generate([a.messages for a in group], ctx.decoding, continuous=ctx.continuous,
+                                             each=each, **extra)
         except LabError as exc:
-            for answer in group:
+            for i, answer in enumerate(group):
                 answer.error = str(exc)
-            if finished:
-                finished(path, len(group))
+                if i not in reported and finished:
+                    finished(answer.path, 1)
             continue
-        for answer, generation in zip(group, generations):
+        for i, (answer, generation) in enumerate(zip(group, generations)):
             answer.text = generation.text
             answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
             answer.tokens_estimated = generation.tokens_estimated
-            answer.latency_ms["generate"] = generation.seconds * 1000 / len(group)
+            answer.latency_ms["generate"] = generation.seconds * 1000
             answer.model = generator.name
-        if finished:
-            finished(path, len(group))
+            if i not in reported and finished:  # a generator that does not report answer by answer
+                finished(answer.path, 1)
     for answer in answers:
         if answer.error is None:
             answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
@@ -255,8 +266,8 @@ def generate(answers: list[Answer], ctx: PathContext,
 
 def run_paths(names: Sequence[str], question: str, ctx: PathContext,
               finished: Callable[[str, int], None] | None = None) -> list[Answer]:
-    """One question through several paths: every path retrieves first, then each generates in turn (its latency
-    its own). `finished(path, 1)` as each path is done, for progress."""
+    """One question through several paths: every path retrieves first, then they generate (those on the local model
+    together). `finished(path, 1)` as each path is done, for progress."""
     return generate([prepare(name, question, ctx) for name in names], ctx, finished)
 
 

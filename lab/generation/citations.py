@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 _OPEN = re.compile(r"\[(?:\s*\d+\s*,)*\s*(\d*)$")
-_TAIL_TOKENS = 12  # enough tokens to see back to an open bracket: "[", digits and ", " are one token each
+TAIL_TOKENS = 12  # enough tokens to see back to an open bracket: "[", digits and ", " are one token each
 
 
 def open_citation(text: str) -> str | None:
@@ -53,7 +53,7 @@ class CitationBound:
 
     def __call__(self, input_ids, scores):
         for row, given in enumerate(self.passages):
-            tail = self.tokenizer.decode(input_ids[row, -_TAIL_TOKENS:], skip_special_tokens=True)
+            tail = self.tokenizer.decode(input_ids[row, -TAIL_TOKENS:], skip_special_tokens=True)
             typed = open_citation(tail)
             if typed is None:
                 continue

@@ -14,7 +14,6 @@ credentials or a query string that a URL may carry.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -23,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 
 from lab.config import DecodingConfig
 from lab.errors import InputError, ModelError
@@ -69,13 +69,13 @@ class EndpointGenerator:
         except json.JSONDecodeError as exc:
             raise ModelError(f"The endpoint {self.base_url} did not return JSON: is it OpenAI-compatible?") from exc
 
-    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig,
-                 adapter: str | None = None) -> list[Generation]:
-        """One request per conversation, in order; like a local batch, every Generation carries the wall
-        time of the whole call (`lab.experiments.answer_paths.generate` divides it by the batch size)."""
+    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
+                 continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
+        """One request per conversation, in order (`continuous` is the server's business); every Generation
+        carries its own request's wall time, and `each(i)` is called as request i is answered."""
         results = []
-        start = time.perf_counter()
-        for messages in conversations:
+        for i, messages in enumerate(conversations):
+            start = time.perf_counter()
             body = {"model": adapter or self.model, "messages": messages, "max_tokens": decoding.max_new_tokens,
                     "temperature": decoding.temperature}
             data = self._post(body)
@@ -86,12 +86,15 @@ class EndpointGenerator:
             text = text.strip()
             usage = data.get("usage") or {}
             if "prompt_tokens" in usage and "completion_tokens" in usage:
-                results.append(Generation(text, int(usage["prompt_tokens"]), int(usage["completion_tokens"]), 0.0))
+                results.append(Generation(text, int(usage["prompt_tokens"]), int(usage["completion_tokens"]),
+                                          time.perf_counter() - start))
             else:
                 sent = sum(len(str(m.get("content", ""))) for m in messages)
-                results.append(Generation(text, estimate_tokens(sent), estimate_tokens(len(text)), 0.0, True))
-        seconds = time.perf_counter() - start
-        return [dataclasses.replace(g, seconds=seconds) for g in results]
+                results.append(Generation(text, estimate_tokens(sent), estimate_tokens(len(text)),
+                                          time.perf_counter() - start, True))
+            if each:
+                each(i)
+        return results
 
 
 def host_of(base_url: str) -> str:

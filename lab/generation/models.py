@@ -17,10 +17,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
 from lab.config import DecodingConfig, models_dir
 from lab.errors import ModelError, NotFoundError
+from lab.generation.continuous import Unsupported
 
 DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
 # How the local model runs: "transformers" is the reference (float32); "bf16" runs a bfloat16 copy of the same
@@ -33,6 +35,10 @@ BACKENDS = ("transformers", "bf16", "int8")
 # In float32 the answer is the one plain greedy decoding gives; in bfloat16 the one-pass check rounds differently
 # and changed 53 of 243 sample answers, with accuracy unchanged within its CI (README, "Generation speed").
 PROMPT_LOOKUP_TOKENS = 10
+# Rows decoded together by continuous batching (`LocalGenerator.generate`). Decoding reads every weight once a step
+# whatever the rows, so more rows share that cost; each new row is prefilled on its own, so more slots also hold
+# more key/value cache (about 23 KB a token in bfloat16 for the default model).
+SLOTS = 8
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -41,15 +47,16 @@ class Generation:
     text: str
     tokens_in: int
     tokens_out: int
-    seconds: float  # wall time of the generate call that produced it (shared by a batch)
+    seconds: float  # this answer's share of the generation's wall time (its prefill, its share of shared steps)
     tokens_estimated: bool = False  # True when the server reported no usage and the counts are estimates
 
 
 class Generator(Protocol):
     name: str
 
-    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig) -> list[Generation]:
-        """One Generation per conversation (a list of chat messages), same order."""
+    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
+                 continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
+        """One Generation per conversation (a list of chat messages), same order; `each(i)` as answer i is done."""
 
 
 @functools.cache
@@ -137,7 +144,7 @@ class LocalGenerator:
 
         target = resolve_model(name_or_path)
         self.name = name_or_path or DEFAULT_GENERATOR
-        self.backend, self.prompt_lookup = backend, prompt_lookup
+        self.backend, self.prompt_lookup, self.slots = backend, prompt_lookup, SLOTS
         self.target = str(target)
         self.adapters: dict[str, str] = {}  # adapter name -> folder
         self.adapter_hashes: dict[str, str] = {}  # adapter name -> sha256 of its weights
@@ -164,7 +171,7 @@ class LocalGenerator:
         """A generator around an already loaded model (e.g. a peft model just trained), for evaluation."""
         self = cls.__new__(cls)
         self.name, self.target, self.model, self.tokenizer = name, name, model, tokenizer
-        self.backend, self.float_model, self.prompt_lookup = "transformers", model, True
+        self.backend, self.float_model, self.prompt_lookup, self.slots = "transformers", model, True, SLOTS
         self.adapters, self.adapter_hashes, self._lock = dict(adapters or {}), {}, threading.Lock()
         self.device = str(next(model.parameters()).device)
         tokenizer.padding_side = "left"
@@ -236,11 +243,59 @@ class LocalGenerator:
         self.model.set_adapter(adapter)
         return contextlib.nullcontext()
 
-    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig,
-                 adapter: str | None = None) -> list[Generation]:
-        """One Generation per conversation; `adapter` None = base model, a name = that LoRA adapter."""
+    def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
+                 continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
+        """One Generation per conversation; `adapter` None = base model, a name = that LoRA adapter.
+
+        Greedy answers to several conversations decode by continuous batching (`lab.generation.continuous`,
+        `SLOTS` rows at a time) unless `continuous` is False: fixed batches of all of them, as `model.generate`
+        runs them. One greedy answer uses prompt lookup (`prompt_lookup`). `each(i)` is called as conversation i's
+        answer is done, for progress; an exception from it stops the call (a cancel)."""
         with self._lock, self._adapter_context(adapter):
-            return self._generate(conversations, decoding)
+            greedy = decoding.temperature == 0
+            if greedy and continuous and (len(conversations) > 1 or not self.prompt_lookup):
+                try:
+                    return self._continuous(conversations, decoding, each)
+                except Unsupported:
+                    pass  # a cache layout rows cannot be merged in: fixed batches below
+            results = self._generate(conversations, decoding)
+        for i in range(len(results)) if each else ():
+            each(i)
+        return results
+
+    def _continuous(self, conversations: list[list[dict]], decoding: DecodingConfig,
+                    each: Callable[[int], None] | None) -> list[Generation]:
+        import torch
+
+        from lab.generation.citations import TAIL_TOKENS, CitationBound
+        from lab.generation.continuous import greedy
+        from lab.generation.prompts import ANSWER_ENDS, answer_text, given_passages
+
+        tokenizer = self.tokenizer
+        prompts = [tokenizer(tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False),
+                             add_special_tokens=False)["input_ids"] for c in conversations]
+        bounds = [CitationBound(tokenizer, [given_passages(c)], self.digit_tokens) for c in conversations]
+        ends = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+        results: list[Generation | None] = [None] * len(conversations)
+
+        def choose(i: int, tokens: list[int], logits) -> int:
+            recent = torch.tensor([list(prompts[i][-TAIL_TOKENS:]) + tokens])  # what the citation mask reads
+            return int(bounds[i](recent, logits[None].clone()).argmax(-1))
+
+        def finished(i: int, tokens: list[int]) -> bool:
+            return tokens[-1] in ends or any(end in tokenizer.decode(tokens, skip_special_tokens=True)
+                                             for end in ANSWER_ENDS)
+
+        def done(i: int, tokens: list[int], seconds: float) -> None:
+            new = torch.tensor(tokens[:-1] if tokens[-1] in ends else tokens, dtype=torch.long)
+            n_out = answer_tokens(tokenizer, new)
+            results[i] = Generation(answer_text(tokenizer.decode(new[:n_out], skip_special_tokens=True)),
+                                    len(prompts[i]), n_out, seconds)
+            if each:
+                each(i)
+
+        greedy(self.model, prompts, decoding.max_new_tokens, self.slots, choose, finished, done)
+        return results
 
     def _generate(self, conversations: list[list[dict]], decoding: DecodingConfig) -> list[Generation]:
         import torch
@@ -273,7 +328,7 @@ class LocalGenerator:
             stop = (new == self.tokenizer.eos_token_id) | (new == self.tokenizer.pad_token_id)
             n_out = answer_tokens(self.tokenizer, new[:int(stop.nonzero()[0][0]) if stop.any() else len(new)])
             text = answer_text(self.tokenizer.decode(new[:n_out], skip_special_tokens=True))
-            results.append(Generation(text, int(mask.sum()), n_out, seconds))
+            results.append(Generation(text, int(mask.sum()), n_out, seconds / len(conversations)))
         return results
 
 
