@@ -74,7 +74,7 @@ def test_the_single_question_figure_times_both_backends_and_splits_a_rag_answer(
     result = bench_single_question(data_dir(), make_context, ["Who is the Data Protection Officer?"])
     assert result.name == "single_question_speedup" and result.lab > 0 and result.baseline > 0
     assert result.detail["answers"] == len(SINGLE_PATHS)
-    assert set(result.detail["seconds"]) == {"transformers", "bf16", "bf16 without prompt lookup"}
+    assert set(result.detail["seconds"]) == {"transformers", "bf16", "bf16 path after path with prompt lookup"}
     split = result.detail["rag_answer_split"]["bf16"]
     assert split["prompt_tokens"] > 100 and split["prefill_ms"] > 0 and split["prefill_floor_ms_at_fp32_peak"] > 0
 

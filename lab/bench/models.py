@@ -14,7 +14,8 @@ from lab.bench.figure import Figure, figure
 
 
 def bench_generation(questions: list[str], repeats: int, max_new_tokens: int = 32) -> Figure:
-    """Greedy tokens/s for all questions in one batch vs one question per call (same prompts, same outputs)."""
+    """Greedy tokens/s for all questions in one call (continuous batching) vs one question per call (prompt
+    lookup), same prompts; how many answers came out the same is reported."""
     from lab.config import DecodingConfig
     from lab.generation import prompts
     from lab.generation.models import LocalGenerator
@@ -31,13 +32,11 @@ def bench_generation(questions: list[str], repeats: int, max_new_tokens: int = 3
         start = time.perf_counter()
         batched = generator.generate(conversations, decoding)
         batched_rates.append(sum(g.tokens_out for g in batched) / (time.perf_counter() - start))
-    steps = max(g.tokens_out for g in batched)
     return figure("batched_generation", statistics.median(batched_rates), statistics.median(single_rates),
                   "tokens/s", ">= 4", questions=len(questions), max_new_tokens=max_new_tokens, repeats=repeats,
                   tokens_out=sum(g.tokens_out for g in batched),
                   ms_per_token_batch_1=round(1000 / statistics.median(single_rates), 1),
-                  ms_per_step_batch_n=round(1000 * sum(g.tokens_out for g in batched)
-                                            / statistics.median(batched_rates) / max(steps, 1), 1),
+                  batching=f"continuous, {generator.slots} rows at a time",
                   same_answers=sum(a.text == b.text for a, b in zip(single, batched)),
                   threads=_threads())
 
@@ -119,38 +118,44 @@ SINGLE_PATHS = ("prompt", "rag", "hybrid-rag")
 
 
 def bench_single_question(app_folder, make_context, questions: list[str], backend: str = "bf16") -> Figure:
-    """`single_question_speedup`: one question through prompt, rag and hybrid-rag, path after path as the Compare
-    page runs it, on `backend` (with prompt lookup, as the lab runs one answer) vs today's reference (float32
-    transformers, one forward pass per token), alternating question by question; `backend` without prompt lookup
-    is timed too, so the two levers show apart. Also where the time of a RAG answer goes: retrieval, prefill (the
-    prompt's forward pass), decode, against the arithmetic floor of the prompt's multiply-adds at this machine's
-    measured float32 matrix speed. `make_context(backend)` gives the PathContext of the app's collection on that
-    backend (the command line wires it: `lab.session`)."""
-    from lab.bench.figure import data_dir_env
-    from lab.experiments.answer_paths import run_path, run_paths
+    """`single_question_speedup`: one question through prompt, rag and hybrid-rag as the Compare page runs it (the
+    three answers decoded together by continuous batching) on `backend`, vs today's reference (float32
+    transformers, path after path, one forward pass per token), alternating question by question. `backend` path
+    after path with prompt lookup (the lab's way before continuous batching) is timed too, so the levers show
+    apart. Also where the time of a RAG answer goes: retrieval, prefill (the prompt's forward pass), decode,
+    against the arithmetic floor of the prompt's multiply-adds at this machine's measured float32 matrix speed.
+    `make_context(backend)` gives the PathContext of the app's collection on that backend (the command line wires
+    it: `lab.session`)."""
+    import dataclasses
 
-    plain = f"{backend} without prompt lookup"
+    from lab.bench.figure import data_dir_env
+    from lab.experiments.answer_paths import generate, prepare, run_path, run_paths
+
+    one_by_one = f"{backend} path after path with prompt lookup"
     with data_dir_env(app_folder):
         contexts = {"transformers": make_context("transformers"), backend: make_context(backend)}
-        contexts["transformers"].generator.prompt_lookup = False  # today's path
+        contexts["transformers"] = dataclasses.replace(contexts["transformers"], continuous=False)  # today's path
+        contexts["transformers"].generator.prompt_lookup = False
         for ctx in contexts.values():  # warm-up: first calls allocate
             run_path("rag", questions[0], ctx)
-        seconds: dict[str, list[float]] = {name: [] for name in (*contexts, plain)}
+        seconds: dict[str, list[float]] = {name: [] for name in (*contexts, one_by_one)}
         texts: dict[str, list[str]] = {name: [] for name in seconds}
         for question in questions:
             for name in seconds:
-                ctx = contexts[backend if name == plain else name]
-                ctx.generator.prompt_lookup = name == backend
+                ctx = contexts[backend if name == one_by_one else name]
                 start = time.perf_counter()
-                texts[name] += [a.text for a in run_paths(SINGLE_PATHS, question, ctx)]
+                if name == backend:
+                    answers = run_paths(SINGLE_PATHS, question, ctx)
+                else:
+                    answers = [generate([prepare(path, question, ctx)], ctx)[0] for path in SINGLE_PATHS]
                 seconds[name].append(time.perf_counter() - start)
-        contexts[backend].generator.prompt_lookup = True
+                texts[name] += [a.text for a in answers]
         split = {name: _time_split(ctx, questions[0]) for name, ctx in contexts.items()}
     lab, base = statistics.median(seconds[backend]), statistics.median(seconds["transformers"])
     return figure("single_question_speedup", lab, base, "s per question", "<= 0.35", backend=backend,
                   paths=list(SINGLE_PATHS), questions=len(questions), answers=len(texts[backend]),
                   identical_answers=sum(a == b for a, b in zip(texts[backend], texts["transformers"])),
-                  prompt_lookup_changed_answers=sum(a != b for a, b in zip(texts[backend], texts[plain])),
+                  identical_to_path_after_path=sum(a == b for a, b in zip(texts[backend], texts[one_by_one])),
                   median_seconds={k: round(statistics.median(v), 2) for k, v in seconds.items()},
                   seconds={k: [round(x, 2) for x in v] for k, v in seconds.items()}, rag_answer_split=split,
                   threads=_threads())

@@ -19,6 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
+# Rows draft (lookup > 0) only while this few decode together: a step then costs about the weights' reading
+# whatever its width, so drafts ride free; with more rows the wider pass costs more than the drafts save (measured
+# on 32 sample questions x prompt, rag, hybrid-rag in 8 slots, bf16: 113 s drafting in every step, 98 s never).
+LOOKUP_ROWS = 4
+
+
 @dataclass
 class _Row:
     index: int
@@ -40,13 +46,18 @@ class Unsupported(Exception):
 
 def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: int,
            choose: Callable[[int, list[int], object], int], finished: Callable[[int, list[int]], bool],
-           done: Callable[[int, list[int], float], None]) -> None:
+           done: Callable[[int, list[int], float], None], lookup: int = 0) -> None:
     """Decode every prompt (token ids) greedily, `slots` rows at a time.
 
     choose(i, tokens, logits) -> the next token of prompt i given its tokens so far and its next-token logits;
     finished(i, tokens) -> whether prompt i's answer is complete (its end token, an answer end);
     done(i, tokens, seconds) is called as each answer completes (not in prompt order): its generated tokens and
-    its share of the wall time. An exception from a callback stops the run (a cancel)."""
+    its share of the wall time. An exception from a callback stops the run (a cancel).
+
+    lookup > 0: while at most LOOKUP_ROWS rows decode, each also drafts up to that many tokens from its own text
+    (`draft`, prompt lookup) and the step checks them in the same pass; a drafted token is kept only where it is the token `choose` picks anyway, so the
+    answer is the greedy one (up to the floating-point order of the wider pass). Rejected drafts stay in the cache
+    masked out."""
     import torch
 
     device = next(model.parameters()).device
@@ -78,26 +89,57 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
         if not rows:
             continue
         start = time.perf_counter()
-        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-        inputs = torch.tensor([[r.tokens[-1]] for r in rows], device=device)
-        positions = torch.tensor([[r.prompt_length + len(r.tokens) - 1] for r in rows], device=device)
+        drafts = [draft(list(prompts[r.index]) + r.tokens, min(lookup, max_new_tokens - len(r.tokens) - 1))
+                  if lookup and len(rows) <= LOOKUP_ROWS else [] for r in rows]
+        width = 1 + max(len(d) for d in drafts)  # tokens each row feeds this step: its last, its drafts, filler
+        columns = mask.shape[1]
+        mask = torch.cat([mask, torch.tensor([[1] * (1 + len(d)) + [0] * (width - 1 - len(d)) for d in drafts],
+                                             dtype=mask.dtype, device=device)], dim=1)
+        inputs = torch.tensor([[r.tokens[-1], *d] + [r.tokens[-1]] * (width - 1 - len(d))
+                               for r, d in zip(rows, drafts)], device=device)
+        positions = torch.tensor([[r.prompt_length + len(r.tokens) - 1 + j for j in range(width)] for r in rows],
+                                 device=device)
         with torch.inference_mode():
             out = model(input_ids=inputs, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                        use_cache=True, logits_to_keep=1)
-        logits = out.logits[:, -1]
-        for b, row in enumerate(rows):
-            row.tokens.append(choose(row.index, row.tokens, logits[b]))
+                        use_cache=True, logits_to_keep=width)
+        logits = out.logits[:, -width:]
+        ended = []
+        for b, (row, drafted) in enumerate(zip(rows, drafts)):
+            for j in range(len(drafted) + 1):
+                row.tokens.append(choose(row.index, row.tokens, logits[b, j]))
+                over = finished(row.index, row.tokens) or len(row.tokens) >= max_new_tokens
+                if over or j == len(drafted) or row.tokens[-1] != drafted[j]:
+                    break
+            ended.append(over)
+            mask[b, columns + j + 1:] = 0  # drafts past the first one greedy decoding would not take
         share = (time.perf_counter() - start) / len(rows)
         keep = []
         for b, row in enumerate(rows):
             row.seconds += share
-            if finished(row.index, row.tokens) or len(row.tokens) >= max_new_tokens:
+            if ended[b]:
                 done(row.index, row.tokens, row.seconds)
             else:
                 keep.append(b)
         if len(keep) < len(rows):
             rows = [rows[b] for b in keep]
             cache, mask = _select(cache, mask, keep) if keep else (None, None)
+
+
+def draft(ids: list[int], size: int, ngram: int = 2) -> list[int]:
+    """Up to `size` tokens that followed the first earlier occurrence of the last `ngram` tokens of `ids` (or of
+    fewer): what an answer that copies its prompt will likely say next.
+
+    >>> draft([5, 6, 7, 8, 9, 6, 7], 2), draft([1, 2, 3], 2), draft([4, 4], 3, ngram=1)
+    ([8, 9], [], [4])
+    """
+    if size <= 0:
+        return []
+    for n in range(min(ngram, len(ids) - 1), 0, -1):
+        tail = ids[-n:]
+        for start in range(len(ids) - n):
+            if ids[start:start + n] == tail:
+                return ids[start + n:start + n + size]
+    return []
 
 
 def _merge(cache, mask, new_caches: list, device):

@@ -253,7 +253,7 @@ class LocalGenerator:
         answer is done, for progress; an exception from it stops the call (a cancel)."""
         with self._lock, self._adapter_context(adapter):
             greedy = decoding.temperature == 0
-            if greedy and continuous and (len(conversations) > 1 or not self.prompt_lookup):
+            if greedy and continuous:
                 try:
                     return self._continuous(conversations, decoding, each)
                 except Unsupported:
@@ -294,7 +294,8 @@ class LocalGenerator:
             if each:
                 each(i)
 
-        greedy(self.model, prompts, decoding.max_new_tokens, self.slots, choose, finished, done)
+        greedy(self.model, prompts, decoding.max_new_tokens, self.slots, choose, finished, done,
+               lookup=PROMPT_LOOKUP_TOKENS if self.prompt_lookup else 0)
         return results
 
     def _generate(self, conversations: list[list[dict]], decoding: DecodingConfig) -> list[Generation]:
