@@ -59,7 +59,7 @@ with single:
                 answered.append(path)
                 left = [p for p in paths if p not in answered]
                 progress.progress(len(answered) / len(paths), text=f"{path} answered" + (
-                    f"; answering through {left[0]}..." if left else "."))
+                    f"; still answering: {', '.join(left)}..." if left else "."))
 
             answers = run_paths(paths, question, ctx, finished)
             progress.empty()
@@ -83,7 +83,9 @@ with batch:
         else None
     a, b = st.columns(2)
     limit = a.number_input("Questions (0 = all)", 0, 10_000, BatchConfig.limit, key="batch_limit")
-    batch_size = b.number_input("Generation batch size", 1, 64, BatchConfig.batch_size, key="batch_size")
+    batch_size = b.number_input("Questions per stored batch", 1, 64, BatchConfig.batch_size, key="batch_size",
+                                help="Answers are stored as each batch of questions is done (a cancel keeps them); "
+                                     "within a batch, answers decode together and leave as each is finished.")
     try:  # the leakage check needs the questions before the run starts
         listed = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name) if upload is not None \
             else batch_set.questions if batch_set is not None else None

@@ -5,7 +5,7 @@ The layers, lowest first (a module may import from its own layer's package and f
     base         lab/errors, config, model_paths, jobs, display, auth (small top-level modules)
     corpus       parsing, untrusted checks, the parse worker, uploads, chunking
     index        embeddings, the Chroma store, ingest, BM25, fusion, rerank, retrievers
-    generation   prompts, local models, the endpoint, adapters
+    generation   prompts, local models, continuous batching, the endpoint, adapters
     evaluation   golden sets, the answer record, metrics, statistics, summaries, costs, injection, retrieval evaluation
     finetune     config, data, the training loop, evaluation, the training job
     experiments  answer paths and their roles, scoring, batch runs, the run store, export, leakage, blind, update demo

@@ -1,5 +1,7 @@
 """The paths' plumbing with a fake generator and retriever."""
 
+import dataclasses
+
 import pytest
 
 from lab.generation import prompts
@@ -71,6 +73,10 @@ def test_answers_on_the_same_weights_generate_in_one_call_each_timed_by_its_own_
     answers = generate(prepared, ctx)
     assert sorted(fake_generator.batches, key=str) == sorted([(6, None), (3, "a1")], key=str)
     assert all(a.latency_ms["generate"] == pytest.approx(4) for a in answers)  # Generation.seconds, not divided
+    fake_generator.batches.clear()
+    generate([prepare(p, f"Q{i}?", ctx) for i in range(3) for p in ("prompt", "rag", "finetuned")],
+             dataclasses.replace(ctx, continuous=False))  # fixed batches: one path a batch, none padded to another's
+    assert sorted(fake_generator.batches, key=str) == sorted([(3, None), (3, None), (3, "a1")], key=str)
 
 
 

@@ -218,19 +218,21 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
 def generate(answers: list[Answer], ctx: PathContext,
              finished: Callable[[str, int], None] | None = None) -> list[Answer]:
     """Generate every prepared answer: those that run on the same model with the same adapter go in one call, so
-    a question's prompt, rag and hybrid-rag answers decode together (continuous batching, `ctx.continuous`). Each
+    a question's prompt, rag and hybrid-rag answers decode together (continuous batching, `ctx.continuous`; with
+    fixed batches, one call a path, since a fixed batch pads every prompt to its longest). Each
     answer's generate time is its own share of that call (`Generation.seconds`). `finished(path, 1)` is called as
     each answer is done (those that could not be prepared first), for progress; an exception from it stops the
     call (a cancel)."""
-    groups: dict[tuple[bool, str | None], list[Answer]] = {}
+    groups: dict[tuple[bool | str, str | None], list[Answer]] = {}
     for answer in answers:
-        if answer.error is None:
-            groups.setdefault((is_endpoint_path(answer.path), answer.adapter), []).append(answer)
+        if answer.error is None:  # fixed batches pad every prompt to the longest: one path a batch, as before
+            weights = is_endpoint_path(answer.path) if ctx.continuous else answer.path
+            groups.setdefault((weights, answer.adapter), []).append(answer)
         elif finished:
             finished(answer.path, 1)
-    for (remote, adapter), group in groups.items():
+    for (_, adapter), group in groups.items():
         extra = {"adapter": adapter} if adapter else {}
-        generator = ctx.endpoint if remote else ctx.generator
+        generator = ctx.endpoint if is_endpoint_path(group[0].path) else ctx.generator
         reported: set[int] = set()
 
         def each(i: int, group=group, reported=reported) -> None:

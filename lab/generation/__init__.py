@@ -1,1 +1,2 @@
-"""Answers out: the shared prompt template, local transformers models, an OpenAI-compatible endpoint, LoRA adapter folders."""
+"""Answers out: the shared prompt template, local transformers models (continuous batching with prompt lookup), an
+OpenAI-compatible endpoint, LoRA adapter folders."""
