@@ -90,3 +90,11 @@ def test_a_cache_that_cannot_be_merged_falls_back_to_fixed_batches(reference_gen
     done: list[int] = []
     fixed = reference_generator.generate(_conversations()[:3], DECODING, each=done.append)
     assert [g.text for g in fixed] == [g.text for g in alone[:3]] and done == [0, 1, 2]
+
+
+def test_drafts_are_what_followed_the_last_words_earlier():
+    import doctest
+
+    import lab.generation.continuous
+
+    assert doctest.testmod(lab.generation.continuous).failed == 0

@@ -55,9 +55,9 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
     its share of the wall time. An exception from a callback stops the run (a cancel).
 
     lookup > 0: while at most LOOKUP_ROWS rows decode, each also drafts up to that many tokens from its own text
-    (`draft`, prompt lookup) and the step checks them in the same pass; a drafted token is kept only where it is the token `choose` picks anyway, so the
-    answer is the greedy one (up to the floating-point order of the wider pass). Rejected drafts stay in the cache
-    masked out."""
+    (`draft`, prompt lookup) and the step checks them in the same pass; a drafted token is kept only where it is
+    the token `choose` picks anyway, so the answer is the greedy one (up to the floating-point order of the wider
+    pass). Rejected drafts stay in the cache, masked out."""
     import torch
 
     device = next(model.parameters()).device
@@ -111,7 +111,7 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
                 if over or j == len(drafted) or row.tokens[-1] != drafted[j]:
                     break
             ended.append(over)
-            mask[b, columns + j + 1:] = 0  # drafts past the first one greedy decoding would not take
+            mask[b, columns + j + 1:] = 0  # from the first draft greedy decoding did not take, and the filler
         share = (time.perf_counter() - start) / len(rows)
         keep = []
         for b, row in enumerate(rows):

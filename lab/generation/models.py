@@ -15,9 +15,9 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Protocol
 
 from lab.config import DecodingConfig, models_dir
@@ -30,10 +30,11 @@ DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
 # weights with torch's dynamic int8 matrix multiplies on CPU (LoRA matrices stay float). `python -m lab bench`
 # measures the speed of each against the reference and how often their answers agree (`default_backend`).
 BACKENDS = ("transformers", "bf16", "int8")
-# Greedy single answers draft up to this many tokens from the prompt's own n-grams and check them in one forward
-# pass (transformers' prompt lookup decoding), which pays off when an answer copies its passages, as RAG answers do.
-# In float32 the answer is the one plain greedy decoding gives; in bfloat16 the one-pass check rounds differently
-# and changed 53 of 243 sample answers, with accuracy unchanged within its CI (README, "Generation speed").
+# Greedy answers draft up to this many tokens from their own prompt's n-grams and check them in one forward pass
+# (prompt lookup decoding: in continuous batching while few rows decode, `lab.generation.continuous.LOOKUP_ROWS`),
+# which pays off when an answer copies its passages, as RAG answers do. In float32 the answer is the one plain
+# greedy decoding gives; in bfloat16 the one-pass check rounds differently (transformers' own prompt lookup changed
+# 53 of 243 sample answers, with accuracy unchanged within its CI: README, "Generation speed").
 PROMPT_LOOKUP_TOKENS = 10
 # Rows decoded together by continuous batching (`LocalGenerator.generate`). Decoding reads every weight once a step
 # whatever the rows, so more rows share that cost; each new row is prefilled on its own, so more slots also hold
@@ -64,7 +65,8 @@ def default_backend() -> str:
     """This machine's default backend (`backend_for_cpu` of /proc/cpuinfo's flags; the reference where unreadable).
 
     Measured on the 81 sample questions x 5 paths (README, "Generation speed"): bf16 took 0.64 of the reference's
-    wall time, 286 of 405 answers were identical and accuracy moved +0.007 [-0.015, +0.029], inside the CI."""
+    wall time in the same fixed batches, 286 of 405 answers were identical and accuracy moved +0.007 [-0.015,
+    +0.029], inside the CI; with continuous batching too, 0.49, 287 of 405 and +0.012 [-0.010, +0.034]."""
     try:
         return backend_for_cpu(Path("/proc/cpuinfo").read_text(errors="replace"))
     except OSError:
@@ -248,9 +250,10 @@ class LocalGenerator:
         """One Generation per conversation; `adapter` None = base model, a name = that LoRA adapter.
 
         Greedy answers to several conversations decode by continuous batching (`lab.generation.continuous`,
-        `SLOTS` rows at a time) unless `continuous` is False: fixed batches of all of them, as `model.generate`
-        runs them. One greedy answer uses prompt lookup (`prompt_lookup`). `each(i)` is called as conversation i's
-        answer is done, for progress; an exception from it stops the call (a cancel)."""
+        `slots` rows at a time, drafting by prompt lookup while few decode when `prompt_lookup`) unless
+        `continuous` is False: then one fixed batch of all of them, as `model.generate` runs it. Sampled answers
+        always go in a fixed batch. `each(i)` is called as conversation i's answer is done, for progress; an
+        exception from it stops the call (a cancel)."""
         with self._lock, self._adapter_context(adapter):
             greedy = decoding.temperature == 0
             if greedy and continuous:
