@@ -272,7 +272,7 @@ class LocalGenerator:
 
         from lab.generation.citations import TAIL_TOKENS, CitationBound
         from lab.generation.continuous import greedy
-        from lab.generation.prompts import ANSWER_ENDS, answer_text, given_passages
+        from lab.generation.prompts import ANSWER_ENDS, given_passages
 
         tokenizer = self.tokenizer
         prompts = [tokenizer(tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False),
@@ -290,10 +290,8 @@ class LocalGenerator:
                                              for end in ANSWER_ENDS)
 
         def done(i: int, tokens: list[int], seconds: float) -> None:
-            new = torch.tensor(tokens[:-1] if tokens[-1] in ends else tokens, dtype=torch.long)
-            n_out = answer_tokens(tokenizer, new)
-            results[i] = Generation(answer_text(tokenizer.decode(new[:n_out], skip_special_tokens=True)),
-                                    len(prompts[i]), n_out, seconds)
+            text, n_out = _answer(tokenizer, tokens)
+            results[i] = Generation(text, len(prompts[i]), n_out, seconds)
             if each:
                 each(i)
 
@@ -313,7 +311,7 @@ class LocalGenerator:
         from transformers import LogitsProcessorList
 
         from lab.generation.citations import CitationBound
-        from lab.generation.prompts import ANSWER_ENDS, answer_text, given_passages
+        from lab.generation.prompts import ANSWER_ENDS, given_passages
 
         bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations], self.digit_tokens)
         if self.prompt_lookup and len(conversations) == 1 and not sampling["do_sample"]:
@@ -329,11 +327,20 @@ class LocalGenerator:
         results = []
         for row, mask in zip(output, batch["attention_mask"]):
             new = row[width:]
-            stop = (new == self.tokenizer.eos_token_id) | (new == self.tokenizer.pad_token_id)
-            n_out = answer_tokens(self.tokenizer, new[:int(stop.nonzero()[0][0]) if stop.any() else len(new)])
-            text = answer_text(self.tokenizer.decode(new[:n_out], skip_special_tokens=True))
+            text, n_out = _answer(self.tokenizer, new.tolist())
             results.append(Generation(text, int(mask.sum()), n_out, seconds / len(conversations)))
         return results
+
+
+def _answer(tokenizer, new: list[int]) -> tuple[str, int]:
+    """The answer's text and token count from the tokens generated after the prompt: up to the first end or pad
+    token, then up to the first answer end (`answer_tokens`)."""
+    from lab.generation.prompts import answer_text
+
+    stops = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    new = new[:next((n for n, token in enumerate(new) if token in stops), len(new))]
+    n_out = answer_tokens(tokenizer, new)
+    return answer_text(tokenizer.decode(new[:n_out], skip_special_tokens=True)), n_out
 
 
 def answer_tokens(tokenizer, new) -> int:
