@@ -50,13 +50,27 @@ def alone(reference_generator):
 
 
 @pytest.mark.model
-def test_each_answer_is_its_greedy_answer_alone_and_is_reported_as_it_is_done(reference_generator, alone):
+def test_each_answer_is_its_greedy_answer_alone_and_is_reported_as_it_is_done(reference_generator, alone,
+                                                                              monkeypatch):
     import time
 
+    import lab.generation.continuous as continuous
+
+    calls: list[str] = []  # a prompt prefilled after a kept prompt's prefix; a new prompt in a finished row's slot;
+    # a rebuild (rows leave, a longer prompt comes, the buffers are full)
+    original_prefix = continuous._prefix
+    monkeypatch.setattr(continuous, "_prefix", lambda kept, ids: (lambda found: (calls.append(
+        "prefix" if found[1] else "alone"), found)[1])(original_prefix(kept, ids)))
+    for name in ("place", "rebuild"):
+        original = getattr(continuous._Batch, name)
+        monkeypatch.setattr(continuous._Batch, name, lambda self, *a, _name=name, _original=original:
+                            (calls.append(_name), _original(self, *a))[1])
+    monkeypatch.setattr(continuous, "HEADROOM", 8)
     done: list[int] = []
     start = time.perf_counter()
     together = reference_generator.generate(_conversations(), DECODING, each=done.append)
     wall = time.perf_counter() - start
+    assert calls.count("place") >= 1 and calls.count("rebuild") >= 3 and calls.count("prefix") >= 3
     assert [g.text for g in together] == [g.text for g in alone] and all(g.text for g in alone)
     assert [g.tokens_out for g in together] == [g.tokens_out for g in alone]
     assert [g.tokens_in for g in together] == [g.tokens_in for g in alone]
@@ -98,3 +112,34 @@ def test_drafts_are_what_followed_the_last_words_earlier():
     import lab.generation.continuous
 
     assert doctest.testmod(lab.generation.continuous).failed == 0
+
+
+@pytest.mark.model
+def test_the_bfloat16_decoding_attention_is_attention():
+    """`lab.generation.attention` against float32 SDPA on left-padded rows of different lengths; what it does not
+    handle (a prompt's many queries) goes to SDPA unchanged."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from lab.generation.attention import attention
+
+    class Layer(torch.nn.Module):
+        num_key_value_groups = 3
+        is_causal = True
+
+    layer = Layer().eval()
+    generator = torch.Generator().manual_seed(0)
+    rows, columns = 4, 300
+    query = torch.randn(rows, 9, 1, 64, generator=generator)
+    key, value = (torch.randn(rows, 3, columns, 64, generator=generator) for _ in range(2))
+    mask = torch.zeros(rows, 1, 1, columns, dtype=torch.bool)
+    for row, start in enumerate((0, 40, 150, 299)):
+        mask[row, ..., start:] = True
+    expected, _ = sdpa_attention_forward(layer, query, key, value, mask, scaling=0.125)
+    got, _ = attention(layer, query.bfloat16(), key.bfloat16(), value.bfloat16(), mask, scaling=0.125)
+    assert got.shape == expected.shape == (rows, 1, 9, 64)
+    assert torch.allclose(got.float(), expected, atol=0.03)
+    prompt = torch.randn(1, 9, 5, 64, generator=generator).bfloat16()
+    keys = key[:1, :, :5].bfloat16()
+    assert torch.equal(attention(layer, prompt, keys, keys, None, scaling=0.125)[0],
+                       sdpa_attention_forward(layer, prompt, keys, keys, None, scaling=0.125)[0])

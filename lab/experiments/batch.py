@@ -26,7 +26,7 @@ class CompareJob(BackgroundJob):
 
     def __init__(self, questions: Sequence[GoldenQuestion], paths: Sequence[str], ctx: PathContext,
                  runs: RunStore, manifest: dict, embedder=None, table: PriceTable = PriceTable(),
-                 batch_size: int = 8):
+                 batch_size: int = 32):
         self.questions, self.paths, self.ctx, self.runs = list(questions), list(paths), ctx, runs
         self.embedder, self.table, self.batch_size = embedder, table, max(1, batch_size)
         self.manifest = {**manifest, "paths": self.paths, "batch_size": self.batch_size,
