@@ -152,10 +152,15 @@ def bench_comparison(app: AppData, limit: int) -> Figure:
                   meets(child.peak_rss_mb, target), detail)
 
 
+# Today's reference ran fixed batches of 8 questions (the default before continuous batching): fixed batches of 32
+# pad more and wait longer for their longest answer, which would flatter the ratio.
+REFERENCE_BATCH = 8
+
+
 def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figure]:
     """`comparison_speedup` and `backend_agreement`: the golden set (or its first `limit` questions) through all
-    five paths as `python -m lab compare`, once as today's reference (float32 transformers in fixed batches,
-    `--no-continuous`) and once as the lab runs it on `backend` (continuous batching), each in its own
+    five paths as `python -m lab compare`, once as today's reference (float32 transformers in fixed batches of
+    8 questions, `--no-continuous --batch-size 8`) and once as the lab runs it on `backend` (continuous batching), each in its own
     child on the same data directory (same chunks, same prompts). The speed-up is the wall-time ratio; the
     agreement is the share of answers identical to the reference and the paired difference in accuracy (95% CI)."""
     from lab.bench.figure import data_dir_env, figure
@@ -167,7 +172,8 @@ def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figu
     for name in ("transformers", backend):
         command = _lab("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", app.collection, "--adapter",
                        app.adapter, "--backend", name, "--out", str(app.folder / f"bench-{name}.csv"), "--json") \
-            + (["--limit", str(limit)] if limit else []) + (["--no-continuous"] if name == "transformers" else [])
+            + (["--limit", str(limit)] if limit else []) \
+            + (["--no-continuous", "--batch-size", str(REFERENCE_BATCH)] if name == "transformers" else [])
         children[name] = _check(run_measured(command, app.env, cwd=REPO_ROOT), f"compare --backend {name}")
         with data_dir_env(app.folder):
             found = RunStore().answers(children[name].json()["run_id"])
