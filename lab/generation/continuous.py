@@ -6,8 +6,8 @@ decode together, one forward pass a step for all of them; a row that finishes le
 takes its slot. Decoding on a CPU is bound by reading the weights once a step, so sharing steps among more live
 rows is where the time goes.
 
-- A new prompt is prefilled on its own, after the longest prefix it shares with a recently prefilled prompt
-  (`_prefix`: a question's paths share the system prompt and often their first passages).
+- A new prompt is prefilled on its own, after the longest prefix (MIN_PREFIX tokens or more) it shares with a
+  recently prefilled prompt (`_prefix`: a question's rag and hybrid-rag prompts often begin with the same passages).
 - The batch's key/value cache lives in preallocated buffers (`_Batch`): a step writes its columns in place, a new
   prompt takes a finished row's slot in place; the buffers are copied only when they fill up or rows leave for good.
 
