@@ -12,7 +12,7 @@ import pytest
 from lab.bench.figure import Figure, figure, meets, paired_p50_ms
 from lab.bench.suite import FIGURES, summary_lines
 from lab.bench.corpus import bench_bm25, corpus_rows, synthetic_collection
-from lab.bench.children import peak_rss_mb, run_measured
+from lab.bench.children import REFERENCE_BATCH, AppData, compare_command, peak_rss_mb, run_measured
 from lab.bench.peer import retrieval_quality
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,6 +24,18 @@ def test_meets_reads_the_target_operator():
     assert meets(4095, "< 4096") and not meets(4096, "< 4096") and meets(5, "> 4") and not meets(4, "> 4")
     assert meets(1.5, " <=1.5 ") and meets(1.49, "<=  1.5")  # spacing is not part of the target
     assert meets(None, ">= 1") is None and meets(1.0, "reported") is None and meets(1.0, "== 1") is None
+
+
+def test_the_comparison_reference_runs_as_today_and_the_default_with_the_labs_defaults(tmp_path):
+    """The reference child runs fixed batches of 8 questions, one path a batch (the default batch size changed
+    under it once and flattered the ratio); the default child gets no batching options of its own."""
+    app = AppData(tmp_path, {}, "sample", str(tmp_path / "adapter"))
+    reference, default = compare_command(app, "transformers", 0), compare_command(app, "bf16", 20)
+    assert REFERENCE_BATCH == 8
+    assert reference[reference.index("--batch-size") + 1] == "8" and "--no-continuous" in reference
+    assert "--batch-size" not in default and "--no-continuous" not in default
+    assert default[default.index("--backend") + 1] == "bf16" and default[default.index("--limit") + 1] == "20"
+    assert "--limit" not in reference and reference[reference.index("--backend") + 1] == "transformers"
 
 
 def test_figure_is_lab_over_baseline_checked_against_its_target():

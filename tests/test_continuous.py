@@ -117,8 +117,8 @@ def test_drafts_are_what_followed_the_last_words_earlier():
 
 @pytest.mark.model
 def test_the_bfloat16_decoding_attention_is_attention():
-    """`lab.generation.attention` against float32 SDPA on left-padded rows of different lengths; what it does not
-    handle (a prompt's many queries) goes to SDPA unchanged."""
+    """`lab.generation.attention` against float32 SDPA on left-padded rows of different lengths, with one query a
+    row and with drafts; what it does not handle (a prompt's many queries) goes to SDPA unchanged."""
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
@@ -140,7 +140,16 @@ def test_the_bfloat16_decoding_attention_is_attention():
     got, _ = attention(layer, query.bfloat16(), key.bfloat16(), value.bfloat16(), mask, scaling=0.125)
     assert got.shape == expected.shape == (rows, 1, 9, 64)
     assert torch.allclose(got.float(), expected, atol=0.03)
-    prompt = torch.randn(1, 9, 5, 64, generator=generator).bfloat16()
-    keys = key[:1, :, :5].bfloat16()
+    queries = 11  # a step's token and its drafts: each sees the columns before it, not the later drafts
+    query = torch.randn(rows, 9, queries, 64, generator=generator)
+    mask[-1, ..., 280:] = True  # every query sees some column (one that sees none has no defined attention)
+    mask = mask.expand(rows, 1, queries, columns).clone()
+    mask[..., columns - queries:] &= ~torch.ones(queries, queries, dtype=torch.bool).triu(1)
+    expected, _ = sdpa_attention_forward(layer, query, key, value, mask, scaling=0.125)
+    got, _ = attention(layer, query.bfloat16(), key.bfloat16(), value.bfloat16(), mask, scaling=0.125)
+    assert got.shape == expected.shape == (rows, queries, 9, 64)
+    assert torch.allclose(got.float(), expected, atol=0.03)
+    prompt = torch.randn(1, 9, 17, 64, generator=generator).bfloat16()
+    keys = key[:1, :, :17].bfloat16()
     assert torch.equal(attention(layer, prompt, keys, keys, None, scaling=0.125)[0],
                        sdpa_attention_forward(layer, prompt, keys, keys, None, scaling=0.125)[0])

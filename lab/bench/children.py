@@ -157,6 +157,18 @@ def bench_comparison(app: AppData, limit: int) -> Figure:
 REFERENCE_BATCH = 8
 
 
+def compare_command(app: AppData, backend: str, limit: int) -> list[str]:
+    """The child command of one side of `comparison_speedup`: `python -m lab compare` on the golden set through all
+    five paths on `backend`; the float32 reference as today's path runs it (fixed batches of REFERENCE_BATCH
+    questions, one path a batch), any other backend with the lab's defaults."""
+    from lab.config import SAMPLE_GOLDEN
+
+    return _lab("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", app.collection, "--adapter",
+                app.adapter, "--backend", backend, "--out", str(app.folder / f"bench-{backend}.csv"), "--json") \
+        + (["--limit", str(limit)] if limit else []) \
+        + (["--no-continuous", "--batch-size", str(REFERENCE_BATCH)] if backend == "transformers" else [])
+
+
 def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figure]:
     """`comparison_speedup` and `backend_agreement`: the golden set (or its first `limit` questions) through all
     five paths as `python -m lab compare`, once as today's reference (float32 transformers in fixed batches of
@@ -164,16 +176,13 @@ def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figu
     child on the same data directory (same chunks, same prompts). The speed-up is the wall-time ratio; the
     agreement is the share of answers identical to the reference and the paired difference in accuracy (95% CI)."""
     from lab.bench.figure import data_dir_env, figure
-    from lab.config import REPO_ROOT, SAMPLE_GOLDEN
+    from lab.config import REPO_ROOT
     from lab.evaluation.stats import compare_pair
     from lab.experiments.run_store import RunStore
 
     children, records = {}, {}
     for name in ("transformers", backend):
-        command = _lab("compare", "--questions", str(SAMPLE_GOLDEN), "--collection", app.collection, "--adapter",
-                       app.adapter, "--backend", name, "--out", str(app.folder / f"bench-{name}.csv"), "--json") \
-            + (["--limit", str(limit)] if limit else []) \
-            + (["--no-continuous", "--batch-size", str(REFERENCE_BATCH)] if name == "transformers" else [])
+        command = compare_command(app, name, limit)
         children[name] = _check(run_measured(command, app.env, cwd=REPO_ROOT), f"compare --backend {name}")
         with data_dir_env(app.folder):
             found = RunStore().answers(children[name].json()["run_id"])
