@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from lab.config import DEFAULT_COLLECTION, SEARCH_K, BatchConfig, ChunkConfig, DecodingConfig, RetrievalConfig
 from lab.errors import LabError
@@ -454,7 +454,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     retrieval = argparse.ArgumentParser(add_help=False, parents=[collection])
-    add_options(retrieval, RetrievalConfig, defaults={"k": SEARCH_K})
+    add_options(retrieval, RetrievalConfig, defaults={"k": SEARCH_K},
+                only=tuple(f.name for f in fields(RetrievalConfig) if f.name != "passage_context"))  # no prompt here
 
     p = sub.add_parser("search", parents=[common, retrieval], help="one query through a retrieval mode")
     p.add_argument("query")

@@ -165,6 +165,10 @@ class RetrievalConfig:
                 "--rrf-k)."})
     reranker: str | None = field(default=None, metadata={
         "help": "CrossEncoder folder (or hub id) that reranks the hybrid candidates; none: no rerank stage."})
+    passage_context: bool = field(default=False, metadata={
+        "help": "Show each passage to the model after a line naming its document title and nearest heading, as the "
+                "index reads it (off by default: on the sample and two real corpora it did not help the embedded "
+                "model; README, \"Prompts a 135M model can use\")."})
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 20:

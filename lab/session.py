@@ -159,7 +159,7 @@ def path_context(settings: Settings, res: Resources, paths: Sequence[str] | None
     local, remote = generators(settings, res, paths)
     adapter = local.load_adapter(settings.adapter) if settings.adapter and local is not None else None
     return PathContext(local, modes.get("dense"), modes.get("rerank") or modes.get("hybrid"), settings.retrieval.k,
-                       settings.decoding, adapter, remote)
+                       settings.decoding, adapter, remote, passage_context=settings.retrieval.passage_context)
 
 
 def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQuestion], questions_name: str,

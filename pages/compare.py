@@ -24,6 +24,7 @@ options = available_paths(endpoint=bool(remote))
 state.restore("paths", default_paths)
 state.restore("k", RetrievalConfig.k)
 state.restore("max_new_tokens", DecodingConfig.max_new_tokens)
+state.restore("passage_context", RetrievalConfig.passage_context)
 if any(p not in options for p in st.session_state["paths"]):  # endpoint paths need an endpoint
     st.session_state["paths"] = [p for p in st.session_state["paths"] if p in options]
 
@@ -31,7 +32,10 @@ left, mid, right = st.columns([3, 1, 1])
 paths = left.multiselect("Paths", options, key="paths")
 k = mid.number_input("Chunks (k)", 1, 20, key="k")
 max_new = right.number_input("Max new tokens", 8, 512, key="max_new_tokens")
-for key in ("paths", "k", "max_new_tokens"):
+context = st.checkbox("Show each passage's document title and section to the model", key="passage_context",
+                      help="As the index reads it. Off by default: on the sample and two real corpora it did not "
+                           "help the embedded model (README, \"Prompts a 135M model can use\"); try it on yours.")
+for key in ("paths", "k", "max_new_tokens", "passage_context"):
     state.remember(key)
 
 single, batch, update = st.tabs(["One question", "Golden set (batch)", "Knowledge update"])
@@ -50,7 +54,7 @@ with single:
                 raise LabError("Type a question or pick a golden one.")
             if not paths:
                 raise LabError("Choose at least one path.")
-            ctx = state.path_context(paths, retrieval=RetrievalConfig(k=int(k)),
+            ctx = state.path_context(paths, retrieval=RetrievalConfig(k=int(k), passage_context=bool(context)),
                                      decoding=DecodingConfig(max_new_tokens=int(max_new)))
             progress = st.progress(0.0, text="Retrieving for every path...")
             answered: list[str] = []
@@ -104,7 +108,8 @@ with batch:
                 raise LabError("Upload a golden set first (one JSON object a line with question and answer).")
             questions = [q for q in questions[: int(limit) or None] if q.id not in exclude]
             st.session_state["batch_job"] = state.start_compare(
-                questions, name, paths, RetrievalConfig(k=int(k)), DecodingConfig(max_new_tokens=int(max_new)),
+                questions, name, paths, RetrievalConfig(k=int(k), passage_context=bool(context)),
+                DecodingConfig(max_new_tokens=int(max_new)),
                 BatchConfig(batch_size=int(batch_size)),
                 {**({"leakage": leak} if leak else {}), **({"golden": batch_set.manifest()} if batch_set else {})})
         except LabError as exc:

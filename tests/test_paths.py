@@ -89,3 +89,24 @@ def test_one_question_through_several_paths_reports_each_path_as_it_is_done(fake
                         lambda path, n: answered.append(path))
     assert [a.path for a in answers] == ["prompt", "rag", "hybrid-rag"] == answered  # as each answer is done
     assert fake_generator.batches == [(3, None)] and all(a.error is None for a in answers)  # decoded together
+
+
+def test_passages_are_shown_with_their_title_and_heading_only_when_asked(fake_generator):
+    """`RetrievalConfig.passage_context`: off, the model reads the chunk's own text; on, after a line naming its
+    document title and heading (as the index reads it). A run records it only when on, so runs made before it
+    stay comparable with runs that leave it off."""
+    from lab.experiments.batch import differences, manifest_for
+
+    class Titled(FakeRetriever):
+        def search(self, query, k):
+            return [dataclasses.replace(h, title="Halyard Guide", heading=f"{i}. Section") for i, h in
+                    enumerate(super().search(query, k), 1)]
+
+    plain = run_path("rag", "What port?", PathContext(fake_generator, Titled(), k=2))
+    shown = run_path("rag", "What port?", PathContext(fake_generator, Titled(), k=2, passage_context=True))
+    assert "[1] source: doc0.md\npassage 0" in plain.messages[-1]["content"]
+    assert "[1] source: doc0.md\nHalyard Guide — 1. Section\npassage 0" in shown.messages[-1]["content"]
+    off = manifest_for(PathContext(fake_generator), "c", "q.jsonl")
+    on = manifest_for(PathContext(fake_generator, passage_context=True), "c", "q.jsonl")
+    assert "passage_context" not in off and on["passage_context"] is True
+    assert differences(off, on) and not differences(off, {**off, "date": "later"})

@@ -94,3 +94,22 @@ def test_hybrid_keeps_the_best_single_retriever_hit_by_passage(real_embedder, st
         assert mrr["hybrid"] >= max(mrr["dense"], mrr["bm25"]), figures
         assert mrr["hybrid"] >= max(mrr["hybrid-rrf"], mrr["hybrid-convex"]), figures
     print("passage MRR@5:", figures)
+    _passages_can_show_their_context(retrievers_for(store, "real-pdfs", real_embedder)["hybrid"])
+
+
+def _passages_can_show_their_context(hybrid) -> None:
+    """On the real PDFs, `--passage-context` shows the model each passage after its document title and the heading
+    from the PDF outline; off (the default), the passages are the documents' own text."""
+    from lab.corpus.chunking import with_context
+    from lab.experiments.answer_paths import PathContext, prepare
+    from lab.generation import prompts
+
+    for q in _questions("pdf_manuals.jsonl")[:4]:
+        plain = prepare("hybrid-rag", q.question, PathContext(None, hybrid=hybrid))
+        shown = prepare("hybrid-rag", q.question, PathContext(None, hybrid=hybrid, passage_context=True))
+        assert plain.messages == prompts.chat(q.question, [(h.source, h.text) for h in plain.hits])
+        user = shown.messages[-1]["content"]
+        for hit in shown.hits:
+            assert with_context(hit.text, hit.title, hit.heading).strip() in user
+            assert hit.heading and hit.heading in user  # every PDF chunk knows its section, and the model sees it
+        assert any(with_context(h.text, h.title, h.heading) != h.text for h in shown.hits)

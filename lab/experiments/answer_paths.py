@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lab.config import DecodingConfig, RetrievalConfig
+from lab.corpus.chunking import with_context
 from lab.errors import InputError, LabError, PathUnavailable
 from lab.generation import prompts
 from lab.generation.models import Generator
@@ -57,6 +58,7 @@ class PathContext:
     adapter: str | None = None  # name of a LoRA adapter loaded on the generator
     endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
     continuous: bool = True  # greedy answers decode by continuous batching; False: fixed batches (the old way)
+    passage_context: bool = RetrievalConfig.passage_context  # each passage shown after its title and heading
 
 
 @dataclass
@@ -194,6 +196,17 @@ def parse_paths(text: str) -> list[str]:
     return names
 
 
+def passage_text(hit: Hit, context: bool) -> str:
+    """What the model reads of a retrieved chunk: its text, or with `context` its text after a line naming its
+    document title and nearest heading (those it does not already start with), as the index reads it.
+
+    >>> hit = Hit("c1", "guide.pdf", "Set max_conn to 512.", 1.0, heading="4.2 Limits", title="Halyard Guide")
+    >>> passage_text(hit, False), passage_text(hit, True)
+    ('Set max_conn to 512.', 'Halyard Guide — 4.2 Limits\\nSet max_conn to 512.')
+    """
+    return with_context(hit.text, hit.title, hit.heading) if context else hit.text
+
+
 def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     """Retrieve and build the messages; a path that cannot run comes back with its reason in `error`."""
     if not question.strip():
@@ -210,7 +223,7 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     except LabError as exc:
         return Answer(name, question, error=str(exc))
     answer.path = name
-    answer.messages = prompts.chat(question, [(h.source, h.text) for h in answer.hits])
+    answer.messages = prompts.chat(question, [(h.source, passage_text(h, ctx.passage_context)) for h in answer.hits])
     answer.latency_ms["prepare"] = (time.perf_counter() - start) * 1000
     return answer
 

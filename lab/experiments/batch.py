@@ -80,6 +80,7 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
         "endpoint": getattr(ctx.endpoint, "name", None),  # `model @ host` of the ...@endpoint paths, never a key
         "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
+        **({"passage_context": True} if ctx.passage_context else {}),  # absent when off, as in runs made before it
         "python": platform.python_version(), "packages": versions, **(extra or {}),
     }
 
@@ -88,7 +89,8 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
 COMPARABLE_ON = {"collection_hash": "corpus contents", "chunk_config": "chunking", "embedder": "embedder",
                  "model": "model", "model_hash": "model weights", "backend": "generation backend",
                  "endpoint": "endpoint", "adapter_hash": "adapter weights", "decoding": "decoding",
-                 "k": "chunks per question (k)", "retrieval": "retrieval settings", "questions_file": "golden set"}
+                 "k": "chunks per question (k)", "passage_context": "passages shown with their title and heading",
+                 "retrieval": "retrieval settings", "questions_file": "golden set"}
 
 
 def differences(one: dict, other: dict) -> list[str]:
