@@ -37,6 +37,7 @@ def test_the_compare_page_starts_from_the_config_defaults(fake_app):
     assert at.number_input(key="max_new_tokens").value == DecodingConfig.max_new_tokens
     assert at.number_input(key="batch_size").value == BatchConfig.batch_size
     assert at.number_input(key="batch_limit").value == BatchConfig.limit
+    assert at.checkbox(key="passage_context").value is RetrievalConfig.passage_context is False
 
 
 def test_the_corpus_page_starts_from_the_config_defaults(fake_app):
