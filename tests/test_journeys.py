@@ -123,19 +123,25 @@ def choose(page, label: str, option: str) -> None:
     submitted may only focus the box: open it until the options show)."""
     import re
 
-    from playwright.sync_api import TimeoutError as NotOpened
-
     box = page.get_by_text(label, exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
     wanted = page.get_by_role("option").filter(has_text=re.compile(re.escape(option) + "$")).first
+    open_until(page, box, wanted)
+    wanted.click()
+    settle(page)
+
+
+def open_until(page, box, wanted) -> None:
+    """Click the selectbox `box` until the option `wanted` shows: a click on a box the last choice left focused
+    may only focus it, not open it."""
+    from playwright.sync_api import TimeoutError as NotOpened
+
     for _ in range(3):
         box.click()
         try:
             wanted.wait_for(timeout=5_000)
-            break
+            return
         except NotOpened:
             page.keyboard.press("Escape")
-    wanted.click()
-    settle(page)
 
 
 def metric(page, label: str, value: str):
@@ -302,15 +308,16 @@ def test_results_decide_and_the_brief_on_an_own_golden_set_an_interrupted_run_an
     settle(page)
     go(page, "Results")
     box = page.get_by_text("Run", exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
-    box.click()
+    open_until(page, box, page.get_by_role("option").first)
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     assert any("interrupted" in o for o in options), options
     briefs = 0
     for index in range(len(options)):
         for _ in range(2):
-            box.click()
-            page.get_by_role("option").nth(index).click()
+            wanted = page.get_by_role("option").nth(index)
+            open_until(page, box, wanted)
+            wanted.click()
             settle(page)
         download = page.get_by_role("button", name="Download the brief (HTML)")
         if download.count():  # a run with answers (the interrupted one has none: the page says so)
