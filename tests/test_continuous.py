@@ -80,6 +80,34 @@ def test_each_answer_is_its_greedy_answer_alone_and_is_reported_as_it_is_done(re
 
 
 @pytest.mark.model
+def test_prompts_prefilled_in_the_pass_of_a_step_change_no_answer(reference_generator, alone, monkeypatch):
+    """With the lab's attention installed (as the bfloat16 backend has it), a prompt that comes while rows decode
+    is prefilled in the same forward pass as their step (`_fold`); in float32 every answer is still its greedy
+    answer alone, after a reused prefix too."""
+    import lab.generation.continuous as continuous
+    from lab.generation import attention
+
+    calls: list[int] = []  # a folded pass: the prefix length it reused
+    original = continuous._fold
+    monkeypatch.setattr(continuous, "_fold", lambda model, batch, rows, ids, reused, cache, device: (
+        calls.append(reused), original(model, batch, rows, ids, reused, cache, device))[1])
+    monkeypatch.setattr(continuous, "HEADROOM", 8)
+    model = reference_generator.model
+    was = model.config._attn_implementation
+    attention.install(model)
+    try:
+        for shortest in (8, 10_000):  # a prefix reused (the system prompt at least), then none
+            monkeypatch.setattr(continuous, "MIN_PREFIX", shortest)
+            calls.clear()
+            together = reference_generator.generate(_conversations(), DECODING)
+            assert len(calls) >= 3 and all(calls) == (shortest == 8), calls
+            assert [g.text for g in together] == [g.text for g in alone]
+            assert [g.tokens_out for g in together] == [g.tokens_out for g in alone]
+    finally:
+        model.set_attn_implementation(was)
+
+
+@pytest.mark.model
 def test_a_cancel_mid_call_stops_it_and_the_next_call_answers_the_same(reference_generator, alone):
     class Cancelled(Exception):
         pass

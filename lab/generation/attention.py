@@ -6,9 +6,17 @@ layer for 16 rows of ~900 cached tokens with one query each, and ~1.8 ms for 3 r
 multiplies with the softmax in float32 take a fraction of that (measured with torch 2.13 on the 2-core AVX-512
 BF16 machine the README's figures come from). Everything else (prefill, float32, training) stays on
 transformers' SDPA.
+
+A folded pass (`folded`, `lab.generation.continuous._fold`) packs a prompt's prefill and the batch's next step in
+one row of tokens: its attention is split back into the prompt's (SDPA, causal after the prompt's cached prefix)
+and each decoding row's (over the batch's buffers).
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 NAME = "lab_sdpa"
 # Queries a row up to which a step's attention is two multiplies: a step's own token and its drafts
@@ -16,11 +24,67 @@ NAME = "lab_sdpa"
 STEP_QUERIES = 16
 
 
+_FOLD: ContextVar["Fold | None"] = ContextVar("lab_fold", default=None)
+
+
+@dataclass
+class Fold:
+    """One forward pass that prefills a prompt and takes a decoding step for a batch's rows
+    (`lab.generation.continuous`): its first `prefill` queries are the prompt's (after `reused` cached tokens),
+    the rest one a row, attending to the batch's buffers (`layers`, each with `keys` and `values`) under `mask`
+    [rows, 1, 1, columns]."""
+
+    prefill: int
+    reused: int
+    layers: list
+    mask: object
+
+
+@contextmanager
+def folded(fold: Fold):
+    """Attention inside the block reads `fold` (the packed pass's layout)."""
+    token = _FOLD.set(fold)
+    try:
+        yield
+    finally:
+        _FOLD.reset(token)
+
+
+def installed(model) -> bool:
+    """Whether `model` attends through `attention` (and so can take a folded pass)."""
+    return getattr(model.config, "_attn_implementation", None) == NAME
+
+
 def attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling: float | None = None,
               is_causal: bool | None = None, **kwargs):
     """transformers' attention interface: query [rows, heads, queries, dim] attends to key/value [rows, kv heads,
     columns, dim] under a boolean mask [rows, 1, queries, columns] (True: attend); the key/value heads are shared
-    by groups of query heads without being repeated."""
+    by groups of query heads without being repeated. Inside `folded`, the pass is a prompt and a step packed in one
+    row (`_folded`)."""
+    fold = _FOLD.get()
+    if fold is not None and not module.training:
+        return _folded(fold, module, query, key, value, scaling)
+    return _attention(module, query, key, value, attention_mask, dropout, scaling, is_causal, **kwargs)
+
+
+def _folded(fold: Fold, module, query, key, value, scaling):
+    """The prompt's queries attend causally to its cached prefix and itself (`key`, `value`: what its cache holds
+    now); each row's query attends to its row of the batch's buffers. Outputs [1, prompt + rows, heads, dim]."""
+    import torch
+
+    n = fold.prefill
+    mask = None
+    if fold.reused:
+        columns = torch.arange(fold.reused + n, device=query.device)
+        mask = (columns[None] <= torch.arange(n, device=query.device)[:, None] + fold.reused)[None, None]
+    prompt, _ = _attention(module, query[:, :, :n], key, value, mask, 0.0, scaling, fold.reused == 0)
+    layer = fold.layers[module.layer_idx]
+    rows, _ = _attention(module, query[0, :, n:].transpose(0, 1)[:, :, None], layer.keys, layer.values, fold.mask,
+                      0.0, scaling, False)
+    return torch.cat([prompt, rows.transpose(0, 1)], dim=1), None
+
+
+def _attention(module, query, key, value, attention_mask, dropout, scaling, is_causal, **kwargs):
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 

@@ -6,14 +6,18 @@ decode together, one forward pass a step for all of them; a row that finishes le
 takes its slot. Decoding on a CPU is bound by reading the weights once a step, so sharing steps among more live
 rows is where the time goes.
 
-- A new prompt is prefilled on its own, after the longest prefix (MIN_PREFIX tokens or more) it shares with a
-  recently prefilled prompt (`_prefix`: a question's rag and hybrid-rag prompts often begin with the same passages).
+- A new prompt is prefilled after the longest prefix (MIN_PREFIX tokens or more) it shares with a recently
+  prefilled prompt (`_prefix`: a question's rag and hybrid-rag prompts often begin with the same passages).
+- Where the model attends through `lab.generation.attention` (the bfloat16 backend), a prompt that comes while
+  rows decode is prefilled in the same forward pass as their next step (`_fold`): the pass reads the weights once
+  for both, so the step costs little more than its own attention.
 - The batch's key/value cache lives in preallocated buffers (`_Batch`): a step writes its columns in place, a new
   prompt takes a finished row's slot in place; the buffers are copied only when they fill up or rows leave for good.
 
 Each answer is greedy: at every step its own next-token logits go through `choose` (the citation mask, then the
 argmax), exactly as in `model.generate`; only the floating-point order of a batched matrix multiply differs.
-Its time is its own prefill plus its share of each step it was in (the step's wall time / the rows in it).
+Its time is its own prefill plus its share of each step it was in (the step's wall time / the rows in it; a
+folded pass's time is shared by its tokens, the prompt's and one a row).
 """
 
 from __future__ import annotations
@@ -79,37 +83,56 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
     pass). Rejected drafts stay in the cache, masked out."""
     import torch
 
+    from lab.generation import attention
+
     device = next(model.parameters()).device
     queue = deque(range(len(prompts)))
     kept: deque[tuple[list[int], object]] = deque(maxlen=PREFIXES)  # recent prompts and their prefilled caches
     rows: list[_Row | None] = []  # by slot; None: its answer is done and no prompt has taken the slot yet
     batch = _Batch()
+    folds = attention.installed(model)
     while queue or any(rows):
-        free = [b for b, row in enumerate(rows) if row is None]
         new: list[tuple[_Row, object]] = []
-        while queue and len(rows) - len(free) + len(new) < slots:
+        while queue and sum(row is not None for row in rows) + len(new) < slots:
             index = queue.popleft()
             row = _Row(index, len(prompts[index]))
             start = time.perf_counter()
             ids = list(prompts[row.index])
             cache, reused = _prefix(kept, ids)
-            with torch.inference_mode():
-                out = model(input_ids=torch.tensor([ids[reused:]], device=device), past_key_values=cache,
-                            position_ids=torch.arange(reused, len(ids), device=device)[None], use_cache=True,
-                            logits_to_keep=1)
-            if not supported(out.past_key_values):
+            if folds and any(rows):  # the rows decoding take their step in the prefill's pass
+                cache, logits, stepped = _fold(model, batch, rows, ids, reused, cache, device)
+            else:
+                with torch.inference_mode():
+                    out = model(input_ids=torch.tensor([ids[reused:]], device=device), past_key_values=cache,
+                                position_ids=torch.arange(reused, len(ids), device=device)[None], use_cache=True,
+                                logits_to_keep=1)
+                cache, logits, stepped = out.past_key_values, out.logits[0, -1], None
+            if not supported(cache):
                 if any(rows) or new:
                     raise RuntimeError("the model's cache layout changed between prompts")
-                raise Unsupported(type(out.past_key_values).__name__)
-            kept.append((ids, out.past_key_values))
-            row.tokens.append(choose(row.index, row.tokens, out.logits[0, -1]))
-            row.seconds = time.perf_counter() - start
+                raise Unsupported(type(cache).__name__)
+            kept.append((ids, cache))
+            row.tokens.append(choose(row.index, row.tokens, logits))
+            seconds = time.perf_counter() - start
+            row.seconds = seconds
+            if stepped is not None:  # the pass's time shared by its tokens: the prompt's and one a row
+                live = [b for b, other in enumerate(rows) if other is not None]
+                row.seconds = seconds * (len(ids) - reused) / (len(ids) - reused + len(live))
+                for b in live:
+                    other = rows[b]
+                    other.tokens.append(choose(other.index, other.tokens, stepped[b]))
+                    other.seconds += seconds / (len(ids) - reused + len(live))
+                    if finished(other.index, other.tokens) or len(other.tokens) >= max_new_tokens:
+                        done(other.index, other.tokens, other.seconds)
+                        rows[b] = None
+            free = [b for b, other in enumerate(rows) if other is None]
             if finished(row.index, row.tokens) or len(row.tokens) >= max_new_tokens:
                 done(row.index, row.tokens, row.seconds)
-            elif free and batch.place(free[0], out.past_key_values):
-                rows[free.pop(0)] = row
+            elif free and batch.place(free[0], cache):
+                rows[free[0]] = row
             else:
-                new.append((row, out.past_key_values))
+                new.append((row, cache))
+        free = [b for b, row in enumerate(rows) if row is None]
         if free or new:  # slots left empty, or rows that did not fit a slot in place: one copy of the cache
             keep = [b for b, row in enumerate(rows) if row is not None]
             batch.rebuild(keep, [cache for _, cache in new], HEADROOM)
@@ -147,6 +170,47 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
             if ended[b]:
                 done(row.index, row.tokens, row.seconds)
                 rows[b] = None
+
+
+def _fold(model, batch: "_Batch", rows: list, ids: list[int], reused: int, cache, device):
+    """Prefill `ids` after its first `reused` tokens (cached in `cache`, or None) and take one decoding step for
+    the batch's rows (a slot without a row feeds filler, masked out), in one forward pass: the step's weights are
+    read once for both, so the step costs little more than its attention. Returns the prompt's cache, its
+    next-token logits, and each slot's next-token logits [slots, vocab]."""
+    import torch
+    from transformers import DynamicCache
+
+    from lab.generation import attention
+
+    prompt = cache if cache is not None else DynamicCache()
+    n = len(ids) - reused
+    mask = batch.open(torch.tensor([[row is not None] for row in rows], device=device))
+    last = [row.tokens[-1] if row else ids[-1] for row in rows]
+    positions = [row.prompt_length + len(row.tokens) - 1 if row else 0 for row in rows]
+    inputs = torch.tensor([ids[reused:] + last], device=device)
+    position_ids = torch.tensor([list(range(reused, len(ids))) + positions], device=device)
+    keep = torch.arange(n - 1, n + len(rows), device=device)
+    packed = _Packed(prompt, batch, n)
+    with attention.folded(attention.Fold(n, reused, batch.layers, mask)), torch.inference_mode():
+        out = model(input_ids=inputs, position_ids=position_ids, past_key_values=packed, use_cache=True,
+                    attention_mask=mask[:1], logits_to_keep=keep)
+    batch.used += 1
+    return prompt, out.logits[0, 0], out.logits[0, 1:]
+
+
+class _Packed:
+    """The cache of a folded pass (`_fold`): of each layer's new keys and values, the prompt's go to its own cache
+    (returned for its attention) and each row's to its column of the batch's buffers."""
+
+    def __init__(self, prompt, batch: "_Batch", n: int):
+        self.prompt, self.batch, self.n = prompt, batch, n
+
+    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
+        layer, at, n = self.batch.layers[layer_idx], self.batch.used, self.n
+        layer.keys[:, :, at] = key_states[0, :, n:].transpose(0, 1)
+        layer.values[:, :, at] = value_states[0, :, n:].transpose(0, 1)
+        return self.prompt.update(key_states[:, :, :n].contiguous(), value_states[:, :, :n].contiguous(),
+                                  layer_idx)
 
 
 def _prefix(kept, ids: list[int]):
