@@ -175,6 +175,8 @@ def pdf_bytes(pages: list[str], **encryption) -> bytes:
 @given(st.lists(st.lists(ASCII_WORD, min_size=1, max_size=40).map(" ".join), min_size=1, max_size=4))
 @example(["0"])  # a page holding only a number is text, not a page number (furniture removal took it)
 @example(["mix", "civil", "lid"])  # words that look like roman numerals
+@example(["0", "0", "0 0 0 0 0 AM CC 000 000A 0000G 0000000 000000CW 000000000M 00000000AU 000000AGGM 0"])  # a lone
+# number at the edge of every page, not in step with the pages (the last line's "0" was taken for a footer)
 def test_pdf_pages_keep_their_words_and_numbers(pages):
     doc = parse_bytes("manual.pdf", pdf_bytes(pages))
     assert [s.page for s in doc.sections] == list(range(1, len(pages) + 1))
