@@ -300,8 +300,8 @@ def strip_furniture(pages: list[list[str]]) -> list[list[str]]:
     """Drop page furniture, in documents of 3+ pages: a lone page number at a page's top or bottom when at least
     three pages carry numbers in step with their position (arabic or roman, so "12" ending one page's text is
     kept), and a line that recurs (digits aside) at the top or bottom of at least half the pages (running heads,
-    footers; a lone number that recurs out of step with the pages is text). A page is never emptied: one whose only
-    lines are furniture keeps them.
+    footers; it must hold a word: a lone number, or a line of numbers, that recurs out of step with the pages is
+    text). A page is never emptied: one whose only lines are furniture keeps them.
 
     >>> pages = [["Shared MIME-info Database", body, str(n)] for n, body in enumerate(["A.", "B b.", "C.", "D."], 1)]
     >>> strip_furniture(pages)[1]
@@ -313,6 +313,8 @@ def strip_furniture(pages: list[list[str]]) -> list[list[str]]:
     [['Intro', 'mix'], ['x'], ['A page.', 'iii']]
     >>> strip_furniture([["0"], ["0"], ["A table:", "0"]])[2]
     ['A table:', '0']
+    >>> strip_furniture([["Totals", "4 12"], ["Sums", "7 3"], ["Means", "2 5"]])[1]
+    ['Sums', '7 3']
     """
     def norm(line: str) -> str:
         return re.sub(r"\d+", "#", " ".join(line.split())).lower()
@@ -330,7 +332,8 @@ def strip_furniture(pages: list[list[str]]) -> list[list[str]]:
     offsets = {offset for offset, n in in_step.items() if n >= _PAGED}
     numbered = re.compile(r"^#\W|\W#$")  # "Chapter 2: ASN.1 structure handling 3": a running head with its page
     recurring = {key for key, n in counts.items() if (n >= max(3, len(pages) / 2) or (n >= 2 and numbered.search(key)))
-                 and page_number(key.replace("#", "1")) is None}  # a lone number goes only when in step (above)
+                 and re.search(r"[a-z]{3}", key)}  # words: a lone number goes only when in step (above), and lines of
+    # numbers ("12 7", "# #" digits aside) are a table's, not a running head
     out = []
     for index, lines in enumerate(pages):
         keep = list(lines)
