@@ -181,3 +181,9 @@ def test_the_bfloat16_decoding_attention_is_attention():
     keys = key[:1, :, :17].bfloat16()
     assert torch.equal(attention(layer, prompt, keys, keys, None, scaling=0.125)[0],
                        sdpa_attention_forward(layer, prompt, keys, keys, None, scaling=0.125)[0])
+    import doctest
+
+    import lab.generation.attention
+
+    result = doctest.testmod(lab.generation.attention)  # a folded pass's prompt mask
+    assert result.attempted and not result.failed

@@ -173,8 +173,9 @@ def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figu
     """`comparison_speedup` and `backend_agreement`: the golden set (or its first `limit` questions) through all
     five paths as `python -m lab compare`, once as today's reference (float32 transformers in fixed batches of
     8 questions, `--no-continuous --batch-size 8`) and once as the lab runs it on `backend` (continuous
-    batching), each in its own child on the same data directory (same chunks, same prompts). The speed-up is the wall-time ratio; the
-    agreement is the share of answers identical to the reference and the paired difference in accuracy (95% CI)."""
+    batching), each in its own child on the same data directory (same chunks, same prompts). The speed-up is the
+    wall-time ratio; the agreement is the share of answers identical to the reference and the paired difference
+    in accuracy (95% CI)."""
     from lab.bench.figure import data_dir_env, figure
     from lab.config import REPO_ROOT
     from lab.evaluation.stats import compare_pair

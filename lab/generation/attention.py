@@ -30,14 +30,29 @@ _FOLD: ContextVar["Fold | None"] = ContextVar("lab_fold", default=None)
 @dataclass
 class Fold:
     """One forward pass that prefills a prompt and takes a decoding step for a batch's rows
-    (`lab.generation.continuous`): its first `prefill` queries are the prompt's (after `reused` cached tokens),
-    the rest one a row, attending to the batch's buffers (`layers`, each with `keys` and `values`) under `mask`
-    [rows, 1, 1, columns]."""
+    (`lab.generation.continuous`): its first `prefill` queries are the prompt's, causal (`prompt_mask` None) or
+    under `prompt_mask` [1, 1, prefill, cached + prefill] after a cached prefix; the rest one a row, attending to
+    the batch's buffers (`layers`, each with `keys` and `values`) under `mask` [rows, 1, 1, columns]."""
 
     prefill: int
-    reused: int
+    prompt_mask: object
     layers: list
     mask: object
+
+    @staticmethod
+    def after(reused: int, n: int, device=None):
+        """The mask of `n` prompt tokens after `reused` cached ones (each sees the prefix and itself so far), or
+        None where nothing is cached (plain causal).
+
+        >>> Fold.after(2, 2).int().tolist(), Fold.after(0, 3)
+        ([[[[1, 1, 1, 0], [1, 1, 1, 1]]]], None)
+        """
+        import torch
+
+        if not reused:
+            return None
+        columns = torch.arange(reused + n, device=device)
+        return (columns[None] <= torch.arange(n, device=device)[:, None] + reused)[None, None]
 
 
 @contextmanager
@@ -73,11 +88,8 @@ def _folded(fold: Fold, module, query, key, value, scaling):
     import torch
 
     n = fold.prefill
-    mask = None
-    if fold.reused:
-        columns = torch.arange(fold.reused + n, device=query.device)
-        mask = (columns[None] <= torch.arange(n, device=query.device)[:, None] + fold.reused)[None, None]
-    prompt, _ = _attention(module, query[:, :, :n], key, value, mask, 0.0, scaling, fold.reused == 0)
+    prompt, _ = _attention(module, query[:, :, :n], key, value, fold.prompt_mask, 0.0, scaling,
+                           fold.prompt_mask is None)
     layer = fold.layers[module.layer_idx]
     rows, _ = _attention(module, query[0, :, n:].transpose(0, 1)[:, :, None], layer.keys, layer.values, fold.mask,
                       0.0, scaling, False)

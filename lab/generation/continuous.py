@@ -117,11 +117,12 @@ def greedy(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, slots: 
             row.seconds = seconds
             if stepped is not None:  # the pass's time shared by its tokens: the prompt's and one a row
                 live = [b for b, other in enumerate(rows) if other is not None]
-                row.seconds = seconds * (len(ids) - reused) / (len(ids) - reused + len(live))
+                per_token = seconds / (len(ids) - reused + len(live))
+                row.seconds = per_token * (len(ids) - reused)
                 for b in live:
                     other = rows[b]
                     other.tokens.append(choose(other.index, other.tokens, stepped[b]))
-                    other.seconds += seconds / (len(ids) - reused + len(live))
+                    other.seconds += per_token
                     if finished(other.index, other.tokens) or len(other.tokens) >= max_new_tokens:
                         done(other.index, other.tokens, other.seconds)
                         rows[b] = None
@@ -191,7 +192,8 @@ def _fold(model, batch: "_Batch", rows: list, ids: list[int], reused: int, cache
     position_ids = torch.tensor([list(range(reused, len(ids))) + positions], device=device)
     keep = torch.arange(n - 1, n + len(rows), device=device)
     packed = _Packed(prompt, batch, n)
-    with attention.folded(attention.Fold(n, reused, batch.layers, mask)), torch.inference_mode():
+    fold = attention.Fold(n, attention.Fold.after(reused, n, device), batch.layers, mask)
+    with attention.folded(fold), torch.inference_mode():
         out = model(input_ids=inputs, position_ids=position_ids, past_key_values=packed, use_cache=True,
                     attention_mask=mask[:1], logits_to_keep=keep)
     batch.used += 1
