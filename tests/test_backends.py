@@ -62,6 +62,42 @@ def test_a_fast_backend_answers_and_switches_adapters_like_the_reference(random_
     assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
 
 
+@pytest.mark.model
+def test_packed_weights_give_the_plain_bfloat16_logits_bit_for_bit_with_and_without_an_adapter(random_adapter,
+                                                                                                 monkeypatch):
+    """The bf16 copy's linear layers are packed for oneDNN once (`lab.generation.packing`): the same kernel on the
+    same numbers, on a real licence passage, for a prefill and a few-row step, base model and adapter alike."""
+    from pathlib import Path
+
+    import torch
+
+    from lab.generation import packing
+    from lab.generation.models import runnable_copy
+
+    fast = LocalGenerator(backend="bf16")
+    name = fast.load_adapter(random_adapter)
+    if not packing.available(fast.model):
+        pytest.skip("no oneDNN bfloat16 on this CPU")
+    monkeypatch.setattr(packing, "available", lambda model: False)
+    packed, plain = fast.model, runnable_copy(fast.float_model, "bf16")  # the same copy, its weights not packed
+    assert type(packed.base_model.model.model.layers[0].mlp.up_proj).__name__ == "PackedLinear"
+    text = Path("/usr/share/common-licenses/GPL-3").read_text()[:3000]
+    ids = torch.tensor([fast.tokenizer(text)["input_ids"][:400]])
+    with torch.inference_mode():
+        for adapter in (None, name):
+            for model in (packed, plain):
+                if adapter is None:
+                    model.base_model.disable_adapter_layers()
+                else:
+                    model.base_model.enable_adapter_layers()
+                    model.set_adapter(adapter)
+            prefill = [m(input_ids=ids[:, :397], use_cache=True) for m in (packed, plain)]
+            assert torch.equal(prefill[0].logits, prefill[1].logits)
+            step = [m(input_ids=ids[:, 397:], past_key_values=p.past_key_values).logits
+                    for m, p in zip((packed, plain), prefill)]
+            assert torch.equal(step[0], step[1])
+
+
 @pytest.mark.slow
 def test_the_single_question_figure_times_both_backends_and_splits_a_rag_answer(sample_collection):
     """The figure's plumbing on one question (the speed itself is claimed by `python -m lab bench`)."""

@@ -365,10 +365,12 @@ def runnable_copy(model, backend: str):
 
         import torch
 
-        from lab.generation import attention
+        from lab.generation import attention, packing
 
         copied = copy.deepcopy(model).to(torch.bfloat16).eval()
         attention.install(copied)  # decoding attention in two matrix multiplies (`lab.generation.attention`)
+        if packing.available(copied):
+            packing.pack_linears(copied)  # weights reordered for oneDNN once, not at every call
         return copied
     return model
 
