@@ -32,12 +32,13 @@ ROWS_HINT = 16
 
 
 def available(model) -> bool:
-    """Whether `model`'s linear layers can be packed: a bfloat16 model on a CPU whose torch has oneDNN."""
+    """Whether `model`'s linear layers can be packed: a bfloat16 model on a CPU where torch's oneDNN multiplies
+    bfloat16 (it refuses to on CPUs without AVX-512; there the bf16 backend keeps torch's plain `linear`)."""
     import torch
 
     parameter = next(model.parameters())
     return (parameter.device.type == "cpu" and parameter.dtype == torch.bfloat16
-            and torch.backends.mkldnn.is_available())
+            and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def pack_linears(model) -> int:
