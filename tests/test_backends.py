@@ -80,9 +80,11 @@ def test_packed_weights_give_the_plain_bfloat16_logits_bit_for_bit_with_and_with
         pytest.skip("no oneDNN bfloat16 on this CPU")
     monkeypatch.setattr(packing, "available", lambda model: False)
     packed, plain = fast.model, runnable_copy(fast.float_model, "bf16")  # the same copy, its weights not packed
-    assert type(packed.base_model.model.model.layers[0].mlp.up_proj).__name__ == "PackedLinear"
+    layer = packed.base_model.model.model.layers[0]
+    assert type(layer.mlp.up_proj).__name__ == type(layer.self_attn.q_proj.base_layer).__name__ == "PackedLinear"
     text = Path("/usr/share/common-licenses/GPL-3").read_text()[:3000]
     ids = torch.tensor([fast.tokenizer(text)["input_ids"][:400]])
+    last = {}
     with torch.inference_mode():
         for adapter in (None, name):
             for model in (packed, plain):
@@ -96,6 +98,8 @@ def test_packed_weights_give_the_plain_bfloat16_logits_bit_for_bit_with_and_with
             step = [m(input_ids=ids[:, 397:], past_key_values=p.past_key_values).logits
                     for m, p in zip((packed, plain), prefill)]
             assert torch.equal(step[0], step[1])
+            last[adapter] = step[0]
+    assert not torch.equal(last[None], last[name]), "the adapter's matrices are used on the packed copy"
 
 
 @pytest.mark.slow

@@ -4,8 +4,9 @@
 into its blocked layout on every call. A decoding step multiplies a few rows by every weight of the model, so that
 reordering is a large share of it. Here each linear layer's weight is reordered once, when the bf16 copy is made
 (`torch.ops.mkldnn._reorder_linear_weight`), and every call multiplies by the packed weight
-(`torch.ops.mkldnn._linear_pointwise`): the same oneDNN kernel on the same numbers, so the outputs are the same
-bit for bit (checked in `tests/test_backends.py`).
+(`torch.ops.mkldnn._linear_pointwise`): the same oneDNN kernel on the same numbers, so the default model's outputs
+are the same bit for bit (checked in `tests/test_backends.py`; it has no biases, whose addition torch's plain path
+rounds differently for some input layouts).
 
 Measured with torch 2.13 on the 2-core AVX-512 BF16 machine the README's figures come from, all 210 linear layers
 of the default model once each (weights cycled, so read from memory as in a real step):
