@@ -382,17 +382,17 @@ def int8_copy(model):
     import copy
     import warnings
 
-    import torch
+    from lab.generation.packing import replace_linears
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch marks the eager API deprecated in favour of torchao; it is what runs here
         from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
         from torch.ao.quantization import default_dynamic_qconfig
 
+        def quantize(linear):
+            linear.qconfig = default_dynamic_qconfig
+            return Int8Linear.from_float(linear)
+
         quantized = copy.deepcopy(model)
-        for name, module in list(quantized.named_modules()):
-            for child_name, child in list(module.named_children()):
-                if type(child) is torch.nn.Linear and "lora_" not in f"{name}.{child_name}":
-                    child.qconfig = default_dynamic_qconfig
-                    setattr(module, child_name, Int8Linear.from_float(child))
+        replace_linears(quantized, quantize)
     return quantized.eval()

@@ -44,15 +44,22 @@ def available(model) -> bool:
 
 def pack_linears(model) -> int:
     """Pack every plain `torch.nn.Linear` of `model` (LoRA's matrices aside) in place; returns how many."""
+    return replace_linears(model, _packed_class())
+
+
+def replace_linears(model, make) -> int:
+    """Replace every plain `torch.nn.Linear` of `model` in place by `make(linear)`, except LoRA's own small
+    matrices (peft's `lora_A` / `lora_B`), which the adapters switch; returns how many were replaced. The bf16
+    copy packs its layers with it, the int8 copy quantizes them."""
     import torch
 
-    packed = 0
+    replaced = 0
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             if type(child) is torch.nn.Linear and "lora_" not in f"{name}.{child_name}":
-                setattr(module, child_name, _packed_class()(child))
-                packed += 1
-    return packed
+                setattr(module, child_name, make(child))
+                replaced += 1
+    return replaced
 
 
 @functools.cache
