@@ -189,6 +189,14 @@ class LocalGenerator:
         return digit_tokens(self.tokenizer)
 
     @functools.cached_property
+    def line_break_tokens(self) -> list[int]:
+        """The vocabulary's tokens that break a line, for the lead-in bound (`lab.generation.lead_in`); computed
+        once."""
+        from lab.generation.lead_in import line_break_tokens
+
+        return line_break_tokens(self.tokenizer)
+
+    @functools.cached_property
     def weights_hash(self) -> str | None:
         """sha256 of the base model's safetensors files (None for a hub id); computed on first use."""
         from lab.generation.adapters import weights_sha256
@@ -272,6 +280,7 @@ class LocalGenerator:
 
         from lab.generation.citations import TAIL_TOKENS, CitationBound
         from lab.generation.continuous import greedy
+        from lab.generation.lead_in import LeadInBound
         from lab.generation.prompts import ANSWER_ENDS, given_passages
 
         tokenizer = self.tokenizer
@@ -279,11 +288,13 @@ class LocalGenerator:
                              add_special_tokens=False)["input_ids"] for c in conversations]
         bounds = [CitationBound(tokenizer, [given_passages(c)], self.digit_tokens) for c in conversations]
         ends = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+        lead_in = LeadInBound(tokenizer, self.line_break_tokens, ends)
         results: list[Generation | None] = [None] * len(conversations)
 
         def choose(i: int, tokens: list[int], logits) -> int:
             recent = torch.tensor([list(prompts[i][-TAIL_TOKENS:]) + tokens])  # what the citation mask reads
-            return int(bounds[i](recent, logits[None].clone()).argmax(-1))
+            scores = bounds[i](recent, logits[None].clone())
+            return int(lead_in(torch.tensor([tokens]), scores).argmax(-1))
 
         def finished(i: int, tokens: list[int]) -> bool:
             return tokens[-1] in ends or any(end in tokenizer.decode(tokens, skip_special_tokens=True)
@@ -311,16 +322,19 @@ class LocalGenerator:
         from transformers import LogitsProcessorList
 
         from lab.generation.citations import CitationBound
+        from lab.generation.lead_in import LeadInBound
         from lab.generation.prompts import ANSWER_ENDS, given_passages
 
         bound = CitationBound(self.tokenizer, [given_passages(c) for c in conversations], self.digit_tokens)
+        lead_in = LeadInBound(self.tokenizer, self.line_break_tokens,
+                              (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id), batch["input_ids"].shape[1])
         if self.prompt_lookup and len(conversations) == 1 and not sampling["do_sample"]:
             sampling["prompt_lookup_num_tokens"] = PROMPT_LOOKUP_TOKENS  # one greedy answer, in fewer passes
         start = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(**batch, max_new_tokens=decoding.max_new_tokens,
                                          pad_token_id=self.tokenizer.pad_token_id, **sampling,
-                                         logits_processor=LogitsProcessorList([bound]),
+                                         logits_processor=LogitsProcessorList([bound, lead_in]),
                                          stop_strings=list(ANSWER_ENDS), tokenizer=self.tokenizer)
         seconds = time.perf_counter() - start
         width = batch["input_ids"].shape[1]
