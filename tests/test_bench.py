@@ -184,3 +184,14 @@ def test_quick_bench_of_the_retrieval_figures_end_to_end(tmp_path):
     assert [f["name"] for f in result["figures"]] == ["bm25", "hybrid_1k"]
     assert {"cpus", "cpu_model", "ram_gb"} <= set(result["machine"]) and "chromadb" in result["versions"]
     assert all(f["lab"] > 0 and f["baseline"] > 0 and f["met"] in (True, False) for f in result["figures"])
+
+
+def test_the_backend_agreement_reports_each_paths_accuracy_on_both_sides():
+    """The per-path rows of `backend_agreement` (its worked example), so a five-path run's accuracy per path and
+    backend is read from the benchmark rather than worked out from differences."""
+    import doctest
+
+    import lab.bench.children
+
+    result = doctest.testmod(lab.bench.children)
+    assert result.attempted and not result.failed

@@ -190,13 +190,7 @@ def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figu
         records[name] = {(r.question_id, r.path): r for r in found if r.error is None}
     reference, fast = records["transformers"], records[backend]
     keys = sorted(reference.keys() & fast.keys())
-    by_path: dict[str, dict] = {}
-    for path in sorted({p for _, p in keys}):
-        mine = [k for k in keys if k[1] == path]
-        test = compare_pair([fast[k].correct for k in mine], [reference[k].correct for k in mine])
-        by_path[path] = {"identical": sum(fast[k].answer == reference[k].answer for k in mine), "answers": len(mine),
-                         "accuracy_diff": round(test.diff.mean, 3),
-                         "ci95": [round(test.diff.low, 3), round(test.diff.high, 3)]}
+    by_path = agreement_by_path(reference, fast, backend)
     pooled = compare_pair([fast[k].correct for k in keys], [reference[k].correct for k in keys])
     identical = sum(fast[k].answer == reference[k].answer for k in keys)
     walls = {name: child.wall_seconds for name, child in children.items()}
@@ -216,3 +210,30 @@ def bench_backends(app: AppData, limit: int, backend: str = "bf16") -> list[Figu
                         "p_value": round(pooled.p_value, 4), "worse_outside_ci": bool(pooled.diff.high < 0),
                         "by_path": by_path})
     return [speed, agreement]
+
+
+def agreement_by_path(reference: dict, fast: dict, backend: str) -> dict[str, dict]:
+    """Per path, over the (question, path) keys both sides answered: how many answers are identical, each side's
+    correct count and accuracy, and the paired accuracy difference (fast - reference) with its 95% interval.
+
+    >>> from types import SimpleNamespace as R
+    >>> ref = {("q1", "rag"): R(answer="a", correct=1.0), ("q2", "rag"): R(answer="b", correct=0.0)}
+    >>> new = {("q1", "rag"): R(answer="a", correct=1.0), ("q2", "rag"): R(answer="c", correct=1.0)}
+    >>> row = agreement_by_path(ref, new, "bf16")["rag"]
+    >>> row["identical"], row["correct"], row["accuracy"], row["accuracy_diff"]
+    (1, {'transformers': 1, 'bf16': 2}, {'transformers': 0.5, 'bf16': 1.0}, 0.5)
+    """
+    from lab.evaluation.stats import compare_pair
+
+    keys = sorted(reference.keys() & fast.keys())
+    by_path: dict[str, dict] = {}
+    for path in sorted({p for _, p in keys}):
+        mine = [k for k in keys if k[1] == path]
+        test = compare_pair([fast[k].correct for k in mine], [reference[k].correct for k in mine])
+        correct = {name: int(sum(side[k].correct or 0 for k in mine)) for name, side in
+                   (("transformers", reference), (backend, fast))}
+        by_path[path] = {"identical": sum(fast[k].answer == reference[k].answer for k in mine), "answers": len(mine),
+                         "correct": correct, "accuracy": {name: round(n / len(mine), 3) for name, n in correct.items()},
+                         "accuracy_diff": round(test.diff.mean, 3),
+                         "ci95": [round(test.diff.low, 3), round(test.diff.high, 3)]}
+    return by_path
