@@ -7,7 +7,8 @@ numbered context passages followed by the question (retrieval).
 The family is shaped for a 135M model, by measurement (README, "Prompts a small model can use"): three passages
 (`RetrievalConfig.k`), numbered by rank and written best last, so the passage most likely to hold the answer is the
 one nearest the question; the answer ends at its first blank line (`ANSWER_ENDS`), and the generator lets it cite
-only the numbers it was given (`lab.generation.citations`).
+only the numbers it was given (`lab.generation.citations`) and keeps what a lead-in such as "The answer is:"
+introduces on its line, so that the answer does not end before it is given (`lab.generation.lead_in`).
 
 >>> print(user_message("What port does halyardd listen on?"))
 Question: What port does halyardd listen on?
