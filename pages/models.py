@@ -13,6 +13,7 @@ from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
 from lab.generation.adapters import adapters_dir, list_adapters
 from lab.generation.endpoint import host_of
+from lab.generation.endpoint_policy import EndpointPolicy
 from lab.generation.models import BACKENDS, default_backend
 from pages.sections import behaviour_builder
 from pages.ui import frame, resources, state
@@ -68,8 +69,15 @@ else:
     left, mid, right = st.columns(3)
     url = left.text_input("Base URL", key="endpoint_url", placeholder="http://127.0.0.1:8000/v1")
     model = mid.text_input("Model name", key="endpoint_model")
-    key_env = right.text_input("API key environment variable (its name)", key="endpoint_key_env",
-                               placeholder="OPENAI_API_KEY", help="The key itself is never typed here or stored.")
+    try:
+        keys = EndpointPolicy.from_env().key_choices()
+    except InputError as exc:
+        keys = []
+        st.error(str(exc))
+    key_env = right.selectbox("API key", [None, *keys], key="endpoint_key_env",
+                              format_func=lambda name: name or "(none)",
+                              help="Keys the lab's operator allowed, each bound to its host (LAB_ENDPOINT_KEYS, "
+                                   "docs/security.md#endpoint-keys). The key itself is never shown or stored.")
     if st.button("Use endpoint", key="use_endpoint"):
         try:
             generator = resources.endpoint(url, model, key_env or None)

@@ -51,11 +51,12 @@ def test_the_training_form_validates_its_inputs():
 
 def test_the_endpoint_form_reports_a_missing_key_variable(monkeypatch):
     monkeypatch.delenv("LAB_PAGE_NO_KEY", raising=False)
+    monkeypatch.setenv("LAB_ENDPOINT_KEYS", "LAB_PAGE_NO_KEY=127.0.0.1:9")
     at = page()
     at.radio(key="model_kind").set_value("OpenAI-compatible endpoint").run()
     at.text_input(key="endpoint_url").set_value("http://127.0.0.1:9/v1")
     at.text_input(key="endpoint_model").set_value("m")
-    at.text_input(key="endpoint_key_env").set_value("LAB_PAGE_NO_KEY")
+    at.selectbox(key="endpoint_key_env").set_value("LAB_PAGE_NO_KEY")
     at.button(key="use_endpoint").click().run()
     assert "LAB_PAGE_NO_KEY is not set" in at.error[0].value
 

@@ -3,7 +3,9 @@
     gen = EndpointGenerator("http://127.0.0.1:8000/v1", "my-model", api_key_env="OPENAI_API_KEY")
     gen.generate([prompts.chat("What is 2+2?")], DecodingConfig())[0].text
 
-The API key is read from the environment variable whose NAME the user gives (never stored or shown).
+The API key is read from the environment variable whose NAME the user gives (never stored or shown), and sent
+only to the URL's own host: the client follows no redirect. In the web app `policy` (the operator's
+`EndpointPolicy`) decides which variables a visitor may name and which hosts a visitor may reach.
 `adapter="name"` asks for that model name instead: vLLM serves LoRA adapters as extra model names
 (`--enable-lora --lora-modules name=path`). Token counts come from the response's `usage`; a server that
 reports none gets an estimate (about 4 characters a token) flagged `tokens_estimated`.
@@ -26,16 +28,32 @@ from collections.abc import Callable
 
 from lab.config import DecodingConfig
 from lab.errors import InputError, ModelError
+from lab.generation.endpoint_policy import EndpointPolicy, url_host
 from lab.generation.models import Generation
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the HTTP error it is: an Authorization header must not follow it elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class EndpointGenerator:
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 120.0):
+    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 120.0,
+                 policy: EndpointPolicy | None = None):
         base_url = base_url.strip().rstrip("/")
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"Endpoint base URL must start with http:// or https://, got {base_url!r}.")
+        url_host(base_url)
         if not model.strip():
             raise InputError("Give the endpoint's model name (as listed by GET /v1/models).")
+        api_key_env = (api_key_env or "").strip() or None
+        if policy is not None:
+            policy.check(base_url, api_key_env)
         self.api_key = None
         if api_key_env:
             self.api_key = os.environ.get(api_key_env.strip())
@@ -52,9 +70,14 @@ class EndpointGenerator:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(f"{self.base_url}/chat/completions", json.dumps(body).encode(), headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                target = exc.headers.get("Location", "another address")
+                raise ModelError(f"The endpoint {self.base_url} redirected (HTTP {exc.code}) to {target[:200]}: the lab "
+                                 "follows no redirect, so that a key never travels to another host. Give the "
+                                 "final address as the base URL.") from exc
             detail = exc.read().decode("utf-8", "replace")[:300]
             raise ModelError(f"The endpoint {self.base_url} answered HTTP {exc.code}: {detail}. Check the model "
                              "name, the API key variable and the server log.") from exc

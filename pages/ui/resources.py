@@ -26,10 +26,18 @@ def _generator(name: str | None, backend: str):
     return LocalGenerator(name, backend)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def endpoint(base_url: str, model: str, api_key_env: str | None = None):
+    """An endpoint a visitor chose, within the operator's policy (checked at every use, not only the first)."""
+    from lab.generation.endpoint_policy import EndpointPolicy
+    EndpointPolicy.from_env().check(base_url, api_key_env)
+    return _endpoint(base_url, model, api_key_env)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _endpoint(base_url: str, model: str, api_key_env: str | None):
     from lab.generation.endpoint import EndpointGenerator
-    return EndpointGenerator(base_url, model, api_key_env)
+    from lab.generation.endpoint_policy import EndpointPolicy
+    return EndpointGenerator(base_url, model, api_key_env, policy=EndpointPolicy.from_env())
 
 
 @st.cache_resource(show_spinner=False)
