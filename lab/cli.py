@@ -372,10 +372,10 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     from lab.experiments.sweep import SweepJob, settings_for
 
-    res = Loader(args.chroma_host)
+    settings = settings_for(args.sizes, args.overlap)  # the user's text is checked before anything is read
     golden = _golden(args.questions)
-    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-    job = SweepJob(res.store(), res.embedder(), args.collection, golden, settings_for(sizes, args.overlap), args.k,
+    res = Loader(args.chroma_host)
+    job = SweepJob(res.store(), res.embedder(), args.collection, golden, settings, args.k,
                    metric=args.metric)
     if not args.json:
         job.advance = _echo_progress(job.advance)

@@ -52,8 +52,12 @@ def read_json(path: Path, advice: str) -> dict:
 
 
 def data_dir() -> Path:
-    """The lab's data directory, created on first use."""
-    return _folder(Path(os.environ.get("LAB_DATA_DIR", "data")).expanduser().resolve(), "LAB_DATA_DIR")
+    """The lab's data directory, created on first use; an empty LAB_DATA_DIR is refused (it would mean the
+    current folder, and the lab would write among the user's files)."""
+    given = os.environ.get("LAB_DATA_DIR", "data")
+    if not given.strip():
+        raise InputError("LAB_DATA_DIR is set but empty: unset it (the lab then uses ./data) or give a folder.")
+    return _folder(Path(given).expanduser().resolve(), "LAB_DATA_DIR")
 
 
 def models_dir() -> Path:

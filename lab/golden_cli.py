@@ -185,18 +185,16 @@ def cmd_coverage(args) -> int:
 def cmd_behaviour(args) -> int:
     from lab.evaluation.golden import load_golden
     from lab.evaluation.golden_store import resolve
-    from lab.finetune.behaviour import build
+    from lab.finetune.behaviour import make_set, read_user_file
     from lab.session import Loader, endpoint_settings
 
     questions = resolve(args.name).questions
-    schema = json.loads(Path(args.schema).read_text(encoding="utf-8")) if args.schema else None
-    examples = [ln.strip() for ln in Path(args.examples).read_text(encoding="utf-8").splitlines() if ln.strip()] \
-        if args.examples else []
-    general = load_golden(args.general) if args.general else []
+    schema = read_user_file(args.schema, "--schema") if args.schema else None
+    examples = read_user_file(args.examples, "--examples") if args.examples else None
+    general = load_golden(args.general) if args.general else None
     remote = endpoint_settings(args.endpoint_url, args.endpoint_model, args.endpoint_key_env)
     teacher = Loader().endpoint(remote) if remote else None
-    built = build(questions, schema, examples, general, args.share, teacher)
-    out = built.save(args.out)
+    built, out = make_set(questions, schema, examples, args.share, teacher, general, out=args.out)
     document = {"out": str(out), "train": len(built.train), "validation": len(built.validation),
                 "test": len(built.test), "general_in_train": built.general_in_train, "teacher": built.teacher,
                 "preview": built.train[:3]}

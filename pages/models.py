@@ -11,7 +11,7 @@ from lab.errors import InputError, LabError
 from lab.finetune.behaviour import built_sets
 from lab.finetune.config import LoraTrainConfig
 from lab.finetune.job import TrainingJob, read_status
-from lab.generation.adapters import adapters_dir, list_adapters
+from lab.generation.adapters import adapter_folder, adapters_dir, list_adapters
 from lab.generation.endpoint import host_of
 from lab.generation.endpoint_policy import EndpointPolicy
 from lab.generation.models import BACKENDS, default_backend
@@ -165,8 +165,7 @@ with st.form("train_form"):
 
 if submitted:
     try:
-        if not name.strip() or not name.replace("-", "").replace("_", "").isalnum():
-            raise InputError("Adapter name: use letters, digits, - and _ only.")
+        out = adapter_folder(name)
         config = LoraTrainConfig(rank=int(rank), alpha=int(alpha), dropout=float(dropout),
                                  targets=tuple(targets.split(",")), epochs=int(epochs), lr=float(lr),
                                  max_length=int(max_length), batch_size=int(batch_size), max_steps=int(max_steps),
@@ -183,7 +182,6 @@ if submitted:
         else:
             data = {**SAMPLES, **built}[source]
             data_name = f"{data.parent.name}/{data.name}" if source in built else data.name
-        out = adapters_dir() / name.strip()
         following = resources.jobs().get(f"train-{out.name}")
         if following is not None and following.running:  # a double click, or a start again after a refresh
             st.session_state["train_out"] = str(following.out)

@@ -86,7 +86,9 @@ def collect_files(paths: Iterable[str | Path], readable: Callable[[Path], bool])
 
     for raw in paths:
         path = Path(raw)
-        if not os.path.lexists(path):
+        if not str(raw).strip():
+            skipped.append(Skipped(repr(str(raw)), "an empty path (it would mean the current folder); not read"))
+        elif not os.path.lexists(path):
             skipped.append(Skipped(str(path), "no such file or folder"))
         elif path.is_dir():
             root = path.resolve()

@@ -29,8 +29,27 @@ DEFAULT_SIZES = (256, 512, 1024)
 METRICS = ("hit_at_k", "recall_at_k", "mrr")
 
 
-def settings_for(sizes: Sequence[int], overlap: int | None = None) -> list[ChunkConfig]:
-    """One ChunkConfig per size; overlap defaults to an eighth of the size: settings_for([256]) -> 256/32."""
+def parse_sizes(text: str) -> list[int]:
+    """The user's list of chunk sizes: parse_sizes("256, 512,1024") -> [256, 512, 1024]; InputError saying what
+    to write for anything else (a word, a repeat, more than eight settings)."""
+    sizes = []
+    for item in filter(None, (part.strip() for part in str(text).split(","))):
+        if not item.isdigit() or len(item) > 6:
+            raise InputError(f"Chunk sizes: {item[:20]!r} is not a whole number of tokens; write sizes separated by "
+                             "commas, e.g. 256,512,1024.")
+        if int(item) in sizes:
+            raise InputError(f"Chunk sizes: {item} is given twice; give each size once.")
+        sizes.append(int(item))
+    if len(sizes) > 8:
+        raise InputError(f"Chunk sizes: {len(sizes)} settings; give at most 8 (each rebuilds the collection).")
+    return sizes
+
+
+def settings_for(sizes: Sequence[int] | str, overlap: int | None = None) -> list[ChunkConfig]:
+    """One ChunkConfig per size (a list, or the user's text: see parse_sizes); overlap defaults to an eighth of the
+    size: settings_for("256") -> [ChunkConfig(256, 32)]."""
+    if isinstance(sizes, str):
+        sizes = parse_sizes(sizes)
     if not sizes:
         raise InputError("Give at least one chunk size (e.g. 256,512,1024).")
     return [ChunkConfig(int(s), int(s) // 8 if overlap is None else int(overlap)) for s in sizes]

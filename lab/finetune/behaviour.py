@@ -15,6 +15,7 @@ knows (answer, sources, confidence "high"), or the golden answer as is for tone 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from collections.abc import Sequence
@@ -25,7 +26,9 @@ from lab.config import DecodingConfig
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion
 from lab.finetune.data import split_examples
+from lab.outputs import check_out_folder
 
+MARK = "behaviour_set.json"  # written into every behaviour set: what it holds, and that the lab wrote the folder
 GENERAL_SHARE = 0.15  # default share of general examples in training (the guide: 10-20%)
 
 
@@ -60,16 +63,19 @@ class BehaviourSet:
                 for part, rows in (("train", self.train), ("validation", self.validation), ("test", self.test))}
 
     def save(self, folder: str | Path) -> Path:
-        """Write train/validation/test.jsonl into `folder`, all or nothing: the files are written into a
-        sibling folder that then replaces `folder` (a set built earlier under that name stays until then)."""
-        folder = Path(folder)
-        partial = folder.with_name(folder.name + ".partial")
+        """Write train/validation/test.jsonl (and the set's mark, MARK) into `folder`, all or nothing: the files
+        are written into a hidden sibling folder that then replaces `folder` (a set built earlier under that name
+        stays until then). A folder that holds anything but a behaviour set is refused, never replaced."""
+        folder = check_out_folder(folder, "The behaviour set's folder", ours=is_behaviour_set)
+        partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         for part, text in self.files().items():
             (partial / f"{part}.jsonl").write_text(text, encoding="utf-8")
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
+        (partial / MARK).write_text(json.dumps({"train": len(self.train), "validation": len(self.validation),
+                                                "test": len(self.test), "general_in_train": self.general_in_train,
+                                                "teacher": self.teacher}) + "\n", encoding="utf-8")
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         if folder.exists():
             folder.rename(old)
         partial.rename(folder)
@@ -77,9 +83,16 @@ class BehaviourSet:
         return folder
 
 
+def is_behaviour_set(folder: Path) -> bool:
+    """The lab wrote `folder`: it holds the mark, or (sets saved before the mark) exactly the three split files."""
+    names = {entry.name for entry in folder.iterdir()}
+    return MARK in names or names == {"train.jsonl", "validation.jsonl", "test.jsonl"}
+
+
 def built_sets(root: str | Path) -> list[Path]:
     """Behaviour sets saved under `root` (folders holding a train.jsonl), newest first."""
-    found = [p.parent for p in Path(root).glob("*/train.jsonl") if not p.parent.name.endswith((".partial", ".old"))]
+    found = [p.parent for p in Path(root).glob("*/train.jsonl") if not p.parent.name.startswith(".")
+             and not p.parent.name.endswith((".partial", ".old"))]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
@@ -113,3 +126,70 @@ def build(questions: Sequence[GoldenQuestion], schema: dict | None = None, examp
     train = train + mixed
     random.Random(seed + 1).shuffle(train)
     return BehaviourSet(train, val, test, len(mixed), getattr(teacher, "name", None))
+
+
+MAX_SCHEMA_BYTES = 64 * 1024
+
+
+def parse_schema(text: str, where: str = "The JSON schema") -> dict:
+    """The user's target format as a JSON schema: valid JSON, an object, a valid JSON Schema (jsonschema's
+    check), with `properties` naming the answer's fields; InputError saying what to fix otherwise.
+
+    >>> parse_schema('{"type": "object", "properties": {"answer": {}}}')["properties"]
+    {'answer': {}}
+    """
+    import jsonschema
+
+    if len(text.encode("utf-8", "replace")) > MAX_SCHEMA_BYTES:
+        raise InputError(f"{where} is over {MAX_SCHEMA_BYTES // 1024} KiB: a schema of an answer is far smaller.")
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}.") from exc
+    except RecursionError as exc:
+        raise InputError(f"{where} is nested too deeply to be a schema of an answer.") from exc
+    if not isinstance(schema, dict):
+        raise InputError(f'{where} must be an object, e.g. {{"properties": {{"answer": {{}}}}}}, not a JSON '
+                         f"{type(schema).__name__}.")
+    try:
+        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise InputError(f"{where} is not a valid JSON Schema: {exc.message}.") from exc
+    except RecursionError as exc:
+        raise InputError(f"{where} is nested too deeply to be a schema of an answer.") from exc
+    if not isinstance(schema.get("properties"), dict) or not schema["properties"]:
+        raise InputError(f"{where} has no 'properties': name the fields of the answer, e.g. "
+                         '{"properties": {"answer": {}, "sources": {}}}.')
+    return schema
+
+
+def read_user_file(path: str | Path, what: str) -> str:
+    """A small text file the user names (a schema, example answers): InputError for a missing, special, binary
+    or oversized one."""
+    from lab.corpus.files import decode_text, read_regular
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} is not a file: give the path of a text file.")
+    return decode_text(read_regular(path, MAX_SCHEMA_BYTES * 16), path.name)
+
+
+def make_set(questions: Sequence[GoldenQuestion], schema_text: str | None = None, examples_text: str | None = None,
+             share: float = GENERAL_SHARE, teacher=None, general: Sequence[GoldenQuestion] | None = None,
+             out: str | Path | None = None) -> tuple[BehaviourSet, Path | None]:
+    """The behaviour-set workflow the Models page and `golden behaviour` share: the user's texts checked (the
+    schema, the example answers, the output folder) before a teacher is asked anything, general examples from the
+    sample's general tasks when none are given, the set built and, with `out`, saved."""
+    from lab.finetune.evaluation import GENERAL_TASKS
+    from lab.evaluation.golden import load_golden
+
+    if bool(schema_text and schema_text.strip()) == bool(examples_text and examples_text.strip()):
+        raise InputError("Give the target format: a JSON schema, or example answers for tone (one of the two).")
+    schema = parse_schema(schema_text) if schema_text and schema_text.strip() else None
+    examples = [line.strip() for line in (examples_text or "").splitlines() if line.strip()]
+    if out is not None:
+        check_out_folder(out, "The behaviour set's folder", ours=is_behaviour_set)
+    if general is None:
+        general = load_golden(GENERAL_TASKS) if share else []
+    built = build(questions, schema, examples, general, share, teacher)
+    return built, (built.save(out) if out is not None else None)

@@ -76,7 +76,8 @@ class TrainingJob(BackgroundJob):
         from lab.finetune.data import load_examples
         from lab.outputs import check_out_folder
 
-        check_out_folder(out, "The adapter output folder")  # before anything is read, trained or written
+        # before anything is read, trained or written; a folder of an earlier job may be trained into again
+        check_out_folder(out, "The adapter output folder", ours=lambda folder: (folder / STATUS_FILE).is_file())
         self.config = config or LoraTrainConfig()
         self.examples, self.data_sha256 = load_examples(data)
         self.data_name = data_name or Path(data).name

@@ -29,6 +29,13 @@ def adapters_dir() -> Path:
     return path
 
 
+def adapter_folder(name: str) -> Path:
+    """The folder an adapter trained under `name` goes to; InputError for a name that is no folder name."""
+    from lab.outputs import check_artefact_name
+
+    return adapters_dir() / check_artefact_name(name, "Adapter name")
+
+
 @dataclass
 class AdapterInfo:
     name: str

@@ -45,7 +45,8 @@ def url_host(url: str) -> tuple[str, int]:
     except ValueError as exc:
         raise InputError(f"The endpoint URL {url!r} is not valid ({exc}): write it as http://host:port/v1.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"The endpoint URL {url!r} is not valid: write it as http://host:port/v1 or https://host/v1.")
+        raise InputError(f"The endpoint URL {url!r} must start with http:// or https:// and name a host, e.g. "
+                         "http://127.0.0.1:8000/v1.")
     return parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 

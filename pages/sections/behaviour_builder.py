@@ -4,8 +4,6 @@ offered to the training form (`python -m lab golden behaviour` is its command-li
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from lab.config import data_dir
@@ -48,11 +46,7 @@ def draw() -> None:
     name = right.text_input("Save as", "my-behaviour", key="bh_name")
     if st.button("Build the set", key="bh_build"):
         try:
-            built = _build(chosen, form, spec, share, use_teacher and remote)
-            if not name.strip() or not name.replace("-", "").replace("_", "").isalnum():
-                raise InputError("Save as: use letters, digits, - and _ only.")
-            saved = built.save(folder() / name.strip())
-            st.session_state["bh_last"] = (saved, built)
+            st.session_state["bh_last"] = _build(chosen, form, spec, share, use_teacher and remote, name)
         except LabError as exc:
             st.error(str(exc))
     if "bh_last" in st.session_state:
@@ -63,27 +57,15 @@ def draw() -> None:
         st.dataframe(built.train[:10], hide_index=True, key="bh_preview")
 
 
-def _build(golden_set, form: str, spec: str, share: float, remote: dict | None):
-    from lab.evaluation.golden import load_golden
-    from lab.finetune.behaviour import build
-    from lab.finetune.evaluation import GENERAL_TASKS
+def _build(golden_set, form: str, spec: str, share: float, remote: dict | None, name: str):
+    from lab.finetune.behaviour import make_set
+    from lab.outputs import check_artefact_name
 
     if golden_set is None:
         raise InputError("Choose a golden set first (build or import one on the Golden sets page).")
-    schema, examples = None, []
-    if form == "JSON schema":
-        try:
-            schema = json.loads(spec)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"The JSON schema is not valid JSON (line {exc.lineno}, column {exc.colno}): "
-                             f"{exc.msg}.") from exc
-        if not isinstance(schema, dict):
-            raise InputError('The JSON schema must be an object, e.g. {"properties": {"answer": {}}}.')
-    else:
-        examples = [line.strip() for line in spec.splitlines() if line.strip()]
+    out = folder() / check_artefact_name(name, "Save as")
+    texts = {"schema_text": spec} if form == "JSON schema" else {"examples_text": spec}
     teacher = resources.endpoint(remote["base_url"], remote["model"], remote.get("api_key_env")) if remote else None
-    general = load_golden(GENERAL_TASKS) if share else []
-    if teacher is not None:
-        with st.spinner(f"{teacher.name} is writing {len(golden_set.questions)} answers..."):
-            return build(golden_set.questions, schema, examples, general, share, teacher)
-    return build(golden_set.questions, schema, examples, general, share)
+    with st.spinner(f"{teacher.name} is writing {len(golden_set.questions)} answers..." if teacher else "Building..."):
+        built, saved = make_set(golden_set.questions, share=share, teacher=teacher, out=out, **texts)
+    return saved, built

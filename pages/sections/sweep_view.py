@@ -14,7 +14,7 @@ from pages.ui import resources
 def _start(collection: str, golden_set, sizes: str, k: int) -> None:
     from lab.experiments.sweep import SweepJob, settings_for
 
-    configs = settings_for([int(s) for s in sizes.split(",") if s.strip()])
+    configs = settings_for(sizes)
     job = SweepJob(resources.store(), resources.embedder(), collection, golden_set, configs, k).start()
     resources.jobs()[job.id] = job
     st.session_state["sweep_job"] = job.id
@@ -31,7 +31,7 @@ def draw(collection: str) -> None:
     if st.button("Run the sweep", key="sweep_start", disabled=golden_set is None):
         try:
             _start(collection, golden_set, sizes, int(k))
-        except (LabError, ValueError) as exc:
+        except LabError as exc:
             st.error(str(exc))
 
     @st.fragment(run_every=2)
