@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, fields
 
@@ -556,11 +557,31 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _fail(as_json: bool, message: str, kind: str) -> int:
+def _fail(as_json: bool, message: str, kind: str, code: int = 2) -> int:
     if as_json:
         print(json.dumps({"error": message, "kind": kind}))
     print(f"error: {message}", file=sys.stderr)
-    return 2
+    return code
+
+
+def _log_unexpected(argv: list[str]) -> str:
+    """The traceback of an unexpected failure, written to `<data dir>/logs/` (the temporary folder when the data
+    directory itself is what failed); the file's path."""
+    import tempfile
+    import time
+    import traceback
+
+    text = f"python -m lab {' '.join(argv)}\n\n{traceback.format_exc()}"
+    try:
+        from lab.config import data_dir
+
+        folder = data_dir() / "logs"
+        folder.mkdir(exist_ok=True)
+    except (LabError, OSError):
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text(text, encoding="utf-8", errors="replace")
+    return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,3 +595,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file system refusal the checks did not foresee: still one message, never a traceback
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(as_json, f"{where}{exc.strerror or exc}. Check the path and its permissions.", "InputError")
+    except KeyboardInterrupt:
+        return _fail(as_json, "interrupted; what was stored stays stored (a run can be resumed).", "Interrupted", 130)
+    except Exception as exc:  # the last net: an unforeseen failure is one line and a log, never a traceback
+        log = _log_unexpected(argv)
+        return _fail(as_json, f"an unexpected {type(exc).__name__} stopped the command; the details are in {log}. "
+                              "Please report it with that file.",
+                     "InternalError", 1)

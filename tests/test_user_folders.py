@@ -125,3 +125,16 @@ def test_the_adapter_name_rule_lives_in_lab():
     for bad in ("", "bad name!", "../x", "-x", "x" * 65, "a/b", "é"):
         with pytest.raises(InputError, match="Adapter name: use letters"):
             check_artefact_name(bad, "Adapter name")
+
+
+def test_an_unforeseen_failure_is_one_line_and_a_log(home, monkeypatch, capsys):
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_runs", broken)
+    assert cli.main(["runs", "--json"]) == 1
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert document["kind"] == "InternalError" and "Traceback" not in err
+    log = Path(document["error"].split("the details are in ")[1].split(". Please")[0])
+    assert log.parent == home / "data" / "logs" and "RuntimeError: a bug" in log.read_text()
