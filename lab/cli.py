@@ -41,12 +41,14 @@ def cmd_ingest(args) -> int:
     res = Loader(args.chroma_host)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
     report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits,
-                    notify=lambda message: print(message, file=sys.stderr, flush=True))
+                    notify=lambda message: print(message, file=sys.stderr, flush=True),
+                    replace_elsewhere=args.replace_elsewhere)
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
              f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
              f"({report.seconds['total']:.1f} s)"]
     if report.resumed:
         lines.append(f"{len(report.resumed)} of them were staged by an interrupted run: not embedded again")
+    lines += [f"replaced {line}" for line in report.replaced]
     lines += [f"skipped {s.path}: {s.reason}" for s in report.skipped]
     _print(args, asdict(report), "\n".join(lines))
     return 0
@@ -431,6 +433,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", parents=[common, collection], help="ingest files or folders into a collection")
     p.add_argument("paths", nargs="+")
     add_options(p, ChunkConfig, {"size": "--chunk-size"})
+    p.add_argument("--replace-elsewhere", action="store_true",
+                   help="replace a document of the same name that came from another folder (without it, such a "
+                        "file is skipped and listed)")
     p.set_defaults(func=cmd_ingest)
 
     # What a path run needs: the same settings on `ask` and `compare` (and in the pages' sidebar and widgets).

@@ -2,59 +2,17 @@
 
 import streamlit as st
 
-from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SEARCH_K, ChunkConfig
-from lab.corpus.parsing import SUPPORTED
+from lab.config import SEARCH_K
 from lab.display import as_text
 from lab.errors import LabError
-from pages.ui import frame, resources, state, widgets
+from pages.sections import ingest_view
+from pages.ui import frame, resources, state
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Corpus")
 
-st.header("Build or update a collection")
-source = st.radio("Documents", ["Sample corpus", "Upload files"], horizontal=True, key="corpus_source")
-uploads = None
-if source == "Upload files":
-    # No type filter: extension-less text (LICENSE, COPYING, README) is read, and a file the lab cannot read is
-    # listed after ingest with its reason rather than silently dropped by the browser.
-    uploads = st.file_uploader("Files", accept_multiple_files=True, key="corpus_uploads",
-                               help="Read: " + ", ".join(sorted(SUPPORTED)) + " and extension-less text files. "
-                                    "Anything else is listed after ingest with the reason it was skipped.")
-left, mid, right = st.columns(3)
-state.restore("corpus_collection", state.active_collection() or DEFAULT_COLLECTION)
-name = left.text_input("Collection", key="corpus_collection", help="One collection per corpus or tenant.")
-size = mid.number_input("Chunk size (embedder tokens)", 128, 1024, ChunkConfig.size, step=32, key="chunk_size")
-overlap = right.number_input("Overlap (tokens)", 0, 511, ChunkConfig.overlap, step=8, key="chunk_overlap")
-
-if st.button("Ingest", key="ingest", type="primary"):
-    try:
-        config = ChunkConfig(size=int(size), overlap=int(overlap))
-        refused: list[tuple[str, str]] = []
-        if source == "Sample corpus":
-            paths, names = [SAMPLE_DOCS], None
-        else:
-            if not uploads:
-                raise LabError("Choose one or more files to upload first.")
-            from lab.corpus.uploads import save_uploads
-
-            stored, refused = save_uploads([(f.name, f.getvalue()) for f in uploads])
-            if not stored:
-                raise LabError("None of the files can be ingested: " + "; ".join(r for _, r in refused))
-            paths, names = [p for p, _ in stored], dict(stored)
-        report = widgets.ingest_with_progress(paths, name.strip(), config, names)
-        if report is not None and refused:
-            from lab.index.ingest import Skipped
-
-            report.skipped[:0] = [Skipped(n, reason) for n, reason in refused]  # listed like the command line's
-        if report is not None:
-            st.session_state["last_ingest"] = report
-            state.select_collection(name.strip())
-    except LabError as exc:
-        st.error(str(exc))
-if "last_ingest" in st.session_state:
-    widgets.show_ingest_report(st.session_state["last_ingest"])
-
 collection = state.active_collection()
+ingest_view.draw(collection)
 if collection is None:
     st.info("No collection yet: ingest the sample corpus above.")
     st.stop()

@@ -40,6 +40,7 @@ def test_home_loads_and_runs_the_demo(sample_collection):
 @pytest.mark.model  # the page ingests with the real embedder
 def test_corpus_page_ingests_the_sample_corpus_and_browses_it():
     at = run("pages/corpus.py")
+    at.radio(key="corpus_target").set_value("new").run()
     at.text_input(key="corpus_collection").set_value("page-test")
     at.button(key="ingest").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

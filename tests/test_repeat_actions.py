@@ -43,6 +43,7 @@ def _clean(at: AppTest) -> None:
 
 def test_ingesting_twice_into_an_existing_data_directory_keeps_the_page(fake_app, store):
     at = _app("pages/corpus.py")
+    at.radio(key="corpus_target").set_value("new").run()
     at.text_input(key="corpus_collection").set_value("again").run()
     for attempt in range(2):
         at.button(key="ingest").click().run()
@@ -65,7 +66,7 @@ def test_renaming_and_deleting_the_active_collection_keeps_the_page(fake_app, st
     at.button(key="rename").click().run()
     _clean(at)
     assert at.sidebar.selectbox(key="collection").value == "renamed-app"
-    assert at.text_input(key="corpus_collection").value == "renamed-app"  # uploads go where the user looks
+    assert at.button(key="ingest").label == "Ingest into renamed-app"  # uploads go where the user looks
     at.checkbox(key="delete_confirm").check().run()
     at.button(key="delete").click().run()
     _clean(at)

@@ -28,6 +28,7 @@ def test_corpus_page_bad_inputs(fake_app):
     at.button(key="ingest").click().run()
     _says(at, "choose one or more files")
     at.radio(key="corpus_source").set_value("Sample corpus").run()
+    at.radio(key="corpus_target").set_value("new").run()
     at.text_input(key="corpus_collection").set_value("a").run()
     at.button(key="ingest").click().run()
     _says(at, "collection name", "use 3-63 letters")

@@ -47,6 +47,7 @@ class IngestReport:
     chunks_added: int = 0
     chunks_total: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # "faq.html: 27 -> 6 chunks (was from /other/folder)"
     seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "chunk": 0.0, "embed": 0.0,
                                                                 "write": 0.0, "total": 0.0})
 
@@ -81,9 +82,13 @@ def embed_bounded(doc: Document, chunks: list[Chunk], embedder: Embedder, limits
 def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, store: Store,
            config: ChunkConfig = ChunkConfig(), progress: Progress | None = None,
            names: dict[Path, str] | None = None, limits: IngestLimits | None = None,
-           notify: Callable[[str], None] | None = None) -> IngestReport:
+           notify: Callable[[str], None] | None = None, replace_elsewhere: bool = False) -> IngestReport:
     """Ingest files or folders into `collection`; `names` maps stored upload paths to their original names. One
-    writer per collection at a time: a second one tells `notify` whom it waits for (`lab.index.lock`)."""
+    writer per collection at a time: a second one tells `notify` whom it waits for (`lab.index.lock`).
+
+    A changed file replaces the document of the same name when it comes from where that document came from (its
+    folder, or the uploads); a same-named file from elsewhere is skipped with the reason unless
+    `replace_elsewhere` (the user confirmed). Every replacement is listed in the report's `replaced`."""
     started = time.perf_counter()
     limits = limits or IngestLimits.from_env()
     report = IngestReport(check_name(collection))
@@ -95,15 +100,21 @@ def ingest(paths: Iterable[str | Path], collection: str, embedder: Embedder, sto
         store.writing.add(collection)
         try:
             return _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
-                                  started)
+                                  started, replace_elsewhere)
         finally:
             store.writing.discard(collection)
 
 
+def origin_of(path: Path, names: dict[Path, str] | None) -> str:
+    """Where a file comes from, kept with its chunks: "upload" for an uploaded file, else its folder."""
+    return "upload" if names and path in names else str(Path(path).resolve().parent)
+
+
 def _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
-                   started) -> IngestReport:
+                   started, replace_elsewhere=False) -> IngestReport:
     staging = store.begin(collection, embedder.name, config)
-    known = store.source_hashes(collection) if store.exists(collection) else {}
+    details = store.source_details(collection) if store.exists(collection) else {}
+    known = {source: d["sha256"] for source, d in details.items()}
     seen: dict[str, Path] = {}
     staged: set[str] = set()
     with ParseWorker() as worker:
@@ -128,6 +139,12 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
             if known.get(name) == doc.sha256:
                 report.unchanged.append(name)
                 continue
+            origin, before = origin_of(path, names), details.get(name)
+            if before and before["origin"] and before["origin"] != origin and not replace_elsewhere:
+                report.skipped.append(Skipped(str(path), f"the collection's {name} ({before['chunks']} chunks) came "
+                                                         f"from {before['origin']}, not from {origin}: confirm "
+                                                         "replacing it (--replace-elsewhere), or rename the file"))
+                continue
             chunks = chunk_document(doc, config, embedder.count_tokens)
             t2 = time.perf_counter()
             report.seconds["chunk"] += t2 - t1
@@ -142,10 +159,13 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
                 report.resumed.append(name)
             else:
                 t3 = time.perf_counter()
-                store.replace_source(staging.collection, name, chunks, vectors)
+                store.replace_source(staging.collection, name, chunks, vectors, origin)
                 report.seconds["embed"] += t3 - t2
                 report.seconds["write"] += time.perf_counter() - t3
             staged.add(name)
+            if before:
+                moved = f" (was from {before['origin']})" if before["origin"] and before["origin"] != origin else ""
+                report.replaced.append(f"{name}: {before['chunks']} -> {len(chunks)} chunks{moved}")
             report.documents += 1
             report.chunks_added += len(chunks)
     if progress:
@@ -200,3 +220,55 @@ def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedd
         store.record_build(collection, report.seconds["total"], report.chunks_added,
                            report.chunks_added == report.chunks_total)
     return report
+
+
+@dataclass
+class IngestPlan:
+    """What an ingest into an existing collection would do, told before it starts (no file is parsed): the
+    collection's size, the origins it holds and the one the files come from, same-named documents from elsewhere."""
+    collection: str
+    chunks: int = 0
+    origins: list[str] = field(default_factory=list)     # where the collection's documents came from
+    incoming: list[str] = field(default_factory=list)    # where these files come from
+    elsewhere: list[str] = field(default_factory=list)   # "faq.html (27 chunks, from /x)": would be replaced
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Files from another source into a collection that holds documents, or same-named ones from elsewhere."""
+        return bool(self.elsewhere) or bool(self.chunks and self.origins and not set(self.incoming) & set(self.origins))
+
+    def warning(self) -> str:
+        lines = [f"{self.collection} holds {self.chunks} chunks from {', '.join(self.origins)}; these files come "
+                 f"from {', '.join(self.incoming)}."]
+        if self.elsewhere:
+            lines.append("Same-named documents from elsewhere would be replaced: " + ", ".join(self.elsewhere) + ".")
+        return " ".join(lines)
+
+
+def plan_ingest(paths: Iterable[str | Path], collection: str, store: Store,
+                names: dict[Path, str] | None = None) -> IngestPlan:
+    plan = IngestPlan(check_name(collection))
+    if not store.exists(collection):
+        return plan
+    files, _ = collect_files(paths)
+    details = store.source_details(collection)
+    plan.chunks = sum(d["chunks"] for d in details.values())
+    plan.origins = sorted({d["origin"] for d in details.values() if d["origin"]})
+    plan.incoming = sorted({origin_of(f, names) for f in files})
+    for f in files:
+        name = (names or {}).get(f, f.name)
+        before = details.get(name)
+        if before and before["origin"] and before["origin"] != origin_of(f, names) \
+                and before["sha256"] != _sha256(f):
+            plan.elsewhere.append(f"{name} ({before['chunks']} chunks, from {before['origin']})")
+    return plan
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

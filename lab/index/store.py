@@ -298,6 +298,19 @@ class Store:
         got = get_all(collection, include=["metadatas"])
         return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
 
+    def source_details(self, name: str) -> dict[str, dict]:
+        """source file name -> {"sha256", "origin" (the folder it came from, "upload", or "" when built before
+        origins were kept), "chunks"}."""
+        collection = self._get(name)
+        with commit_lock(name, shared=True):
+            got = get_all(collection, include=["metadatas"])
+        details: dict[str, dict] = {}
+        for meta in got["metadatas"] or []:
+            entry = details.setdefault(meta["source"], {"sha256": meta["doc_sha256"], "origin": "", "chunks": 0})
+            entry["chunks"] += 1
+            entry["origin"] = entry["origin"] or meta.get("origin") or ""
+        return details
+
     def fingerprint(self, name: str) -> str:
         """A hash of which files (by content) the collection holds: equal fingerprints, same corpus."""
         import hashlib
@@ -305,8 +318,9 @@ class Store:
         pairs = sorted(self.source_hashes(name).items())
         return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
 
-    def replace_source(self, collection, source: str, chunks: list[Chunk], vectors) -> None:
-        """Swap one source file's chunks for new ones (upsert first, then drop the ids no longer present)."""
+    def replace_source(self, collection, source: str, chunks: list[Chunk], vectors, origin: str = "") -> None:
+        """Swap one source file's chunks for new ones (upsert first, then drop the ids no longer present);
+        `origin` (the folder the file came from, or "upload") is kept with each chunk."""
         old = set(collection.get(where={"source": source}, include=[])["ids"])
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i:i + _BATCH]
@@ -314,7 +328,8 @@ class Store:
                 ids=[c.id for c in part], embeddings=[list(map(float, v)) for v in vectors[i:i + _BATCH]],
                 documents=[c.text for c in part],
                 metadatas=[{"source": c.source, "heading": c.heading, "page": c.page or 0, "start": c.start,
-                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens, "title": c.title} for c in part])
+                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens, "title": c.title, "origin": origin}
+                           for c in part])
         stale = sorted(old - {c.id for c in chunks})
         if stale:
             collection.delete(ids=stale)

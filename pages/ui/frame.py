@@ -69,8 +69,10 @@ def login_gate() -> None:
 
 
 def _follow_collection() -> None:
-    """The sidebar's choice becomes the Corpus page's target collection too (a callback: before widgets draw)."""
-    st.session_state["corpus_collection"] = st.session_state["collection"]
+    """A switch of the active collection: the Corpus page's target follows it, and an ingest waiting for
+    confirmation into the collection left behind is dropped (a callback: before widgets draw)."""
+    st.session_state["corpus_target"] = "active"
+    st.session_state.pop("ingest_pending", None)
 
 
 def sidebar() -> None:

@@ -36,9 +36,8 @@ def apply_requests() -> None:
 
 
 def select_collection(name: str | None) -> None:
-    """Make `name` the active collection (sidebar) and the Corpus page's target, then rerun to show it."""
+    """Make `name` the active collection (sidebar; the Corpus page's target follows it), then rerun to show it."""
     request("collection", name)
-    request("corpus_collection", name)
     st.rerun()
 
 

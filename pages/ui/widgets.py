@@ -20,7 +20,7 @@ def link_to(page: str, label: str, icon: str | None = None) -> None:
         st.caption(f"{label}: open the {page.removeprefix('pages/').removesuffix('.py').title()} page.")
 
 
-def ingest_with_progress(paths, collection: str, config, names=None):
+def ingest_with_progress(paths, collection: str, config, names=None, replace_elsewhere: bool = False):
     """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error. The caller
     makes the collection active (`state.select_collection`, which reruns the page)."""
     from lab.index.ingest import ingest
@@ -32,7 +32,8 @@ def ingest_with_progress(paths, collection: str, config, names=None):
 
     try:
         report = ingest(paths, collection, resources.embedder(), resources.store(), config, progress, names,
-                        notify=lambda message: bar.progress(0.0, text=message))  # another writer holds it
+                        notify=lambda message: bar.progress(0.0, text=message),  # another writer holds it
+                        replace_elsewhere=replace_elsewhere)
     except LabError as exc:
         bar.empty()
         st.error(as_text(exc))  # it may name an uploaded file
@@ -53,6 +54,8 @@ def show_ingest_report(report) -> None:
     if getattr(report, "resumed", None):
         st.info(f"{len(report.resumed)} file(s) had been embedded by an interrupted ingest: reused, not embedded "
                 "again.")
+    if getattr(report, "replaced", None):
+        st.info(f"Replaced {len(report.replaced)} document(s): " + as_text("; ".join(report.replaced)))
     if report.skipped:
         st.warning(f"{len(report.skipped)} file(s) skipped:")
         st.dataframe([{"file": s.path, "reason": s.reason} for s in report.skipped], hide_index=True,

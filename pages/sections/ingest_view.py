@@ -1,0 +1,96 @@
+"""The Corpus page's ingest form (a UI helper, not a page). Its target is shown on the button and follows the
+sidebar's active collection (it is read at every run, never kept from before a switch); files from another source
+into a collection that holds documents, or a same-named document from elsewhere, wait for an explicit
+confirmation that names the collection and what would be replaced. Work: `lab.index.ingest`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, ChunkConfig
+from lab.corpus.parsing import SUPPORTED
+from lab.display import as_text
+from lab.errors import LabError
+from pages.ui import resources, state, widgets
+
+PENDING = "ingest_pending"
+
+
+def draw(active: str | None) -> None:
+    st.header("Build or update a collection")
+    source = st.radio("Documents", ["Sample corpus", "Upload files"], horizontal=True, key="corpus_source")
+    uploads = None
+    if source == "Upload files":
+        # No type filter: extension-less text (LICENSE, COPYING, README) is read, and a file the lab cannot read is
+        # listed after ingest with its reason rather than silently dropped by the browser.
+        uploads = st.file_uploader("Files", accept_multiple_files=True, key="corpus_uploads",
+                                   help="Read: " + ", ".join(sorted(SUPPORTED)) + " and extension-less text files. "
+                                        "Anything else is listed after ingest with the reason it was skipped.")
+    left, mid, right = st.columns(3)
+    options = ["active", "new"] if active else ["new"]
+    where = left.radio("Into", options, key="corpus_target", horizontal=True,
+                       format_func=lambda o: f"the active collection ({active})" if o == "active" else "a new one")
+    target = active if where == "active" else \
+        left.text_input("New collection's name", DEFAULT_COLLECTION if not active else "", key="corpus_collection",
+                        help="One collection per corpus or tenant.").strip()
+    size = mid.number_input("Chunk size (embedder tokens)", 128, 1024, ChunkConfig.size, step=32, key="chunk_size")
+    overlap = right.number_input("Overlap (tokens)", 0, 511, ChunkConfig.overlap, step=8, key="chunk_overlap")
+
+    if st.button(f"Ingest into {target or '...'}", key="ingest", type="primary"):
+        st.session_state.pop(PENDING, None)
+        try:
+            _prepare(source, uploads, target, ChunkConfig(size=int(size), overlap=int(overlap)))
+        except LabError as exc:
+            st.error(str(exc))
+    pending = st.session_state.get(PENDING)
+    if pending:
+        st.warning(as_text(pending["plan"].warning()) + " Write them into this collection?")
+        yes, no = st.columns(2)
+        if yes.button(f"Yes, ingest into {pending['target']}", key="ingest_confirm"):
+            st.session_state.pop(PENDING, None)
+            _run(pending, replace_elsewhere=True)
+        if no.button("Cancel", key="ingest_cancel"):
+            st.session_state.pop(PENDING, None)
+            st.rerun()
+    if "last_ingest" in st.session_state:
+        widgets.show_ingest_report(st.session_state["last_ingest"])
+
+
+def _prepare(source: str, uploads, target: str, config: ChunkConfig) -> None:
+    """Check the target and the files, then ingest, or park the job for confirmation when the plan asks for it."""
+    from lab.index.ingest import plan_ingest
+    from lab.index.store import check_name
+
+    check_name(target)
+    refused: list[tuple[str, str]] = []
+    if source == "Sample corpus":
+        paths, names = [SAMPLE_DOCS], None
+    else:
+        if not uploads:
+            raise LabError("Choose one or more files to upload first.")
+        from lab.corpus.uploads import save_uploads
+
+        stored, refused = save_uploads([(f.name, f.getvalue()) for f in uploads])
+        if not stored:
+            raise LabError("None of the files can be ingested: " + "; ".join(r for _, r in refused))
+        paths, names = [p for p, _ in stored], dict(stored)
+    job = {"paths": paths, "names": names, "target": target, "config": config, "refused": refused,
+           "plan": plan_ingest(paths, target, resources.store(), names)}
+    if job["plan"].needs_confirmation:
+        st.session_state[PENDING] = job
+        return
+    _run(job)
+
+
+def _run(job: dict, replace_elsewhere: bool = False) -> None:
+    report = widgets.ingest_with_progress(job["paths"], job["target"], job["config"], job["names"],
+                                          replace_elsewhere=replace_elsewhere)
+    if report is None:
+        return
+    if job["refused"]:
+        from lab.index.ingest import Skipped
+
+        report.skipped[:0] = [Skipped(n, reason) for n, reason in job["refused"]]  # listed like the command line's
+    st.session_state["last_ingest"] = report
+    state.request("corpus_target", "active")
+    state.select_collection(job["target"])
