@@ -171,8 +171,8 @@ class RetrievalConfig:
         "help": "CrossEncoder folder (or hub id) that reranks the hybrid candidates; none: no rerank stage."})
     passage_context: bool = field(default=False, metadata={
         "help": "Show each passage to the model after a line naming its document title and nearest heading, as the "
-                "index reads it (off by default: on the sample and two real corpora it did not help the embedded "
-                "model; README, \"Prompts a 135M model can use\")."})
+                "index reads it (off by default: it did not help the embedded model; "
+                "docs/results.md#passage-context-in-the-prompt-2026-12-02)."})
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 20:
@@ -193,8 +193,8 @@ class BatchConfig:
 
     batch_size: int = field(default=32, metadata={
         "help": "Questions per batch: each batch's answers are generated together and stored when it is done "
-                "(1-64; larger batches keep continuous batching's rows full: 81 x 5 sample answers took 383 s in "
-                "batches of 32, 429 s in batches of 8)."})
+                "(1-64; larger batches keep continuous batching's rows full: "
+                "docs/results.md#generation-levers-2026-12-01)."})
     limit: int = field(default=0, metadata={"help": "Only the first N questions (0: all)."})
     continuous: bool = field(default=True, metadata={
         "help": "Decode greedy answers by continuous batching: an answer that is done leaves the batch and the "

@@ -33,8 +33,8 @@ paths = left.multiselect("Paths", options, key="paths")
 k = mid.number_input("Chunks (k)", 1, 20, key="k")
 max_new = right.number_input("Max new tokens", 8, 512, key="max_new_tokens")
 context = st.checkbox("Show each passage's document title and section to the model", key="passage_context",
-                      help="As the index reads it. Off by default: on the sample and two real corpora it did not "
-                           "help the embedded model (README, \"Prompts a 135M model can use\"); try it on yours.")
+                      help="As the index reads it. Off by default: it did not help the embedded model "
+                           "(docs/results.md#passage-context-in-the-prompt-2026-12-02); try it on yours.")
 for key in ("paths", "k", "max_new_tokens", "passage_context"):
     state.remember(key)
 

@@ -39,10 +39,9 @@ if kind != "OpenAI-compatible endpoint":
                                        " (slow here: this CPU has no native bfloat16)"),
                      "int8": "int8 (experimental: check its agreement first)"}.get,
         help="bf16 runs a bfloat16 copy of the weights; it is the default where the CPU multiplies bfloat16 natively "
-             "(AVX-512 BF16 or AMX). On the embedded model's 81 sample questions x 5 paths it took 0.64 of float32's "
-             "time, 286 of 405 answers were identical and accuracy moved +0.007 [-0.015, +0.029] (README). int8 "
-             "multiplies the same weights in int8 on the CPU; on the embedded 135M model it changed nearly every "
-             "answer and lost accuracy. `python -m lab bench --only comparison_speedup --backend B` measures the "
+             "(AVX-512 BF16 or AMX); its measured speed and agreement: "
+             "docs/results.md#bf16-as-the-default-backend-2026-12-01. int8 multiplies the same weights in int8 on "
+             "the CPU (docs/results.md#int8-backend-and-other-engines-2026-11-30). `python -m lab bench --only comparison_speedup --backend B` measures the "
              "speed-up and the agreement on your machine. Runs on different backends are flagged as not comparable.")
 if kind == "Embedded default":
     st.caption("SmolLM2-135M-Instruct (Apache-2.0), shipped with the lab; runs offline on CPU.")

@@ -1,4 +1,4 @@
-"""Every bad input the attack run found (issue 16, item 5) gives one clear error: exit 2, `{"error", "kind"}` under
+"""Every bad input the attack run found gives one clear error: exit 2, `{"error", "kind"}` under
 --json, a message that says what to do, never a traceback. Table-driven: each row is a command line and the
 setup that makes it bad; none of them loads a model (they fail before that, which is the point).
 
@@ -174,7 +174,7 @@ def test_every_bad_input_is_one_clear_error(argv, setup, kind, words, data, caps
     assert "Traceback" not in err and err.startswith("error: ")
 
 
-def test_the_table_covers_the_issue(capsys):
+def test_the_table_covers_every_reported_case(capsys):
     assert len(CASES) >= 45
 
 

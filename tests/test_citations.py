@@ -1,4 +1,4 @@
-"""Answers cite only passages they were given, and end where the answer ends (issue 15, item 3)."""
+"""Answers cite only passages they were given, and end where the answer ends."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_after_a_colon_only_a_line_break_or_an_end_is_masked_and_only_in_the_ans
 @pytest.mark.model
 def test_a_lead_in_on_a_real_licence_goes_on_to_the_answer_instead_of_ending_empty(real_generator, monkeypatch):
     """The MPL 2.0's own text holds the answer; the model opens with "The answer to this question is:" and, unbounded,
-    breaks the line there, which ended the answer empty (issue 15, item 3). Bounded, it writes the term on the
+    breaks the line there, which ended the answer empty. Bounded, it writes the term on the
     same line, on both generation paths (continuous batching, and transformers' generate)."""
     from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Writers of one collection are serialized across processes, a lock left by a killed writer is recovered, and a
-reader during ingests sees one whole version or a clear error (issue 16, item 2). Real processes, the embedded
+reader during ingests sees one whole version or a clear error. Real processes, the embedded
 Chroma, random start delays and SIGKILLs; a few rounds here (LAB_CONCURRENCY_ROUNDS=20 for the soak)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The gate in front of the server (issue 16, item 3): with LAB_PASSWORD set, uploads, pages and the WebSocket are
+"""The gate in front of the server: with LAB_PASSWORD set, uploads, pages and the WebSocket are
 refused before the password; guessing is throttled per client address; hosts other than loopback are refused.
 
 First the middleware on its own (a fake inner app records what got through), then the probes of the attack run

@@ -1,5 +1,5 @@
 """Ingest reads only regular files inside the folder the user named, decodes text by its bytes, refuses binary
-content on every path, and bounds each file (issue 16, items 1 and 6). Real documents (Debian's license texts),
+content on every path, and bounds each file. Real documents (Debian's license texts),
 real links, fifos and sockets; the fake embedder."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _store():
 
 @pytest.fixture
 def hostile_folder(tmp_path):
-    """A folder of real documents with every kind of link and special file the issue lists."""
+    """A folder of real documents with every kind of link and special file an attacker tries."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "apache.txt").write_bytes((LICENSES / "Apache-2.0").read_bytes())
@@ -74,15 +74,15 @@ def test_a_link_named_directly_is_held_to_its_own_folder(tmp_path):
 
 
 def test_ingest_never_indexes_secrets_behind_links(hostile_folder, fake_embedder, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-issue16-secret")
-    monkeypatch.setenv("LAB_PASSWORD", "hunter2-issue16")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    monkeypatch.setenv("LAB_PASSWORD", "hunter2-test")
     store = _store()
     report = ingest([hostile_folder], "t-links", fake_embedder, store, ChunkConfig())
     assert report.documents == 2
     assert {Path(s.path).name for s in report.skipped} == set(REFUSED)
     texts = " ".join(c["text"] for c in store.chunks("t-links"))
     assert "Apache License" in texts
-    for secret in ("sk-issue16-secret", "hunter2-issue16", "OPENAI_API_KEY", "root:x:0", "outside the named"):
+    for secret in ("sk-test-secret", "hunter2-test", "OPENAI_API_KEY", "root:x:0", "outside the named"):
         assert secret not in texts
 
 

@@ -90,7 +90,7 @@ def test_costs():
 
 
 def test_self_hosted_cost_is_priced_on_the_named_machine_at_the_stated_throughput():
-    """Issue 17: self-hosted cost was this CPU's latency x an A10G's hourly price, stated as a fact."""
+    """self-hosted cost was this CPU's latency x an A10G's hourly price, stated as a fact."""
     from lab.evaluation.costs import MACHINES
 
     default = PriceTable(mode="self-hosted")

@@ -98,7 +98,7 @@ def test_the_env_var_accepts_several_folders(monkeypatch, tmp_path):
     assert {a, b} <= set(allowed_dirs())
 
 
-# --- weights checked by content (issue 16, item 4) -----------------------------------------------------------
+# --- weights checked by content -----------------------------------------------------------
 
 
 def _real_safetensors(path: Path) -> None:

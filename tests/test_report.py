@@ -207,7 +207,7 @@ def test_results_page_offers_the_brief(runs):
     assert "Download the brief (HTML)" in labels and "Download per-question CSV" in labels
 
 
-# The brief's charts and tables, and self-hosted cost (issue 17) -----------------------------------------------
+# The brief's charts and tables, and self-hosted cost -----------------------------------------------
 
 PLACEHOLDER = re.compile(r"#0000(0[1-9]|[1-4]\d)\b")  # Streamlit's theme colours, replaced only by Streamlit's front end
 
@@ -277,7 +277,7 @@ def test_the_brief_built_in_the_app_process_has_readable_charts_and_tables_that_
 
 @pytest.mark.browser
 def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(runs, tmp_path):
-    """What the issue saw: charts drawn black, the results table cut at 1,300 px (p95, tokens and $ hidden)."""
+    """What a user saw: charts drawn black, the results table cut at 1,300 px (p95, tokens and $ hidden)."""
     import streamlit.elements.plotly_chart  # noqa: F401  (the app's process: Streamlit's default template)
     from lab.decision.report import write_brief
 

@@ -1,4 +1,4 @@
-"""What the pages show is worded for people: no dataclass reprs or internal keys (issue 17), and a search with
+"""What the pages show is worded for people: no dataclass reprs or internal keys, and a search with
 an empty query says so instead of doing nothing."""
 
 import re

@@ -4,7 +4,7 @@ A decoding step asks attention for a few query tokens a row (its last token, and
 decode) over the whole key/value cache. On a CPU in bfloat16, torch's scaled-dot-product kernel takes ~2 ms a
 layer for 16 rows of ~900 cached tokens with one query each, and ~1.8 ms for 3 rows with 11; two plain matrix
 multiplies with the softmax in float32 take a fraction of that (measured with torch 2.13 on the 2-core AVX-512
-BF16 machine the README's figures come from). Everything else (prefill, float32, training) stays on
+BF16 machine of docs/results.md#generation-levers-2026-12-01). Everything else (prefill, float32, training) stays on
 transformers' SDPA.
 
 A folded pass (`folded`, `lab.generation.continuous._fold`) packs a prompt's prefill and the batch's next step in

@@ -5,8 +5,8 @@ installing MIME XML files ... is:") and then breaks the line. An answer ends at 
 (`lab.generation.prompts.ANSWER_ENDS`, which cuts the scaffolding it would copy next), so such answers ended
 empty. `LeadInBound` is a logits processor: while the answer's text ends in a colon, tokens that break the line
 or end the answer get no probability, so what the lead-in introduces is written on the same line. Nothing else
-changes: after anything but a colon every token is as the model scores it. Measured in the README ("Prompts a
-135M model can use"): on the sample and two real corpora it gained answers and lost none.
+changes: after anything but a colon every token is as the model scores it. Measured in
+docs/results.md#the-lead-in-bound-2026-12-02.
 
 >>> ends_in_lead_in("The answer is:"), ends_in_lead_in("The key is: "), ends_in_lead_in("It is 5."), ends_in_lead_in("")
 (True, True, False, False)

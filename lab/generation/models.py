@@ -34,7 +34,7 @@ BACKENDS = ("transformers", "bf16", "int8")
 # (prompt lookup decoding: in continuous batching while few rows decode, `lab.generation.continuous.LOOKUP_ROWS`),
 # which pays off when an answer copies its passages, as RAG answers do. In float32 the answer is the one plain
 # greedy decoding gives; in bfloat16 the one-pass check rounds differently (transformers' own prompt lookup changed
-# 53 of 243 sample answers, with accuracy unchanged within its CI: README, "Generation speed").
+# some sample answers, with accuracy unchanged within its CI: docs/performance.md#prompt-lookup).
 PROMPT_LOOKUP_TOKENS = 10
 # Rows decoded together by continuous batching (`LocalGenerator.generate`). Decoding reads every weight once a step
 # whatever the rows, so more rows share that cost; more slots also hold more key/value cache (about 23 KB a token in
@@ -64,9 +64,8 @@ class Generator(Protocol):
 def default_backend() -> str:
     """This machine's default backend (`backend_for_cpu` of /proc/cpuinfo's flags; the reference where unreadable).
 
-    Measured on the 81 sample questions x 5 paths (README, "Generation speed"): bf16 took 0.64 of the reference's
-    wall time in the same fixed batches, 286 of 405 answers were identical and accuracy moved +0.007 [-0.015,
-    +0.029], inside the CI; with continuous batching too, 0.49, 287 of 405 and +0.012 [-0.010, +0.034]."""
+    Its speed and agreement with the reference: docs/results.md#bf16-as-the-default-backend-2026-12-01 and
+    `python -m lab bench --only comparison_speedup --backend bf16` on your machine."""
     try:
         return backend_for_cpu(Path("/proc/cpuinfo").read_text(errors="replace"))
     except OSError:

@@ -8,7 +8,8 @@ reordering is a large share of it. Here each linear layer's weight is reordered 
 are the same bit for bit (checked in `tests/test_backends.py`; it has no biases, whose addition torch's plain path
 rounds differently for some input layouts).
 
-Measured with torch 2.13 on the 2-core AVX-512 BF16 machine the README's figures come from, all 210 linear layers
+Measured with torch 2.13 on the 2-core AVX-512 BF16 machine of
+docs/results.md#generation-speed-folded-passes-and-packed-weights-2026-12-02, all 210 linear layers
 of the default model once each (weights cycled, so read from memory as in a real step):
 
 | rows | plain | packed |

@@ -4,7 +4,8 @@ All five paths use one template family so that a comparison changes one thing at
 the same system prompt, and a user message that is the question alone (no retrieval) or
 numbered context passages followed by the question (retrieval).
 
-The family is shaped for a 135M model, by measurement (README, "Prompts a small model can use"): three passages
+The family is shaped for a 135M model, by measurement (docs/methodology.md#prompt-template,
+docs/results.md#prompt-variants-on-the-sample-2026-12-01): three passages
 (`RetrievalConfig.k`), numbered by rank and written best last, so the passage most likely to hold the answer is the
 one nearest the question; the answer ends at its first blank line (`ANSWER_ENDS`), and the generator lets it cite
 only the numbers it was given (`lab.generation.citations`) and keeps what a lead-in such as "The answer is:"
