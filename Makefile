@@ -1,6 +1,7 @@
 # Two commands do everything: `make run` starts the app, `make test` runs the whole suite.
 # Both create .venv and install the pinned requirements (and the embedded models) when needed.
-# `make test-unit` runs the fast tier (under a minute, no torch): see the markers in pytest.ini.
+# `make test` runs the fast tier first, then the rest; `make test-unit` runs the fast tier alone (about a minute,
+# no torch): see the markers in pytest.ini.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-unit browser bench clean-data
+.PHONY: setup run test test-unit test-rest test-system browser bench clean-data
 
 $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,18 +31,36 @@ $(BENCH_STAMP): requirements-bench.txt $(STAMP)
 run: setup
 	$(PY) -m streamlit run pages/ui/server.py --server.address 127.0.0.1 --server.port 8501
 
-# The end-to-end test drives Debian's Chromium (browser downloads are impossible offline).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# System packages the tests need, from Debian (browser downloads and model hubs are impossible offline): Chromium
+# for the end-to-end tests, and documentation packages whose real manuals the own-data tests ingest. The tests
+# never install anything themselves; they skip with this target's name when a package is missing.
+TEST_PACKAGES := chromium:/usr/bin/chromium libffi-dev:/usr/share/doc/libffi8/html \
+	libtasn1-doc:/usr/share/doc/libtasn1-doc/libtasn1.pdf \
+	shared-mime-info:/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf
+test-system:
+	@missing=""; for entry in $(TEST_PACKAGES); do \
+		[ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
 
-test: setup $(BENCH_STAMP) browser
-	$(PY) -m pytest
+browser: test-system
+
+UNIT := not model and not server and not browser and not slow
+
+# The whole suite in two stages: the fast tier first (a broken basic fails in about a minute), then the rest.
+test: setup $(BENCH_STAMP) test-system
+	LAB_UNIT_TIER=1 $(PY) -m pytest -m "$(UNIT)"
+	$(PY) -m pytest -m "not ($(UNIT))"
 
 # No real models, servers, browser or long integration tests; the session fails if torch was imported.
 test-unit: setup
-	LAB_UNIT_TIER=1 $(PY) -m pytest -m "not model and not server and not browser and not slow"
+	LAB_UNIT_TIER=1 $(PY) -m pytest -m "$(UNIT)"
+
+# The second stage alone: real models, servers, the browser and the long integration tests.
+test-rest: setup $(BENCH_STAMP) test-system
+	$(PY) -m pytest -m "not ($(UNIT))"
 
 # The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
 bench: $(BENCH_STAMP) browser
