@@ -14,7 +14,6 @@ process record its pid; `process_alive` tells a reader whether a job left `runni
 from __future__ import annotations
 
 import abc
-import json
 import os
 import threading
 import time
@@ -48,11 +47,10 @@ def eta(elapsed: float, step: int, total: int) -> float | None:
 
 
 def write_json_atomic(path: str | Path, document: dict) -> None:
-    """Write JSON so that a reader never sees half a file (a temporary sibling, then one rename)."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON so that a reader never sees half a file (`lab.atomic`)."""
+    from lab.atomic import write_json
+
+    write_json(path, document)
 
 
 @dataclass

@@ -131,7 +131,9 @@ def test_an_unforeseen_failure_is_one_line_and_a_log(home, monkeypatch, capsys):
     def broken(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_runs", broken)
+    from lab.cli import runs
+
+    monkeypatch.setattr(runs, "cmd_runs", broken)
     assert cli.main(["runs", "--json"]) == 1
     out, err = capsys.readouterr()
     document = json.loads(out)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from lab.atomic import write_bytes
 from lab.config import data_dir
 from lab.corpus.parsing import SUPPORTED, kind_of
 from lab.errors import InputError
@@ -68,9 +68,7 @@ def save_upload(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> tuple[Pa
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (hashlib.sha256(data).hexdigest() + (suffix if suffix in SUPPORTED else ""))
     if not target.exists():
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, target)
+        write_bytes(target, data)
     return target, source
 
 

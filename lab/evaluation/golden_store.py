@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lab.atomic import write_text
 from lab.config import DEFAULT_COLLECTION, SAMPLE_GOLDEN, data_dir
 from lab.errors import InputError, NotFoundError
 from lab.evaluation.golden import GoldenQuestion, load_golden, parse_golden, to_jsonl
@@ -160,9 +161,7 @@ class GoldenStore:
         number = (versions[-1].version + 1) if versions else 1
         text = to_jsonl(questions)
         path = folder / f"v{number:04d}.jsonl"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, text)
         versions.append(GoldenVersion(number, _now(), len(questions), hashlib.sha256(text.encode()).hexdigest()[:16],
                                       note, collection, fingerprint))
         write_json_atomic(folder / "meta.json", {"name": name, "collection": collection, "fingerprint": fingerprint,

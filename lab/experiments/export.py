@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from lab.evaluation.record import AnswerRecord
@@ -51,23 +49,10 @@ def to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
-    """Write via a temporary file in the same folder and rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8", newline="",
-                                     suffix=".partial") as handle:
-        try:
-            handle.write(text)
-        except BaseException:
-            handle.close()
-            os.unlink(handle.name)
-            raise
-    try:
-        os.replace(handle.name, path)
-    except BaseException:  # e.g. `path` is a folder: leave no tmp*.partial behind
-        os.unlink(handle.name)
-        raise
-    return path
+    """Write via a hidden file in the same folder and one rename: readers never see half a file (`lab.atomic`)."""
+    from lab.atomic import write_text
+
+    return write_text(path, text)
 
 
 def question_csv(records: list[AnswerRecord]) -> str:

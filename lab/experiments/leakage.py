@@ -266,3 +266,33 @@ def check_adapter(questions: Sequence[GoldenQuestion], adapter_dir: str | Path, 
     """`check` against the training texts of an adapter folder (see `adapter_training_texts`)."""
     texts, where = adapter_training_texts(adapter_dir, data_path)
     return check(questions, texts, embedder, where)
+
+
+@dataclass
+class RunLeakage:
+    """The leakage check of one run: the questions it keeps, the run manifest's `leakage` entry (None when the
+    check does not apply), the report (None when it could not run) and why it could not."""
+    questions: list[GoldenQuestion]
+    manifest: dict | None = None
+    report: LeakageReport | None = None
+    error: str | None = None
+
+
+def for_run(questions: Sequence[GoldenQuestion], paths: Sequence[str], adapter_dir: str | Path | None,
+            embedder=None, exclude: bool = False, data_path: str | Path | None = None,
+            report: LeakageReport | None = None) -> RunLeakage:
+    """The one leakage workflow of a run with an adapter path (the Compare page and `compare` both call it): the
+    check (or a `report` computed before for the same questions), the flagged questions left out when `exclude`,
+    and the manifest entry that says what was checked and whether they were left out."""
+    from lab.errors import LabError
+
+    questions = list(questions)
+    if not questions or not adapter_dir or not applies(paths):
+        return RunLeakage(questions)
+    try:
+        report = report or check_adapter(questions, adapter_dir, embedder, data_path)
+    except LabError as exc:
+        return RunLeakage(questions, {"error": str(exc), "flagged": []}, None, str(exc))
+    flagged = set(report.flagged_ids) if exclude else set()
+    return RunLeakage([q for q in questions if q.id not in flagged],
+                      {**report.to_manifest(), "excluded": bool(flagged)}, report)

@@ -15,13 +15,12 @@ knows (answer, sources, confidence "high"), or the golden answer as is for tone 
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.atomic import replace_folder, stage_folder
 from lab.config import DecodingConfig
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion
@@ -67,20 +66,13 @@ class BehaviourSet:
         are written into a hidden sibling folder that then replaces `folder` (a set built earlier under that name
         stays until then). A folder that holds anything but a behaviour set is refused, never replaced."""
         folder = check_out_folder(folder, "The behaviour set's folder", ours=is_behaviour_set)
-        partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
+        partial = stage_folder(folder)
         for part, text in self.files().items():
             (partial / f"{part}.jsonl").write_text(text, encoding="utf-8")
         (partial / MARK).write_text(json.dumps({"train": len(self.train), "validation": len(self.validation),
                                                 "test": len(self.test), "general_in_train": self.general_in_train,
                                                 "teacher": self.teacher}) + "\n", encoding="utf-8")
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        partial.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-        return folder
+        return replace_folder(partial, folder)
 
 
 def is_behaviour_set(folder: Path) -> bool:

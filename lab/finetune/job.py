@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lab.atomic import replace_folder, stage_folder
 from lab.errors import InputError
 from lab.finetune.config import LoraTrainConfig
 from lab.jobs import BackgroundJob, eta, process_alive, write_json_atomic
@@ -162,8 +162,7 @@ class TrainingJob(BackgroundJob):
 
     def _save(self, model, tokenizer) -> None:
         """Adapter + manifest (+ merged model) into a temporary sibling, then one rename into place."""
-        tmp = self.out.with_name(f".{self.out.name}.partial-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = stage_folder(self.out)
         model.save_pretrained(tmp, safe_serialization=True)
         config_path = tmp / "adapter_config.json"
         adapter_config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -182,11 +181,7 @@ class TrainingJob(BackgroundJob):
         write_json_atomic(tmp / "manifest.json", self.manifest)
         self.status.phase, self.status.state = "finished", "done"
         write_json_atomic(tmp / STATUS_FILE, asdict(self.status))
-        old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
-        if self.out.exists():
-            self.out.rename(old)
-        tmp.rename(self.out)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, self.out)
 
 
 def run_training(data: str | Path, out: str | Path, config: LoraTrainConfig, base_model: str | None = None,

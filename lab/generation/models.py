@@ -12,7 +12,6 @@ import contextlib
 import functools
 import importlib.util
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from lab.atomic import replace_folder, stage_folder
 from lab.config import DecodingConfig, models_dir
 from lab.errors import ModelError, NotFoundError
 from lab.generation.continuous import Unsupported
@@ -103,12 +103,10 @@ def default_model_folder() -> Path:
     model.hf_quantizer = None  # the weights are de-quantized float32 tensors now; save them as such
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = stage_folder(folder)
     model.save_pretrained(partial, safe_serialization=True)
     tokenizer.save_pretrained(partial)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)  # atomic: a crash mid-save never leaves a half-written model folder
+    replace_folder(partial, folder)  # a crash mid-save never leaves a half-written model folder
     return folder
 
 

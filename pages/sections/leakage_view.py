@@ -9,40 +9,34 @@ import math
 import streamlit as st
 
 from lab.display import as_text
-from lab.errors import LabError
 from lab.evaluation.record import AnswerRecord
 from lab.experiments import leakage
 from pages.ui import resources
 
 
-def _report(questions, adapter_dir: str):
-    """The check for these questions and this adapter, computed once per session (it embeds every example)."""
-    digest = hashlib.sha256(repr([(q.id, q.question, q.answer) for q in questions]).encode()).hexdigest()[:16]
-    cache = st.session_state.setdefault("leakage_reports", {})
-    key = (adapter_dir, digest)
-    if key not in cache:
-        with st.spinner("Checking the golden set against the adapter's training data..."):
-            cache[key] = leakage.check_adapter(questions, adapter_dir, resources.embedder())
-    return cache[key]
-
-
 def batch_warning(paths, questions) -> tuple[set[str], dict | None]:
-    """Before a run with finetuned or hybrid: flagged questions and an opt-in exclusion.
+    """Before a run with finetuned or hybrid: flagged questions and an opt-in exclusion (`leakage.for_run`, the
+    workflow `compare` runs too; its report is kept for the session, as it embeds every training example).
 
     Returns (question ids to leave out, the run manifest's `leakage` entry or None).
     """
     adapter_dir = st.session_state.get("adapter_dir")
     if not questions or not adapter_dir or not leakage.applies(paths):
         return set(), None
-    try:
-        report = _report(questions, adapter_dir)
-    except LabError as exc:
-        st.warning(f"Leakage check not possible: {as_text(exc)}")
-        return set(), {"error": str(exc), "flagged": []}
+    digest = hashlib.sha256(repr([(q.id, q.question, q.answer) for q in questions]).encode()).hexdigest()[:16]
+    cache = st.session_state.setdefault("leakage_reports", {})
+    with st.spinner("Checking the golden set against the adapter's training data..."):
+        outcome = leakage.for_run(questions, paths, adapter_dir, resources.embedder(),
+                                  exclude=bool(st.session_state.get("batch_exclude_leaked")),
+                                  report=cache.get((adapter_dir, digest)))
+    if outcome.error:
+        st.warning(f"Leakage check not possible: {as_text(outcome.error)}")
+        return set(), outcome.manifest
+    report = cache[(adapter_dir, digest)] = outcome.report
     if not report.flagged_ids:
         st.success(f"Leakage check: none of the {report.questions} questions duplicates the adapter's "
                    f"{report.examples} training examples.")
-        return set(), {**report.to_manifest(), "excluded": False}
+        return set(), outcome.manifest
     st.warning(f"Leakage check: {len(report.flagged_ids)} of {report.questions} golden questions (near-)duplicate "
                f"the adapter's training data, so the fine-tuned paths may be scored on memorised answers: "
                f"{as_text(', '.join(report.flagged_ids))}.")
@@ -53,8 +47,8 @@ def batch_warning(paths, questions) -> tuple[set[str], dict | None]:
                        "training example": m.example} for m in report.matches], hide_index=True,
                      key="leakage_matches")
         st.caption(f"Training data: {as_text(report.data)}. Flagged when: {as_text(report.thresholds_text)}.")
-    exclude = st.checkbox("Leave the flagged questions out of this run", key="batch_exclude_leaked")
-    return (set(report.flagged_ids) if exclude else set()), {**report.to_manifest(), "excluded": exclude}
+    st.checkbox("Leave the flagged questions out of this run", key="batch_exclude_leaked")
+    return {q.id for q in questions} - {q.id for q in outcome.questions}, outcome.manifest
 
 
 def _estimate(e) -> str:

@@ -1,18 +1,14 @@
-"""`python -m lab golden ...`: golden sets from the command line (list, show, import, export, add, draft, review,
-coverage). Registered by `lab.cli.parser`; the work is in `lab.evaluation` and `lab.experiments.golden_sets`."""
+"""Golden-set commands, `python -m lab golden ...`: list, show, import, export, add, draft, review, behaviour,
+coverage. The work is in `lab.evaluation`, `lab.experiments.golden_sets` and `lab.finetune.behaviour`."""
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lab.cli.common import Parents, add_endpoint, emit
 from lab.errors import InputError
-
-
-def _print(args, document: dict, text: str) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False) if args.json else text)
 
 
 def _stores(args):
@@ -28,7 +24,7 @@ def cmd_list(args) -> int:
     infos = golden.list()
     document = {"golden_sets": [{"name": i.name, "collection": i.collection, "fingerprint": i.fingerprint,
                                  "builtin": i.builtin, "versions": [asdict(v) for v in i.versions]} for i in infos]}
-    _print(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{i.latest.questions} questions\t"
+    emit(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{i.latest.questions} questions\t"
                                       f"collection {i.collection}\t{i.latest.created}" for i in infos) or "(none)")
     return 0
 
@@ -38,7 +34,7 @@ def cmd_show(args) -> int:
 
     gs = resolve(args.name)
     document = {**gs.manifest(), "questions": [q.to_dict() for q in gs.questions]}
-    _print(args, document, "\n".join(f"{q.id}\t{q.provenance}\t{q.kind}\t{q.question}\t-> {q.answer}\t"
+    emit(args, document, "\n".join(f"{q.id}\t{q.provenance}\t{q.kind}\t{q.question}\t-> {q.answer}\t"
                                       f"{','.join(q.sources)}" for q in gs.questions))
     return 0
 
@@ -68,7 +64,7 @@ def cmd_import(args) -> int:
         print(f"columns: {', '.join(csv_header(text))}; mapping: "
               f"{', '.join(f'{k} <- {v}' for k, v in mapping.items())}", file=sys.stderr)
     gs = import_set(golden, res.store(), args.name or path.stem, path.name, data, mapping, args.collection)
-    _print(args, {**gs.manifest(), "mapping": mapping}, f"imported {len(gs.questions)} questions as {gs.label}")
+    emit(args, {**gs.manifest(), "mapping": mapping}, f"imported {len(gs.questions)} questions as {gs.label}")
     return 0
 
 
@@ -82,7 +78,7 @@ def cmd_export(args) -> int:
         sys.stdout.write(text)
         return 0
     Path(args.out).write_text(text, encoding="utf-8")
-    _print(args, {**gs.manifest(), "out": args.out}, f"{gs.label}: {len(gs.questions)} questions -> {args.out}")
+    emit(args, {**gs.manifest(), "out": args.out}, f"{gs.label}: {len(gs.questions)} questions -> {args.out}")
     return 0
 
 
@@ -97,7 +93,7 @@ def cmd_add(args) -> int:
     hits = modes[args.mode].search(args.search or args.question, args.k)
     if not args.pick:
         lines = [f"{i}. {h.source} [{h.id}] {h.text[:200]!r}" for i, h in enumerate(hits, 1)]
-        _print(args, {"hits": [asdict(h) for h in hits]},
+        emit(args, {"hits": [asdict(h) for h in hits]},
                "\n".join(lines + ["pick the gold passage(s) with --pick N[,N]"]))
         return 0
     numbers = [int(x) for x in args.pick.split(",")]
@@ -107,7 +103,7 @@ def cmd_add(args) -> int:
     q = written_question(args.question, args.answer, [hits[n - 1] for n in numbers],
                          chunk_spans(res.store(), args.collection), taken, args.kind)
     gs = add_questions(golden, res.store(), args.name, [q], args.collection, f"wrote {q.id}")
-    _print(args, {**gs.manifest(), "added": q.to_dict()}, f"added {q.id} to {gs.label}")
+    emit(args, {**gs.manifest(), "added": q.to_dict()}, f"added {q.id} to {gs.label}")
     return 0
 
 
@@ -140,7 +136,7 @@ def cmd_draft(args) -> int:
              f"{len({d.source for d in job.drafts})} documents); rejected: {reasons}"]
     lines += [f"{d.id}\t{d.source}\t{d.question}\t-> {d.answer}" for d in survivors]
     lines.append(f"review them: python -m lab golden review {args.name} --accept all (or ids) [--reject ids]")
-    _print(args, document, "\n".join(lines))
+    emit(args, document, "\n".join(lines))
     return 0
 
 
@@ -150,7 +146,7 @@ def cmd_review(args) -> int:
     golden, res = _stores(args)
     waiting = pending(golden, args.name)
     if not (args.accept or args.reject or args.edit):
-        _print(args, {"pending": [asdict(d) for d in waiting]},
+        emit(args, {"pending": [asdict(d) for d in waiting]},
                "\n".join(f"{d.id}\t{d.source}\t{d.question}\t-> {d.answer}" for d in waiting) or "(no drafts pending)")
         return 0
     ids = [d.id for d in waiting]
@@ -160,7 +156,7 @@ def cmd_review(args) -> int:
     reject = [i for i in (args.reject or "").split(",") if i]
     gs = review(golden, res.store(), args.name, accept, reject, args.collection)
     label = gs.label if gs else args.name
-    _print(args, {"accepted": sorted(accept), "rejected": reject, "golden": gs.manifest() if gs else None},
+    emit(args, {"accepted": sorted(accept), "rejected": reject, "golden": gs.manifest() if gs else None},
            f"{len(accept)} accepted, {len(reject)} rejected; {label}")
     return 0
 
@@ -178,7 +174,7 @@ def cmd_coverage(args) -> int:
     lines = [f"{covered} of {sum(r.in_collection for r in rows)} documents of {collection} have questions"]
     lines += [f"{r.document}\t{r.questions}\t{r.kinds}\t{r.provenance}{'' if r.in_collection else ' (not in collection)'}"
               for r in rows]
-    _print(args, document, "\n".join(lines))
+    emit(args, document, "\n".join(lines))
     return 0
 
 
@@ -202,11 +198,12 @@ def cmd_behaviour(args) -> int:
              f"{len(built.validation)}, test {len(built.test)}; teacher: {built.teacher or 'none (golden answers)'}"]
     lines += [f"  {r['prompt']!r} -> {r['completion']!r}" for r in built.train[:3]]
     lines.append(f"train with: python -m lab train --data {out / 'train.jsonl'} --out data/adapters/NAME")
-    _print(args, document, "\n".join(lines))
+    emit(args, document, "\n".join(lines))
     return 0
 
 
-def add_golden_commands(sub, common, collection, run) -> None:
+def register(sub, parents: Parents) -> None:
+    common, collection = parents.common, parents.collection
     top = sub.add_parser("golden", help="golden sets: list, show, import, export, add, draft, review, coverage")
     g = top.add_subparsers(dest="golden_command", required=True)
     p = g.add_parser("list", parents=[common], help="stored golden sets with their versions")
@@ -240,9 +237,7 @@ def add_golden_commands(sub, common, collection, run) -> None:
     p.add_argument("--n", type=int, default=20, help="chunks to draft from (spread across documents)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None, help="local model folder (default: the embedded SmolLM2)")
-    p.add_argument("--endpoint-url", default=None, help="OpenAI-compatible base URL: drafts with that model")
-    p.add_argument("--endpoint-model", default=None)
-    p.add_argument("--endpoint-key-env", default=None)
+    add_endpoint(p, "the drafting model")
     p.set_defaults(func=cmd_draft)
     p = g.add_parser("review", parents=[common, collection], help="accept, edit or reject pending drafts")
     p.add_argument("name")
@@ -258,9 +253,7 @@ def add_golden_commands(sub, common, collection, run) -> None:
     p.add_argument("--general", default=None, help="general questions JSONL mixed in against forgetting")
     p.add_argument("--share", type=float, default=0.15, help="share of general examples in training (default 0.15)")
     p.add_argument("--out", required=True, help="folder for train/validation/test.jsonl")
-    p.add_argument("--endpoint-url", default=None, help="teacher: OpenAI-compatible base URL")
-    p.add_argument("--endpoint-model", default=None)
-    p.add_argument("--endpoint-key-env", default=None)
+    add_endpoint(p, "the teacher")
     p.set_defaults(func=cmd_behaviour)
     p = g.add_parser("coverage", parents=[common], help="which documents have questions, of which kind")
     p.add_argument("name")

@@ -1,0 +1,150 @@
+"""Corpus and index commands: ingest, search, retrieval-eval, collections, sweep."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+from lab.cli.common import Parents, echo_progress, emit, golden_set, settings_of
+from lab.config import SEARCH_K, ChunkConfig
+from lab.errors import LabError
+from lab.options import add_options, picked
+from lab.session import Loader, retrievers
+
+
+def cmd_ingest(args) -> int:
+    from lab.index.ingest import ingest
+
+    from lab.config import IngestLimits
+    from lab.index.store import check_name
+
+    config, limits = ChunkConfig(**picked(ChunkConfig, args)), IngestLimits.from_env()
+    check_name(args.collection)  # bad settings are refused before the embedder loads
+    res = Loader(args.chroma_host)
+    progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
+    report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits,
+                    notify=lambda message: print(message, file=sys.stderr, flush=True),
+                    replace_elsewhere=args.replace_elsewhere)
+    lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
+             f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
+             f"({report.seconds['total']:.1f} s)"]
+    if report.resumed:
+        lines.append(f"{len(report.resumed)} of them were staged by an interrupted run: not embedded again")
+    lines += [f"replaced {line}" for line in report.replaced]
+    lines += [f"skipped {s.path}: {s.reason}" for s in report.skipped]
+    emit(args, asdict(report), "\n".join(lines))
+    return 0
+
+
+def _modes(args):
+    """Retrieval modes of the collection; rerank only when a cross-encoder actually loads."""
+    return retrievers(settings_of(args), Loader(args.chroma_host))
+
+
+def cmd_search(args) -> int:
+    modes, note = _modes(args)
+    if args.mode not in modes:
+        from lab.errors import ModelError
+
+        raise ModelError(note or f"Unknown mode {args.mode}.")
+    hits = modes[args.mode].search(args.query, args.k)
+    lines = [f"{i}. {h.source} score={h.score:.4f} ranks={h.ranks}\n   {h.text[:160]!r}" for i, h in enumerate(hits, 1)]
+    emit(args, {"query": args.query, "mode": args.mode, "collection": args.collection,
+                  "hits": [asdict(h) for h in hits]}, "\n".join(lines) or "(no hits)")
+    return 0
+
+
+def _scores_text(results, notes) -> str:
+    from lab.evaluation.retrieval import scores_table
+
+    rows = scores_table(results)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["  ".join(keys)] + ["  ".join(str(r.get(k, "")) for k in keys) for r in rows]
+    return "\n".join(lines + notes)
+
+
+def _mode_document(r, per_question: bool) -> dict:
+    document = {k: v for k, v in asdict(r).items() if k != "per_question" or per_question}
+    return document
+
+
+def cmd_retrieval_eval(args) -> int:
+    from lab.experiments.golden_sets import evaluate_set
+
+    golden = golden_set(args.questions)
+    modes, note = _modes(args)
+    results, notes = evaluate_set(modes, Loader(args.chroma_host).store(), args.collection, golden, args.k)
+    notes = notes + ([note] if note else [])
+    document = {"collection": args.collection, "k": args.k, "questions": len(golden.questions),
+                "golden": golden.manifest(), "notes": notes,
+                "modes": [_mode_document(r, args.per_question) for r in results]}
+    emit(args, document, _scores_text(results, notes))
+    return 0
+
+
+def cmd_collections(args) -> int:
+    infos = Loader(args.chroma_host).store().collections()
+    document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
+                                 "chunk_config": asdict(c.chunk_config) if c.chunk_config else None,
+                                 "build": asdict(c.build) if c.build else None} for c in infos]}
+    emit(args, document, "\n".join(f"{c.name}\t{c.chunks} chunks\t{c.embedder}" for c in infos) or "(none)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from lab.experiments.sweep import SweepJob, settings_for
+
+    settings = settings_for(args.sizes, args.overlap)  # the user's text is checked before anything is read
+    golden = golden_set(args.questions)
+    res = Loader(args.chroma_host)
+    job = SweepJob(res.store(), res.embedder(), args.collection, golden, settings, args.k,
+                   metric=args.metric)
+    if not args.json:
+        job.advance = echo_progress(job.advance)
+    job.run()
+    if job.state != "done":
+        raise LabError(job.error or f"sweep {job.state}")
+    result = job.result
+    document = {"collection": result.collection, "golden": golden.manifest(), "k": result.k,
+                "questions": result.questions, "rows": result.rows(), "verdicts": result.verdicts,
+                "notes": result.notes}
+    lines = [f"{'size':>5} {'ovl':>4} {'mode':7} {'chunks':>6} {'index s':>8}  hit@k [CI]            MRR [CI]"]
+    for r in result.rows():
+        lines.append(f"{r['size']:5} {r['overlap']:4} {r['mode']:7} {r['chunks']:6} {r['index_seconds']:8.1f}  "
+                     f"{r['hit_at_k']:.3f} [{r['hit_at_k_low']:.3f}, {r['hit_at_k_high']:.3f}]  "
+                     f"{r['mrr']:.3f} [{r['mrr_low']:.3f}, {r['mrr_high']:.3f}]")
+    emit(args, document, "\n".join(lines + result.verdicts + result.notes))
+    return 0
+
+
+def register(sub, p: Parents) -> None:
+    cmd = sub.add_parser("ingest", parents=[p.common, p.collection], help="ingest files or folders into a collection")
+    cmd.add_argument("paths", nargs="+")
+    add_options(cmd, ChunkConfig, {"size": "--chunk-size"})
+    cmd.add_argument("--replace-elsewhere", action="store_true",
+                     help="replace a document of the same name that came from another folder (without it, such a "
+                          "file is skipped and listed)")
+    cmd.set_defaults(func=cmd_ingest)
+
+    cmd = sub.add_parser("search", parents=[p.common, p.retrieval], help="one query through a retrieval mode")
+    cmd.add_argument("query")
+    cmd.add_argument("--mode", choices=["dense", "bm25", "hybrid", "rerank"], default="hybrid")
+    cmd.set_defaults(func=cmd_search)
+
+    cmd = sub.add_parser("retrieval-eval", parents=[p.common, p.retrieval], help="hit@k, recall@k, MRR per mode")
+    cmd.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
+    cmd.add_argument("--per-question", action="store_true", help="include per-question rows in --json output")
+    cmd.set_defaults(func=cmd_retrieval_eval)
+
+    cmd = sub.add_parser("collections", parents=[p.common], help="list collections")
+    cmd.set_defaults(func=cmd_collections)
+
+    cmd = sub.add_parser("sweep", parents=[p.common, p.collection],
+                         help="chunk-size sweep: the collection rebuilt at several sizes, retrieval per size and mode")
+    cmd.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
+    cmd.add_argument("--sizes", default="256,512,1024", help="comma-separated chunk sizes in tokens (128-1024)")
+    cmd.add_argument("--overlap", type=int, default=None, help="overlap in tokens (default: size / 8)")
+    cmd.add_argument("--k", type=int, default=SEARCH_K, help=f"hits per question (default {SEARCH_K})")
+    cmd.add_argument("--metric", choices=["hit_at_k", "recall_at_k", "mrr"], default="mrr",
+                     help="the metric the verdict compares (default mrr)")
+    cmd.set_defaults(func=cmd_sweep)
