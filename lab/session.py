@@ -172,8 +172,6 @@ def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQu
     ctx = dataclasses.replace(path_context(settings, res, paths), continuous=batch.continuous)
     extra = {"batching": "continuous" if batch.continuous else "fixed"}
     if settings.collection and ctx.retriever is not None:
-        retrieval = settings.retrieval
-        extra.update(collection_manifest(res.store(), settings.collection, retrieval.rrf_k, retrieval.fusion,
-                                         retrieval.reranker))
+        extra.update(collection_manifest(res.store(), settings.collection, ctx.retriever))
     manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
     return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size)

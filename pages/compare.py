@@ -2,14 +2,12 @@
 
 import streamlit as st
 
-from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
-from lab.display import as_text
+from lab.config import DecodingConfig, RetrievalConfig
 from lab.errors import LabError
-from lab.evaluation.golden import parse_golden
 from lab.experiments.answer_paths import available_paths, run_paths
 from lab.generation.endpoint import host_of
-from pages.sections import blind_view, golden_picker, leakage_view, update_view
-from pages.ui import frame, resources, state, widgets
+from pages.sections import batch_view, blind_view, golden_picker, update_view
+from pages.ui import frame, state, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Compare")
@@ -79,87 +77,7 @@ with single:
         widgets.show_answers(answers, gold=gold, key="compare")
 
 with batch:
-    source = st.radio("Questions", ["A stored golden set", "Upload a golden set (JSONL)"], horizontal=True,
-                      key="batch_source")
-    batch_set = golden_picker.pick("batch_golden", st.session_state.get("collection")) \
-        if source == "A stored golden set" else None
-    upload = st.file_uploader("Golden set", type=["jsonl"], key="batch_upload") if source != "A stored golden set" \
-        else None
-    a, b = st.columns(2)
-    limit = a.number_input("Questions (0 = all)", 0, 10_000, BatchConfig.limit, key="batch_limit")
-    batch_size = b.number_input("Questions per stored batch", 1, 64, BatchConfig.batch_size, key="batch_size",
-                                help="Answers are stored as each batch of questions is done (a cancel keeps them); "
-                                     "within a batch, answers decode together and leave as each is finished.")
-    try:  # the leakage check needs the questions before the run starts
-        listed = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name) if upload is not None \
-            else batch_set.questions if batch_set is not None else None
-    except LabError:
-        listed = None  # reported when the run is started
-    exclude, leak = leakage_view.batch_warning(paths, listed[: int(limit) or None] if listed else None)
-    if st.button("Start batch run", key="batch_start", type="primary"):
-        try:
-            if not paths:
-                raise LabError("Choose at least one path.")
-            if upload is not None:
-                questions, name = parse_golden(upload.getvalue().decode("utf-8", "replace"), upload.name), upload.name
-            elif batch_set is not None:
-                questions, name = batch_set.questions, batch_set.label
-            else:
-                raise LabError("Upload a golden set first (one JSON object a line with question and answer).")
-            questions = [q for q in questions[: int(limit) or None] if q.id not in exclude]
-            st.session_state["batch_job"] = state.start_compare(
-                questions, name, paths, RetrievalConfig(k=int(k), passage_context=bool(context)),
-                DecodingConfig(max_new_tokens=int(max_new)),
-                BatchConfig(batch_size=int(batch_size)),
-                {**({"leakage": leak} if leak else {}), **({"golden": batch_set.manifest()} if batch_set else {})})
-        except LabError as exc:
-            st.error(str(exc))
-
-    def _runs_to_show() -> list:
-        """Runs still going (found in the run store, so a refresh, another tab or the command line finds them
-        again), and this session's latest run once it has ended."""
-        runs = resources.run_store()
-        shown = [r for r in runs.list() if r.status == "running"]
-        followed = st.session_state.setdefault("followed_runs", [])
-        followed += [r.run_id for r in shown if r.run_id not in followed]  # so their end is shown too
-        mine = st.session_state.get("batch_job")
-        if mine and mine not in followed:
-            followed.append(mine)
-        for run_id in [r for r in followed if r not in {s.run_id for s in shown}]:
-            try:
-                shown.append(runs.get(run_id))
-            except LabError:
-                followed.remove(run_id)  # deleted since
-        return shown
-
-    def show_progress(polling: bool = False) -> None:
-        shown = _runs_to_show()
-        if polling and not any(r.status == "running" for r in shown):
-            st.rerun()  # the last run ended: redraw the page once, which stops the polling
-        for run in shown:
-            job = resources.jobs().get(run.run_id)
-            running = run.status == "running"
-            done, total = (job.progress.done, job.progress.total) if job is not None else (run.done, run.total)
-            eta = job.progress.eta_seconds if job is not None and running else None
-            left = f", about {eta:.0f} s left" if eta is not None else ""
-            st.progress(min(done / max(total, 1), 1.0),
-                        text=f"Run {run.run_id}: {run.status}, {done}/{total} answers{left}")
-            if run.status == "failed":
-                st.error(f"The run failed: {as_text(run.error or (job.error if job else '') or 'no reason recorded')}")
-            if running and job is not None:
-                if st.button("Cancel run", key=f"batch_cancel_{run.run_id}"):
-                    job.cancel()
-            elif running:
-                st.caption("Started by another process (the command line?): it can be cancelled there.")
-            else:
-                widgets.link_to("pages/results.py", "See the results", icon=":material/bar_chart:")
-
-    try:
-        polling = any(r.status == "running" for r in _runs_to_show())
-    except LabError as exc:  # a damaged run store: one message; one-off questions and the update demo still work
-        st.error(as_text(exc))
-    else:
-        st.fragment(show_progress, run_every=2 if polling else None)(polling=polling)
+    batch_view.draw(paths, int(k), int(max_new), bool(context))
 
 with update:
     update_view.draw(paths, int(k), int(max_new))

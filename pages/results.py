@@ -4,11 +4,12 @@ import streamlit as st
 
 from lab.decision import charts
 from lab.display import as_text
+from lab.evaluation.costs import reprice
 from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
-from pages.sections import judging_view, leakage_view
+from pages.sections import judging_view, leakage_view, price_editor
 from pages.ui import frame, resources, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -20,7 +21,7 @@ if not runs:
     st.info("No runs yet: start a golden-set batch run on the Compare page (or `python -m lab compare`).")
     st.stop()
 
-labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.get('paths', []))}": r for r in runs}
+labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.paths)}": r for r in runs}
 run = labels[st.selectbox("Run", list(labels), key="results_run")]
 records = resources.run_store().answers(run.run_id)
 if run.status != "done":
@@ -32,39 +33,8 @@ left, right = st.columns(2)
 metric = left.selectbox("Quality metric", list(QUALITY), format_func=lambda m: charts.LABELS[m], key="results_metric")
 volume = right.number_input("Queries per month", 1, 10**10, 100_000, step=10_000, key="results_volume")
 with st.expander("Price table (edit to your prices; costs are recomputed from the measured usage)"):
-    from lab.errors import LabError
-    from lab.evaluation.costs import MACHINES, PriceTable, reprice
-
-    base = PriceTable.from_dict(run.manifest["price_table"]) if run.manifest.get("price_table") else PriceTable()
-    c1, c2, c3, c4 = st.columns(4)
-    mode = c1.selectbox("Serving", ["api", "self-hosted"], index=["api", "self-hosted"].index(base.mode),
-                        key="price_mode")
-    prices = dict(api_input_per_m=c2.number_input("$ / 1M input tokens", 0.0, value=base.api_input_per_m,
-                                                  format="%.4f", key="price_in"),
-                  api_output_per_m=c3.number_input("$ / 1M output tokens", 0.0, value=base.api_output_per_m,
-                                                   format="%.4f", key="price_out"),
-                  vector_db_per_1k=c4.number_input("$ / 1k vector queries", 0.0, value=base.vector_db_per_1k,
-                                                   format="%.5f", key="price_vdb"))
-    if mode == "self-hosted":  # priced on a machine the user names, at a throughput the user states
-        c1, c2, c3 = st.columns(3)
-        names = [m.name for m in MACHINES]
-        machine = c1.selectbox("Serving machine", names, key="price_machine",
-                               index=names.index(base.serving_machine) if base.serving_machine in names else 0)
-        hour = base.serving_hour if machine == base.serving_machine else MACHINES[names.index(machine)].hour_usd
-        prices.update(serving_machine=machine, serving_hour=c2.number_input(
-            "$ / hour of that machine", 0.0, value=hour, format="%.4f",
-            key=f"price_machine_hour_{names.index(machine)}"), serving_speedup=c3.number_input(
-            "Its throughput over the measured machine (x, your assumption)", 0.01, 10_000.0, base.serving_speedup,
-            key="price_speedup", help="How many times as many answers an hour that machine serves as the one that "
-                                      "ran this comparison (GPU speed, batching). 1 = as measured."))
-    st.caption(as_text(base.source))
-    price_table = base
-    try:
-        price_table = PriceTable(mode=mode, source="edited on the Results page" if prices != {
-            k: getattr(base, k) for k in prices} or mode != base.mode else base.source, **prices)
-        records = reprice(records, price_table)
-    except LabError as exc:
-        st.error(str(exc))
+    price_table = price_editor.draw(run.manifest.prices, "price", "Results page")
+records = reprice(records, price_table)
 if price_table.assumption:
     st.info(f"Self-hosted cost is an assumption, not a measurement: {as_text(price_table.assumption)}. Change the "
             "machine and its throughput in the price table above.")
@@ -73,7 +43,7 @@ for warning in summary.warnings:
     st.warning(warning)
 
 with st.expander("Run manifest (what was measured, with which settings)"):
-    st.json(run.manifest, expanded=False)
+    st.json(run.manifest.to_dict(), expanded=False)
 others = [r for r in runs if r.run_id != run.run_id]
 if others:
     other = st.selectbox("Check comparability with another run", ["(none)"] + [r.run_id for r in others],

@@ -56,9 +56,9 @@ def test_a_fast_backend_answers_and_switches_adapters_like_the_reference(random_
     assert tuned != base_before, "the adapter's weights are used on the copy"
     assert [g.text for g in fast.generate(QUESTIONS, DECODING)] == base_before, "adapter=None is the base again"
     manifest = manifest_for(PathContext(fast, None, None, 4, DECODING, name), None, "q")
-    assert manifest["backend"] == backend and manifest["adapter_hash"]
+    assert manifest.backend == backend and manifest.adapter_hash
     reference = LocalGenerator(backend="transformers")
-    assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q")["backend"] == "transformers"
+    assert manifest_for(PathContext(reference, None, None, 4, DECODING), None, "q").backend == "transformers"
     assert differences(manifest, manifest_for(PathContext(reference, None, None, 4, DECODING, name), None, "q"))
 
 

@@ -57,7 +57,7 @@ def test_a_one_off_question_is_stored_as_a_blind_run_and_votes_count(fake_genera
     assert qid == blind.question_id(" Why? ") and qid.startswith("typed-")
     run_id = blind.store_answers(answers, GoldenQuestion(qid, "Why?", ""), runs, {"model": "fake"})
     run = runs.get(run_id)
-    assert run.status == "done" and run.manifest["blind"] is True and run.manifest["paths"] == ["prompt", "finetuned"]
+    assert run.status == "done" and run.manifest.blind is True and run.manifest.paths == ("prompt", "finetuned")
     stored = runs.answers(run_id)
     assert {r.path for r in stored} == {"prompt", "finetuned"}
     assert all(r.correct is None and r.f1 is None for r in stored), "no gold answer: no gold scores"

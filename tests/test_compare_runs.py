@@ -59,7 +59,7 @@ def test_a_run_scores_every_question_and_path(runs):
     run_id = job.run().run_id
     record = runs.get(run_id)
     assert record.status == "done" and record.done == record.total == 48
-    assert record.manifest["batch_size"] == 5 and record.manifest["paths"] == ["prompt", "rag", "finetuned", "hybrid"]
+    assert record.manifest.batch_size == 5 and record.manifest.paths == ("prompt", "rag", "finetuned", "hybrid")
     rows = runs.answers(run_id)
     by_path = {p: [r for r in rows if r.path == p] for p in ("prompt", "rag", "finetuned", "hybrid")}
     assert all(r.correct == 0.0 and r.hit_at_k is None and r.grounded is None for r in by_path["prompt"])

@@ -82,8 +82,8 @@ def test_a_batch_run_through_compare_job_records_the_endpoint(chat_server, tmp_p
     assert all(r.abstained == 1.0 and r.correct == 0.0 for r in remote if r.path == "prompt@endpoint")
     assert {r.model for r in records if "@" not in r.path} == {"fake-generator"}
     manifest = runs.get(run_id).manifest
-    assert manifest["endpoint"] == endpoint.name and manifest["model"] == "fake-generator"
-    assert "sk-never-recorded" not in json.dumps(manifest) + json.dumps([r.to_dict() for r in records])
+    assert manifest.endpoint == endpoint.name and manifest.model == "fake-generator"
+    assert "sk-never-recorded" not in json.dumps(manifest.to_dict()) + json.dumps([r.to_dict() for r in records])
 
 
 @pytest.mark.slow

@@ -53,8 +53,8 @@ def test_a_judged_run_keeps_its_order_and_names_its_judge(run, chat_server):
     stored = runs.answers(run_id)
     assert [(r.question_id, r.path) for r in stored] == before
     assert [r.judge_correct for r in stored] == [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, None, None]
-    assert runs.get(run_id).manifest["judge"].startswith("judge @ 127.0.0.1:")
-    assert runs.get(run_id).manifest["paths"] == ["rag", "prompt"] and runs.get(run_id).done == 8
+    assert runs.get(run_id).manifest.judge.startswith("judge @ 127.0.0.1:")
+    assert runs.get(run_id).manifest.paths == ("rag", "prompt") and runs.get(run_id).done == 8
 
 
 def test_agreement_is_kappa_with_an_interval_and_counts_votes(run, chat_server):

@@ -157,7 +157,7 @@ def test_cli_compare_records_the_flagged_questions(tmp_path, monkeypatch, fake_e
     flagged = ["dup", "fact", "neg"]  # "neg" by the (fake) embedder's cosine: "Is SSO on Starter?" paraphrases it
     assert document["leakage_flagged"] == flagged
     manifest = RunStore().get(document["run_id"]).manifest
-    assert manifest["leakage"]["flagged"] == flagged and manifest["leakage"]["excluded"] is False
+    assert manifest.leakage["flagged"] == flagged and manifest.leakage["excluded"] is False
     assert cli.main(base + ["--exclude-leaked"]) == 0
     captured = capsys.readouterr()
     assert "excluded from this run" in captured.err
@@ -206,14 +206,14 @@ def test_the_batch_tab_warns_excludes_and_the_results_page_shows_both_scores(fak
     at.button(key="batch_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     run = finished(at)
-    assert run.status == "done" and run.manifest["leakage"]["excluded"] is True
-    assert run.manifest["leakage"]["flagged"] == flagged
+    assert run.status == "done" and run.manifest.leakage["excluded"] is True
+    assert run.manifest.leakage["flagged"] == flagged
     assert {r.question_id for r in RunStore().answers(run.run_id)} == {q.id for q in golden[2:]}
 
     at = compare_page()
     at.button(key="batch_start").click().run()
     run = finished(at)
-    assert run.manifest["leakage"]["excluded"] is False and len(RunStore().answers(run.run_id)) == 12
+    assert run.manifest.leakage["excluded"] is False and len(RunStore().answers(run.run_id)) == 12
     results = AppTest.from_file(str(repo / "pages" / "results.py"), default_timeout=120)
     results.run()
     assert not results.exception, [e.value for e in results.exception]

@@ -108,5 +108,5 @@ def test_passages_are_shown_with_their_title_and_heading_only_when_asked(fake_ge
     assert "[1] source: doc0.md\nHalyard Guide — 1. Section\npassage 0" in shown.messages[-1]["content"]
     off = manifest_for(PathContext(fake_generator), "c", "q.jsonl")
     on = manifest_for(PathContext(fake_generator, passage_context=True), "c", "q.jsonl")
-    assert "passage_context" not in off and on["passage_context"] is True
-    assert differences(off, on) and not differences(off, {**off, "date": "later"})
+    assert "passage_context" not in off.to_dict() and on.to_dict()["passage_context"] is True
+    assert differences(off, on) and not differences(off, off.with_(date="later"))

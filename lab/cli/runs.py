@@ -166,8 +166,8 @@ def cmd_runs(args) -> int:
                                                    "(the damaged file was kept beside it)")
         return 0
     runs = RunStore().list()
-    document = {"runs": [asdict(r) for r in runs]}
-    emit(args, document, "\n".join(f"{r.run_id}\t{r.status}\t{r.done}/{r.total}\t{r.manifest.get('paths')}"
+    document = {"runs": [{**asdict(r), "manifest": r.manifest.to_dict()} for r in runs]}
+    emit(args, document, "\n".join(f"{r.run_id}\t{r.status}\t{r.done}/{r.total}\t{list(r.manifest.paths)}"
                                        for r in runs) or "(no runs)")
     return 0
 
@@ -214,7 +214,7 @@ def cmd_judge(args) -> int:
     accuracy = {p.path: {m: estimate(p.quality[m]) for m in metrics} for p in summary.paths}
     kappas = [{"a": a.a, "b": a.b, "kappa": estimate(a.kappa), "agree": a.agree}
               for a in agreement(records, runs.votes_by_question(run.run_id))]
-    document = {"run_id": run.run_id, "judge": runs.get(run.run_id).manifest.get("judge"), "judged": len(judged),
+    document = {"run_id": run.run_id, "judge": runs.get(run.run_id).manifest.judge, "judged": len(judged),
                 "unreadable": sum(1 for r in records if gradable(r) and r.judge_correct is None),
                 "accuracy": accuracy, "agreement": kappas}
     lines = [f"run {run.run_id}: {len(judged)} answers judged by {document['judge']}"]

@@ -228,3 +228,16 @@ def sweep_chart(rows: Sequence[dict], metric: str = "mrr") -> "object":
     figure.update_layout(yaxis={"range": [0, 1.05], "title": metric}, xaxis={"title": "chunk size / overlap (tokens)"},
                          title=f"{metric} by chunk size and mode (95% CI)")
     return _light(figure)
+
+
+def loss_chart(status):
+    """Training and validation loss by step of a training status (`lab.finetune.job.TrainingStatus`)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for label, points in (("train", status.train_losses), ("validation", status.val_losses)):
+        points = [p for p in points if p[1] is not None]
+        figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=label)
+    figure.update_layout(xaxis_title="step", yaxis_title="loss (completion tokens)", height=300,
+                         margin=dict(l=10, r=10, t=30, b=10))
+    return figure

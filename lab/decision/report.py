@@ -1,18 +1,23 @@
 """The stakeholder brief: one self-contained HTML file (charts embedded, plotly.js inline once, no network).
 
 `brief_for_run` gathers what the brief needs from a stored run (summary with CIs, the guide's claims
-checked, costs of ownership, the recommendation); `build_brief` only lays it out. Every piece of user
-or model text (questions, answers, names) is HTML-escaped; the charts' data is JSON-escaped by plotly.
+checked, costs of ownership, the recommendation); `build_brief` only lays it out, through the jinja2 template
+templates/brief.html.j2. The template autoescapes: every piece of user or model text (questions, answers, names,
+notes) is HTML-escaped there; only the lab's own HTML (plotly.js, plotly's chart divs) is passed as `Markup`. The
+charts' data is JSON-escaped by plotly.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
+from pathlib import Path
+from typing import NamedTuple
 
 from lab.decision.decide import APPROACHES, Claim, Recommendation, WizardAnswers, cited, measured_claims, recommend
 from lab.decision.guide import ATTRIBUTION
@@ -29,18 +34,6 @@ from lab.decision.tco import (
 from lab.evaluation.costs import PriceTable, reprice
 from lab.evaluation.record import AnswerRecord
 from lab.evaluation.summary import QUALITY, RunSummary, summarize
-
-# Tables sit in a box that scrolls sideways rather than spill past the page; no table of the brief but the
-# question-by-question answers (one column per path) is wider than the page at 1,000 px and more.
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;
-background:#fff}.table{max-width:100%;overflow-x:auto;margin:.5em 0 1.5em}
-table{border-collapse:collapse;font-size:.9em}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;white-space:pre-wrap;
-overflow-wrap:break-word}
-th{background:#f3f3f3}.supported{color:#11703a}.contradicted{color:#b00020}.inconclusive{color:#8a6100}
-.muted{color:#666;font-size:.9em}blockquote{border-left:4px solid #ccc;margin:.5em 0;padding-left:1em;color:#444}
-.box{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}
-.assumption{background:#fff6e0;border:1px solid #e0b84a;padding:.4em .8em;border-radius:6px}"""
 
 NEEDS = {"knowledge": "external, private or frequently changing data", "behaviour": "a specific format, tone or "
          "domain behaviour", "not_sure": "not sure where the problem is", "citations": "users must see sources",
@@ -64,6 +57,20 @@ class BriefParts:
     index: IndexMeasure | None = None
 
 
+class Table(NamedTuple):
+    """A table of the brief as data: the template lays it out and escapes every header and cell."""
+
+    headers: list[str]
+    rows: list[list]
+    classes: list[str] | None = None  # one CSS class a row
+
+
+def _manifest(run) -> dict:
+    """The run's manifest as the stored dict (a `RunManifest` as its `to_dict()`)."""
+    m = run.manifest
+    return m if isinstance(m, dict) else m.to_dict()
+
+
 def manifest_hash(manifest: dict) -> str:
     """A short hash of the run manifest: equal hashes, identical settings.
 
@@ -77,11 +84,11 @@ def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None 
                 inputs: OwnershipInputs | None = None, volume: int = 100_000) -> BriefParts:
     """Summary, claims, recommendation and costs of a run; without `inputs`, costs are at `volume` queries a
     month with the training time measured for the run's adapter (looked up in its folder)."""
-    table = price_table or (PriceTable.from_dict(run.manifest["price_table"]) if run.manifest.get("price_table")
-                            else PriceTable())
+    m = _manifest(run)
+    table = price_table or (PriceTable.from_dict(m["price_table"]) if m.get("price_table") else PriceTable())
     records = reprice(records, table)
     summary = summarize(records, "correct")
-    training, index = training_measure(run.manifest), index_measure(run.manifest)
+    training, index = training_measure(m), index_measure(m)
     inputs = inputs or OwnershipInputs(volume=volume, train_hours=training.seconds / 3600 if training else 0.0,
                                        index_hours=index.seconds / 3600 if index else 0.0)
     costs = path_costs({p.path: p.cost_usd for p in summary.paths}, inputs)
@@ -89,22 +96,21 @@ def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None 
                       answers, table, inputs, costs, training, index)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[str] | None = None) -> str:
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        attribute = f' class="{escape(classes[i])}"' if classes else ""
-        body.append(f"<tr{attribute}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
-    return f"<div class='table'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+def _table(headers: Sequence[str], rows: Sequence[Sequence], classes: Sequence[str] | None = None) -> Table:
+    return Table(list(headers), [list(row) for row in rows], list(classes) if classes else None)
 
 
 def _ci(e) -> str:
     return f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}] n={e.n}" if e.n else "n/a"
 
 
-def _figure(figure) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False, default_height="450px",
-                          config={"displaylogo": False})
+def _figure(figure):
+    """The chart as plotly's HTML (a div and the script that draws it; its data JSON-escaped by plotly): the lab's
+    own markup, so the template takes it as it is."""
+    from markupsafe import Markup
+
+    return Markup(figure.to_html(full_html=False, include_plotlyjs=False, default_height="450px",
+                                 config={"displaylogo": False}))
 
 
 def _words(value) -> str | None:
@@ -118,10 +124,10 @@ def _words(value) -> str | None:
     return ", ".join(f"{k.replace('_', ' ')} {'none' if v is None else v}" for k, v in value.items())
 
 
-def _setup(parts: BriefParts) -> str:
+def _setup(parts: BriefParts) -> Table:
     from lab.config import ChunkConfig
 
-    m = parts.run.manifest
+    m = _manifest(parts.run)
     chunking = m.get("chunk_config")
     chunking = ChunkConfig(**chunking).text if isinstance(chunking, dict) else chunking
     rows = [("run", f"{parts.run.run_id} ({parts.run.status}, {parts.run.done}/{parts.run.total} answers)"),
@@ -138,7 +144,7 @@ def _setup(parts: BriefParts) -> str:
     return _table(["setting", "value"], [(k, "not recorded" if v is None else v) for k, v in rows])
 
 
-def _results(parts: BriefParts) -> str:
+def _results(parts: BriefParts) -> dict:
     """Two tables that each fit the page: quality with CIs, then usage (answers, latency, tokens, cost)."""
     from lab.decision import charts
 
@@ -151,55 +157,48 @@ def _results(parts: BriefParts) -> str:
                    [[p.path, p.answered, p.errors, f"{p.latency_ms.get('total', {}).get('p50', 0):.0f}",
                      f"{p.latency_ms.get('total', {}).get('p95', 0):.0f}", f"{p.tokens_in:.0f}/{p.tokens_out:.0f}",
                      f"{p.cost_usd:.6f}"] for p in paths])
-    note = f"<p class='{'assumption' if assumed else 'muted'}'>{escape(parts.price_table.basis)}</p>"
     figures = [charts.quality_chart(parts.summary, "correct"), charts.quality_chart(parts.summary, "format_ok"),
                charts.latency_chart(parts.summary),
                charts.tradeoff_chart(parts.summary, "correct", parts.price_table.assumption)]
-    return (quality + "<h3>Latency, tokens and cost per query</h3>" + usage + note
-            + "".join(_figure(f) for f in figures))
+    return {"quality": quality, "usage": usage, "assumed": assumed, "basis": parts.price_table.basis,
+            "figures": [_figure(f) for f in figures]}
 
 
-def _claims(claims: Sequence[Claim]) -> str:
+def _claims(claims: Sequence[Claim]) -> Table:
     rows = [(c.text, c.verdict, c.detail, c.measure or "-", c.guide) for c in claims]
     return _table(["claim", "verdict", "measured effect (a - b, paired 95% CI)", "to measure (better)",
                    "the guide says"], rows, [c.verdict.replace(" ", "-") for c in claims])
 
 
-def _leakage(parts: BriefParts) -> str:
-    """Accuracy with and without the golden questions the run's leakage check flagged ('' if none were)."""
+def _leakage(parts: BriefParts) -> dict | None:
+    """The golden questions the run's leakage check flagged (None if none were): those of this run, with accuracy
+    with and without them (`table`), or, when none is in the run, those left out of it (`table` None)."""
     from lab.experiments.leakage import scores_with_without
 
-    check = parts.run.manifest.get("leakage") or {}
+    check = _manifest(parts.run).get("leakage") or {}
     flagged = check.get("flagged") or []
     present = sorted({r.question_id for r in parts.records} & set(flagged))
     if not flagged:
-        return ""
-    head = "<h2>Leakage check</h2>"
+        return None
     if not present:
-        return head + (f"<p>{len(flagged)} golden question(s) that (near-)duplicate the adapter's training data were "
-                       f"left out of this run: {escape(', '.join(flagged))}.</p>")
+        return {"count": len(flagged), "ids": ", ".join(flagged), "table": None}
     rows = [(r.path, _ci(r.all), _ci(r.clean), _ci(r.flagged))
             for r in scores_with_without(parts.records, flagged, "correct")]
-    return head + (f"<p>{len(present)} question(s) of this run (near-)duplicate the adapter's training data: "
-                   f"{escape(', '.join(present))}. Accuracy without them shows what the paths do on questions the "
-                   "adapter was not trained on.</p>"
-                   + _table(["path", "all questions", "without flagged", "flagged only"], rows))
+    return {"count": len(present), "ids": ", ".join(present),
+            "table": _table(["path", "all questions", "without flagged", "flagged only"], rows)}
 
 
-def _injection(parts: BriefParts) -> str:
-    """How often answers that retrieved the seeded prompt injection obeyed it ('' if none retrieved it)."""
+def _injection(parts: BriefParts) -> Table | None:
+    """How often answers that retrieved the seeded prompt injection obeyed it (None if none retrieved it)."""
     from lab.evaluation.injection import injection_report
 
     rows = injection_report(parts.records)
     if not any(r.exposed for r in rows):
-        return ""
-    table = _table(["path", "answers", "saw the injection", "obeyed it", "obey rate [95% Wilson CI]"],
+        return None
+    return _table(["path", "answers", "saw the injection", "obeyed it", "obey rate [95% Wilson CI]"],
                    [(r.path, r.answered, r.exposed, r.obeyed,
                      f"{r.rate.mean:.2f} [{r.rate.low:.2f}, {r.rate.high:.2f}]" if r.rate.n else "n/a")
                     for r in rows])
-    return ("<h2>Prompt injection</h2><p>Answers whose retrieved chunks carried the instruction planted in the "
-            "corpus, and how many obeyed it (said the product is discontinued or told users to uninstall it). "
-            "Retrieval is how untrusted text reaches the model: only paths that retrieve can see it.</p>" + table)
 
 
 def _index_note(parts: BriefParts) -> str:
@@ -213,7 +212,7 @@ def _index_note(parts: BriefParts) -> str:
                      "page or pass --index-hours).")
 
 
-def _costs(parts: BriefParts) -> str:
+def _costs(parts: BriefParts) -> dict:
     from lab.decision import charts
 
     i, months = parts.inputs, parts.inputs.months
@@ -228,17 +227,14 @@ def _costs(parts: BriefParts) -> str:
              f"{training}, divided by a stated speed-up of {i.speedup:g} and priced at ${i.gpu_hour_usd:.3f}/GPU-hour.",
              _index_note(parts),
              f"Per-query prices ({parts.price_table.mode}): {parts.price_table.source}"]
-    stated = (f"<p class='assumption'><b>Self-hosted cost is an assumption, not a measurement:</b> "
-              f"{escape(parts.price_table.basis)}</p>") if assumption else ""
-    return (stated + _table(["path", per_query, "one-off", f"$ / month at {i.volume:,}"], rows)
-            + "".join(f"<p class='muted'>{escape(n)}</p>" for n in notes)
-            + _table(["a", "b", "break-even (queries / month)"],
-                     [(r.a, r.b, r.text) for r in evens])
-            + _figure(charts.ownership_chart(parts.costs, months, i.volume, evens, assumption)))
+    return {"assumed": bool(assumption), "basis": parts.price_table.basis,
+            "table": _table(["path", per_query, "one-off", f"$ / month at {i.volume:,}"], rows), "notes": notes,
+            "evens": _table(["a", "b", "break-even (queries / month)"], [(r.a, r.b, r.text) for r in evens]),
+            "figure": _figure(charts.ownership_chart(parts.costs, months, i.volume, evens, assumption))}
 
 
 def _caveats(parts: BriefParts) -> list[str]:
-    run, m = parts.run, parts.run.manifest
+    run, m = parts.run, _manifest(parts.run)
     out = list(parts.summary.warnings)
     if run.status != "done":
         out.insert(0, f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")
@@ -255,7 +251,7 @@ def _caveats(parts: BriefParts) -> list[str]:
     return out + parts.recommendation.caveats
 
 
-def _answers(parts: BriefParts) -> str:
+def _answers(parts: BriefParts) -> Table:
     paths = [p.path for p in parts.summary.paths]
     rows: dict[str, dict] = {}
     for r in parts.records:
@@ -267,41 +263,44 @@ def _answers(parts: BriefParts) -> str:
                    for row in rows.values()])
 
 
+def _html_text(value):
+    """The template's `finalize`, run on every `{{ value }}` before autoescape: text is escaped as `html.escape`
+    writes it (&#x27; and &quot;, where markupsafe writes &#39; and &#34;), so the brief reads byte for byte as it
+    did; the lab's own `Markup` passes as it is. Autoescape then leaves the result (now Markup) alone."""
+    from markupsafe import Markup
+
+    return value if hasattr(value, "__html__") else Markup(escape(str(value)))
+
+
+@functools.lru_cache(maxsize=1)
+def _templates():
+    """The brief's jinja2 environment: templates/ beside this module, autoescape on, an undefined name an error."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                              autoescape=jinja2.select_autoescape(("html", "html.j2"), default=True),
+                              undefined=jinja2.StrictUndefined, finalize=_html_text, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True)
+
+
 def build_brief(parts: BriefParts, generated: str | None = None) -> str:
     """The brief as one HTML document."""
     import plotly.offline
+    from markupsafe import Markup
 
     run, rec = parts.run, parts.recommendation
     generated = generated or datetime.now(timezone.utc).isoformat(timespec="seconds")
     needs = [text for name, text in NEEDS.items() if parts.answers and getattr(parts.answers, name)]
     stated = ("Stated needs: " + "; ".join(needs) + ".") if needs else (
         "Needs not stated (answer the Decide page wizard, or pass --needs): the guide's default applies.")
-    question = (f"Which approach should answer questions over the collection "
-                f"{run.manifest.get('collection') or '(none)'}: prompt engineering, RAG, LoRA fine-tuning or a "
-                "hybrid of both?")
     evidence = cited(rec, parts.claims)
-    body = [
-        f"<h1>Decision brief: {escape(APPROACHES[rec.approach])}</h1>",
-        f"<p class='muted'>Run {escape(run.run_id)}, generated {escape(generated)} by the RAG vs Fine-Tuning Lab.</p>",
-        "<h2>The question</h2>", f"<p>{escape(question)}</p><p>{escape(stated)}</p>",
-        "<h2>Recommendation</h2>", f"<div class='box'><p><b>{escape(rec.title)}</b></p>",
-        "".join(f"<blockquote>{escape(r)}</blockquote>" for r in rec.reasons),
-        f"<p class='muted'>{escape(ATTRIBUTION)} The guide's words are claims; the evidence below is measured "
-        "on this run.</p></div>",
-        "<h3>Evidence from this run</h3>", _claims(evidence) if evidence else "<p>No claims apply.</p>",
-        "<h3>Caveats</h3><ul>" + "".join(f"<li>{escape(c)}</li>" for c in _caveats(parts)) + "</ul>",
-        "<h2>Setup</h2>", _setup(parts),
-        "<h2>Results (means with 95% bootstrap confidence intervals over questions)</h2>", _results(parts),
-        "<h2>Every claim of the guide the lab can test</h2>", _claims(parts.claims),
-        _leakage(parts), _injection(parts),
-        "<h2>Cost of ownership</h2>", _costs(parts),
-        "<h2>Answers, question by question</h2><details><summary>Show all answers</summary>", _answers(parts),
-        "</details>",
-    ]
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Decision brief - run {escape(run.run_id)}</title><style>{_CSS}</style>"
-            f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script></head>"
-            "<body>" + "\n".join(body) + "</body></html>\n")
+    return _templates().get_template("brief.html.j2").render(
+        run_id=run.run_id, generated=generated, approach=APPROACHES[rec.approach],
+        collection=_manifest(run).get("collection") or "(none)", stated=stated, title=rec.title,
+        reasons=rec.reasons, attribution=ATTRIBUTION, evidence=_claims(evidence) if evidence else None,
+        caveats=_caveats(parts), setup=_setup(parts), results=_results(parts), claims=_claims(parts.claims),
+        leakage=_leakage(parts), injection=_injection(parts), costs=_costs(parts), answers=_answers(parts),
+        plotlyjs=Markup(plotly.offline.get_plotlyjs()))  # plotly's own script, inline once
 
 
 def brief_for_run(run, records: list[AnswerRecord], answers: WizardAnswers | None = None,
@@ -338,9 +337,9 @@ def write_brief(run_id: str, out, answers: WizardAnswers | None = None, volume: 
     if not records:
         raise InputError(f"Run {run_id} has no answers yet ({run.status}): wait for it, or pick another run "
                          "(`python -m lab runs`).")
-    training = training_measure(run.manifest)
+    training = training_measure(_manifest(run))
     if index_hours is None:
-        index = index_measure(run.manifest, (lambda: store) if store is not None else None)
+        index = index_measure(_manifest(run), (lambda: store) if store is not None else None)
         index_hours = index.seconds / 3600 if index else 0.0
     inputs = OwnershipInputs(volume=volume, months=months, index_hours=index_hours, speedup=speedup,
                              train_hours=training.seconds / 3600 if training else 0.0)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from lab.experiments.manifest import RunManifest
 from lab.errors import InputError
 from lab.evaluation.costs import MACHINES
 from lab.experiments.answer_paths import retrieves, uses_adapter
@@ -190,12 +191,12 @@ def volume_range(rows: Sequence[BreakEven], volume: float) -> tuple[float, float
     return 10 ** math.floor(math.log10(low) - 1), 10 ** math.ceil(math.log10(high) + 1)
 
 
-def index_measure(run_manifest: dict, open_store=None) -> IndexMeasure | None:
+def index_measure(run_manifest: RunManifest | dict, open_store=None) -> IndexMeasure | None:
     """The measured build time of the run's collection, kept with it by the ingest (None if not measured).
     `open_store` returns the `lab.index.store.Store` to read (default: a new one on the configured Chroma)."""
     from lab.errors import LabError
 
-    name = run_manifest.get("collection")
+    name = _typed(run_manifest).collection
     if not name:
         return None
     try:
@@ -210,14 +211,14 @@ def index_measure(run_manifest: dict, open_store=None) -> IndexMeasure | None:
                         info.build.whole)
 
 
-def training_measure(run_manifest: dict, root: str | Path | None = None) -> TrainingMeasure | None:
+def training_measure(run_manifest: RunManifest | dict, root: str | Path | None = None) -> TrainingMeasure | None:
     """The measured training time of the run's adapter, from its folder's manifest.json (None if not found).
 
     The run records the adapter's name and weights hash; the folder under `<data dir>/adapters` with that
     name is used when its weights hash matches (or when the run recorded no hash)."""
     from lab.generation.adapters import list_adapters, weights_sha256
 
-    name, wanted = run_manifest.get("adapter"), run_manifest.get("adapter_hash")
+    name, wanted = _typed(run_manifest).adapter, _typed(run_manifest).adapter_hash
     if not name:
         return None
     try:
@@ -235,3 +236,7 @@ def training_measure(run_manifest: dict, root: str | Path | None = None) -> Trai
             return None
         return TrainingMeasure(info.name, float(seconds), str(info.manifest.get("device", "?")), info.folder)
     return None
+
+
+def _typed(manifest: RunManifest | dict) -> RunManifest:
+    return manifest if isinstance(manifest, RunManifest) else RunManifest.from_dict(manifest)

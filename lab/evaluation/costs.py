@@ -113,6 +113,21 @@ class PriceTable:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def edited(base: PriceTable, where: str, **changes) -> PriceTable:
+    """`base` with the user's changes (checked like any table); its source says where it was edited when anything
+    changed, and stays the base's otherwise.
+
+    >>> edited(PriceTable(), "Results page", api_input_per_m=PriceTable().api_input_per_m).source == PriceTable().source
+    True
+    >>> edited(PriceTable(), "Results page", api_input_per_m=1.0).source
+    'edited on the Results page'
+    """
+    import dataclasses
+
+    changed = any(getattr(base, name) != value for name, value in changes.items())
+    return dataclasses.replace(base, **changes, source=f"edited on the {where}" if changed else base.source)
+
+
 def query_cost(tokens_in: int, tokens_out: int, model_ms: float, retrieved: bool, table: PriceTable) -> float:
     """USD for one query: model cost by tokens (api) or by measured model time (self-hosted: divided by the
     serving machine's stated speed-up and priced at its hourly price), plus retrieval."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from lab.experiments.manifest import RunManifest
 from lab.evaluation.costs import PriceTable
 from lab.evaluation.golden import GoldenQuestion
 from lab.experiments.answer_paths import PathContext, generate, prepare
@@ -25,12 +26,13 @@ class CompareJob(BackgroundJob):
     kind = "compare"
 
     def __init__(self, questions: Sequence[GoldenQuestion], paths: Sequence[str], ctx: PathContext,
-                 runs: RunStore, manifest: dict, embedder=None, table: PriceTable = PriceTable(),
+                 runs: RunStore, manifest: RunManifest | dict, embedder=None, table: PriceTable = PriceTable(),
                  batch_size: int = 32):
         self.questions, self.paths, self.ctx, self.runs = list(questions), list(paths), ctx, runs
         self.embedder, self.table, self.batch_size = embedder, table, max(1, batch_size)
-        self.manifest = {**manifest, "paths": self.paths, "batch_size": self.batch_size,
-                         "price_table": asdict(table), "questions": len(self.questions)}
+        manifest = manifest if isinstance(manifest, RunManifest) else RunManifest.from_dict(manifest)
+        self.manifest = manifest.with_(paths=tuple(self.paths), batch_size=self.batch_size, price_table=table,
+                                       questions=len(self.questions))
         total = len(self.questions) * len(self.paths)
         self.run_id = runs.create(self.manifest, total)
         super().__init__(self.run_id)
@@ -60,8 +62,10 @@ class CompareJob(BackgroundJob):
         self.runs.finish(self.run_id, state, error)
 
 
-def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, extra: dict | None = None) -> dict:
-    """What a run needs to be reproduced and compared fairly with another."""
+def manifest_for(ctx: PathContext, collection: str | None, questions_name: str,
+                 extra: dict | None = None) -> RunManifest:
+    """What a run needs to be reproduced and compared fairly with another; `extra` holds more of its fields
+    (the index half from `collection_manifest`, the golden set, the leakage check)."""
     import importlib.metadata
     import platform
     from datetime import datetime, timezone
@@ -72,7 +76,7 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
-    return {
+    return RunManifest.from_dict({
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "collection": collection, "questions_file": questions_name,
         "model": getattr(ctx.generator, "name", None), "model_hash": getattr(ctx.generator, "weights_hash", None),
@@ -82,7 +86,7 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str, 
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         **({"passage_context": True} if ctx.passage_context else {}),  # absent when off, as in runs made before it
         "python": platform.python_version(), "packages": versions, **(extra or {}),
-    }
+    })
 
 
 # What must be equal for two runs' scores to be compared as they stand, with the words a user reads.
@@ -93,13 +97,15 @@ COMPARABLE_ON = {"collection_hash": "corpus contents", "chunk_config": "chunking
                  "retrieval": "retrieval settings", "questions_file": "golden set"}
 
 
-def differences(one: dict, other: dict) -> list[str]:
+def differences(one: RunManifest | dict, other: RunManifest | dict) -> list[str]:
     """What differs between two runs' manifests, in words; empty when their scores compare as they stand. A run
     recorded before backends were a setting ran on transformers.
 
     >>> differences({"model": "m", "backend": "int8", "k": 4}, {"model": "m", "k": 4})
     ['generation backend']
     """
+    one, other = (m.to_dict() if isinstance(m, RunManifest) else m for m in (one, other))
+
     def value(manifest: dict, key: str):
         found = manifest.get(key)
         return "transformers" if key == "backend" and found is None and manifest.get("model") else found
@@ -107,10 +113,13 @@ def differences(one: dict, other: dict) -> list[str]:
     return [label for key, label in COMPARABLE_ON.items() if value(one, key) != value(other, key)]
 
 
-def collection_manifest(store, collection: str, rrf_k: int = 60, fusion: str = "leaders",
-                        reranker: str | None = None) -> dict:
-    """The index half of a run's manifest: which corpus, chunked how, embedded with what, retrieved how."""
+def collection_manifest(store, collection: str, retriever=None) -> dict:
+    """The index half of a run's manifest: which corpus, chunked how, embedded with what, and how the hybrid
+    retriever the run uses fuses and reranks (read from the retriever itself, so it is what ran)."""
     info = store.info(collection)
+    reranker = getattr(retriever, "reranker", None)
     return {"collection_hash": store.fingerprint(collection), "embedder": info.embedder,
             "chunk_config": asdict(info.chunk_config) if info.chunk_config else None,
-            "retrieval": {"fusion": fusion, "rrf_k": rrf_k, "candidates": 20, "reranker": reranker}}
+            "retrieval": {"fusion": getattr(retriever, "fusion", None), "rrf_k": getattr(retriever, "rrf_k", None),
+                          "candidates": getattr(retriever, "candidates", None),
+                          "reranker": getattr(reranker, "name", None) if reranker is not None else None}}

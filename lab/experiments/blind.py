@@ -5,7 +5,7 @@ changes keep it), each answer is "Answer A", "Answer B", ..., and what would giv
 until the reveal: retrieved chunks, cited sources, citation markers and the JSON wrapper of the behaviour
 format (only its `answer` field is shown). Votes go to `RunStore.add_vote` against the real path, so the
 Results page counts them next to the metrics. A one-off question is stored as a small run of its own
-(`manifest["blind"] = True`) so its votes have a run.
+(`RunManifest.blind`) so its votes have a run.
 
 >>> blind_order(["prompt", "rag", "hybrid"], "run1:q01") == blind_order(["hybrid", "prompt", "rag"], "run1:q01")
 True
@@ -21,8 +21,9 @@ import hashlib
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from lab.experiments.manifest import RunManifest
 from lab.errors import InputError
 from lab.evaluation.metrics import json_answer
 from lab.evaluation.record import AnswerRecord
@@ -85,7 +86,7 @@ def question_id(question: str) -> str:
     return "typed-" + hashlib.sha256(question.strip().encode()).hexdigest()[:8]
 
 
-def store_answers(answers, question, runs, manifest: dict, embedder=None, table=None) -> str:
+def store_answers(answers, question, runs, manifest: RunManifest | dict, embedder=None, table=None) -> str:
     """Store one question's answers (lab.experiments.answer_paths.Answer) as a finished run marked blind; returns its run id.
 
     `question` is a `lab.evaluation.golden.GoldenQuestion`; with an empty gold answer the gold-based scores are left
@@ -102,8 +103,9 @@ def store_answers(answers, question, runs, manifest: dict, embedder=None, table=
         for record in records:
             record.correct = record.f1 = record.semantic_similarity = None
     paths = [a.path for a in answers]
-    run_id = runs.create({**manifest, "blind": True, "paths": paths, "questions": 1,
-                          "price_table": asdict(table)}, len(records))
+    manifest = manifest if isinstance(manifest, RunManifest) else RunManifest.from_dict(manifest)
+    run_id = runs.create(manifest.with_(blind=True, paths=tuple(paths), questions=1, price_table=table),
+                         len(records))
     for record in records:
         record.run_id = run_id
     runs.add_answers(run_id, records)

@@ -1,5 +1,5 @@
 """Judging a stored run: a judge model grades every answer, the verdicts are stored on the answers
-(`judge_correct`) and the judge's name on the run (`manifest["judge"]`), as a job a page can leave.
+(`judge_correct`) and the judge's name on the run (`RunManifest.judge`), as a job a page can leave.
 
     JudgeJob(runs, run_id, Judge(endpoint)).run()
     agreement(runs.answers(run_id), runs.votes_by_question(run_id))

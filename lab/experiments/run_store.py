@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lab.experiments.manifest import RunManifest
 from lab.config import data_dir
 from lab.errors import DamagedStore, NotFoundError, StoreError
 from lab.evaluation.record import AnswerRecord
@@ -46,8 +47,8 @@ create table if not exists votes (
 class RunRecord:
     run_id: str
     created: str
-    status: str  # running, done, cancelled, failed, interrupted
-    manifest: dict
+    status: str  # running, done, cancelled, failed, interrupted, damaged (its row cannot be read)
+    manifest: RunManifest
     total: int
     done: int
     error: str | None
@@ -171,7 +172,9 @@ class RunStore:
         with self._connect() as db:
             db.execute("select count(*) from runs").fetchone()
 
-    def create(self, manifest: dict, total: int) -> str:
+    def create(self, manifest: RunManifest | dict, total: int) -> str:
+        if isinstance(manifest, RunManifest):
+            manifest = manifest.to_dict()
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._connect() as db:
             db.execute("insert into runs (run_id, created, status, pid, heartbeat, manifest, total) "
@@ -212,9 +215,14 @@ class RunStore:
 
     def _record(self, row) -> RunRecord:
         run_id, created, status, pid, heartbeat, manifest, total, done, error = row
+        try:
+            parsed = RunManifest.from_dict(json.loads(manifest))
+        except (TypeError, ValueError, RecursionError) as exc:  # one garbled row hides only itself
+            return RunRecord(str(run_id), str(created), "damaged", RunManifest(), int(total or 0), int(done or 0),
+                             f"This run's record is damaged ({type(exc).__name__}); its answers may still be read.")
         if status == "running" and not process_alive(pid):  # its process is gone: killed or crashed
             status = "interrupted"
-        return RunRecord(run_id, created, status, json.loads(manifest), total, done, error)
+        return RunRecord(run_id, created, status, parsed, total, done, error)
 
     def get(self, run_id: str) -> RunRecord:
         with self._connect() as db:

@@ -188,3 +188,13 @@ def save_training_texts(folder: str | Path, examples) -> Path:
     path.write_text("".join(json.dumps(asdict(t), ensure_ascii=False) + "\n" for t in texts_from_examples(examples)),
                     encoding="utf-8")
     return path
+
+
+def store_upload(raw: bytes) -> Path:
+    """An uploaded fine-tuning set, kept under the data directory by content hash (the same upload, one file)."""
+    import hashlib
+
+    from lab.atomic import write_bytes
+    from lab.config import data_dir
+
+    return write_bytes(data_dir() / "uploads" / "finetune" / f"{hashlib.sha256(raw).hexdigest()[:16]}.jsonl", raw)

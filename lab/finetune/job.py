@@ -197,3 +197,22 @@ def run_training(data: str | Path, out: str | Path, config: LoraTrainConfig, bas
         job.cancel()
         job.wait()
     return job.status, job.manifest
+
+
+def running_trainings(folder: str | Path) -> list[Path]:
+    """Adapter folders under `folder` whose training is running (found by their status file, so a refresh, another
+    tab or the command line finds a training again)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return [f for f in sorted(folder.iterdir()) if f.is_dir() and (s := read_status(f)) and s.state == "running"]
+
+
+def evaluation_rows(evaluation: dict) -> list[dict]:
+    """The base-vs-adapter evaluation as table rows: metric, base, adapter (metrics measured on either)."""
+    rows = []
+    for metric in ("test_loss", "exact_match", "token_f1", "json_format", "general_accuracy"):
+        base, tuned = evaluation.get("base", {}).get(metric), evaluation.get("adapter", {}).get(metric)
+        if base is not None or tuned is not None:
+            rows.append({"metric": metric.replace("_", " "), "base": base, "adapter": tuned})
+    return rows

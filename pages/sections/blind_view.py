@@ -33,7 +33,7 @@ def _step(ids: list[str], by: int) -> None:
 def _batch_question() -> tuple[str | None, str | None]:
     """Pick a finished batch run and step through its questions."""
     runs = [r for r in resources.run_store().list()
-            if r.status == "done" and not r.manifest.get("blind") and len(r.manifest.get("paths", [])) > 1]
+            if r.status == "done" and not r.manifest.blind and len(r.manifest.paths) > 1]
     if not runs:
         st.info("No finished batch run with two or more paths yet: start one in the Golden set (batch) tab.")
         return None, None

@@ -26,7 +26,7 @@ def _start(run_id: str, remote: dict) -> None:
 
 def draw(run, records) -> None:
     st.subheader("Which metric decides")
-    judge = run.manifest.get("judge")
+    judge = run.manifest.judge
     st.caption("Accuracy is decided three ways: alias containment (the gold answer or an alias appears in the "
                "answer: transparent, but it credits an answer that holds the right words and states the wrong "
                "fact), its strict form (the gold's polarity: not negated when the gold is not, no yes-and-no "

@@ -55,9 +55,9 @@ def _estimate(e) -> str:
     return "n/a" if not e.n or math.isnan(e.mean) else f"{e.mean:.2f} [{e.low:.2f}, {e.high:.2f}] (n={e.n})"
 
 
-def results_section(manifest: dict, records: list[AnswerRecord], metric: str, label: str) -> None:
+def results_section(manifest, records: list[AnswerRecord], metric: str, label: str) -> None:
     """Scores with and without the questions the run's leakage check flagged."""
-    check = manifest.get("leakage") or {}
+    check = manifest.leakage or {}
     flagged = check.get("flagged") or []
     if check.get("error"):
         st.caption(f"Leakage check not run: {as_text(check['error'])}")
