@@ -41,14 +41,9 @@ def _start_batch() -> str:
     second tab joins the run already going)."""
     from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
     from lab.evaluation.golden import load_golden
+    from lab.experiments.golden_sets import spread_by_kind
 
-    questions, kinds = [], set()
-    pool = load_golden(SAMPLE_GOLDEN)
-    for q in pool:
-        if q.kind not in kinds and len(questions) < DEMO_BATCH:
-            questions.append(q)
-            kinds.add(q.kind)
-    questions += [q for q in pool if q not in questions][: DEMO_BATCH - len(questions)]
+    questions = spread_by_kind(load_golden(SAMPLE_GOLDEN), DEMO_BATCH)
     return state.start_compare(questions, "sample golden set (Home demo)", DEMO_PATHS, RetrievalConfig(),
                                DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH), collection=DEFAULT_COLLECTION)
 

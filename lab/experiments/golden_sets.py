@@ -97,3 +97,19 @@ def evaluate_set(modes: dict, store, collection: str, golden_set: GoldenSet, k: 
 
         notes.append(EASIER)
     return results, notes
+
+
+def spread_by_kind(questions: Sequence[GoldenQuestion], n: int) -> list[GoldenQuestion]:
+    """Up to `n` questions: one of each kind first (in file order), then the rest in file order, so a small sample
+    shows every kind.
+
+    >>> qs = [GoldenQuestion(str(i), "q", "a", kind=k) for i, k in enumerate(["fact", "fact", "numeric", "fact"])]
+    >>> [q.id for q in spread_by_kind(qs, 3)]
+    ['0', '2', '1']
+    """
+    chosen, kinds = [], set()
+    for q in questions:
+        if q.kind not in kinds and len(chosen) < n:
+            chosen.append(q)
+            kinds.add(q.kind)
+    return chosen + [q for q in questions if q not in chosen][: n - len(chosen)]
