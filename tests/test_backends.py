@@ -35,7 +35,7 @@ def random_adapter():
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from lab.generation.models import default_model_folder
+    from lab.generation.embedded import default_model_folder
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(default_model_folder())

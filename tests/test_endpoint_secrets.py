@@ -126,7 +126,7 @@ def test_a_signed_in_visitor_tries_the_models_and_compare_pages(servers, monkeyp
     monkeypatch.setenv("LAB_PASSWORD", SECRET)
     monkeypatch.setenv("LAB_TEST_OPERATOR_KEY", "sk-bound")
     handler, url = servers()
-    monkeypatch.setenv("LAB_ENDPOINT_KEYS", f"LAB_TEST_OPERATOR_KEY=api.example.com")
+    monkeypatch.setenv("LAB_ENDPOINT_KEYS", "LAB_TEST_OPERATOR_KEY=api.example.com")
     at = AppTest.from_file(str(REPO / "pages" / "models.py"), default_timeout=120)
     at.session_state["lab_password_ok"] = True  # signed in as a visitor
     at.run()

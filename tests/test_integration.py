@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_default_generator_loads_from_its_safetensors_cache_fast(real_generator):
-    from lab.generation.models import LocalGenerator, default_model_folder
+    from lab.generation.embedded import default_model_folder
+    from lab.generation.models import LocalGenerator
 
     folder = default_model_folder()
     assert (folder / "model.safetensors").exists() and not list(folder.glob("*.gguf"))

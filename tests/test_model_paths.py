@@ -54,7 +54,7 @@ def test_a_symlink_inside_that_leads_outside_is_refused(outside):
 
 def test_models_adapters_and_cross_encoders_are_confined(outside):
     from lab.generation.adapters import check_adapter_folder
-    from lab.generation.models import resolve_model
+    from lab.generation.embedded import resolve_model
     from lab.index.rerank import CrossEncoderReranker
 
     _, elsewhere = outside
@@ -72,7 +72,7 @@ def test_models_adapters_and_cross_encoders_are_confined(outside):
 
 
 def test_a_folder_with_only_pickle_weights_is_refused(outside):
-    from lab.generation.models import resolve_model
+    from lab.generation.embedded import resolve_model
 
     allowed, _ = outside
     folder = allowed / "pickled"
@@ -124,7 +124,7 @@ def _model(folder: Path) -> Path:
 
 def _loaders():
     from lab.generation.adapters import check_adapter_folder
-    from lab.generation.models import resolve_model
+    from lab.generation.embedded import resolve_model
     from lab.index.rerank import CrossEncoderReranker
 
     return {"adapter": (_adapter, check_adapter_folder, "adapter_model.safetensors"),

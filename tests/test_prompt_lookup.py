@@ -37,7 +37,8 @@ def test_prompt_lookup_gives_the_plain_greedy_answers_on_real_licence_passages()
 def test_tokens_past_an_answer_end_are_not_counted():
     from transformers import AutoTokenizer
 
-    from lab.generation.models import answer_tokens, default_model_folder
+    from lab.generation.embedded import default_model_folder
+    from lab.generation.models import answer_tokens
 
     tokenizer = AutoTokenizer.from_pretrained(default_model_folder())
     answer = tokenizer("It is GPL-3 [1].", add_special_tokens=False)["input_ids"]

@@ -69,7 +69,7 @@ def test_batches_cover_every_example_once_and_group_lengths():
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from lab.generation.models import default_model_folder
+    from lab.generation.embedded import default_model_folder
 
     return AutoTokenizer.from_pretrained(str(default_model_folder()))
 

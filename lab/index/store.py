@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from lab.config import ChunkConfig, chroma_host, data_dir
+from lab.config import ChunkConfig
 from lab.corpus.chunking import Chunk
-from lab.errors import DamagedStore, InputError, NotFoundError, StoreError
+from lab.errors import InputError, NotFoundError, StoreError
+from lab.index.chroma_client import client
 from lab.index.lock import commit_lock, writer_lock
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
@@ -79,46 +80,6 @@ def check_name(name: str) -> str:
         raise InputError(f"Collection name {name!r} is invalid: use 3-63 letters, digits, '.', '_' or '-', "
                          f"starting and ending with a letter or digit (and not starting with {_STAGING}).")
     return name
-
-
-def client(host: str | None = None):
-    """A Chroma client: HTTP when `host` (or LAB_CHROMA_HOST) is set, embedded otherwise."""
-    import chromadb
-
-    host = host or chroma_host()
-    settings = chromadb.Settings(anonymized_telemetry=False)
-    from chromadb.errors import ChromaError
-
-    try:
-        if host:
-            hostname, _, port = host.rpartition(":")
-            return chromadb.HttpClient(host=hostname or host, port=int(port or 8000), settings=settings)
-    except (ValueError, ConnectionError) as exc:
-        raise StoreError(f"Could not reach Chroma at {host or 'the data directory'}: {exc}. "
-                         "Check LAB_CHROMA_HOST, or unset it to use the embedded store.") from exc
-    folder = data_dir() / "chroma"
-    try:
-        return _open_embedded(folder, settings)
-    # garbage, a truncated file, a folder where the file goes (Chroma's failed start-up can end in AttributeError)
-    except (ChromaError, OSError, ValueError, AttributeError) as exc:
-        raise DamagedStore(
-            f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
-            "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
-            f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
-            folder) from exc
-
-
-def _open_embedded(folder, settings):
-    """Open the embedded Chroma one process at a time: two first opens of a new data directory at once race in
-    Chroma's own schema set-up ('table collections already exists')."""
-    import fcntl
-
-    import chromadb
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / ".chroma-open.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return chromadb.PersistentClient(path=str(folder), settings=settings)
 
 
 class Store:
