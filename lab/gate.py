@@ -13,7 +13,12 @@ ASGI app (`make run` serves `st.App` with it, see pages/ui/server.py):
   refused. Only `/_stcore/health` stays open, for monitors; it says "ok" and nothing else.
 - Guessing: each failed attempt from a client address makes that *address* wait longer before the next one is
   checked (lab.auth.failure_delay; answered 429 with Retry-After meanwhile), however many sessions or cookies
-  it uses.
+  it uses. The address is the connection's: forwarded headers (X-Forwarded-For) are believed only from the
+  proxies named in LAB_TRUSTED_PROXIES (`trusted_proxies`, handed to uvicorn by pages/ui/server.py), so a client
+  cannot rotate them to guess without waiting.
+- Origin: a request that carries an Origin header (every browser WebSocket does, and every cross-site form)
+  must come from the lab's own address (scheme, host and port of its Host header), so a page on another site
+  or another localhost port cannot use the user's cookie.
 
 >>> signer = Signer(b"k" * 32)
 >>> signer.valid(signer.token(now=100.0), now=101.0), signer.valid("v1.100.forged", now=101.0)
@@ -22,6 +27,14 @@ ASGI app (`make run` serves `st.App` with it, see pages/ui/server.py):
 (True, False)
 >>> safe_next("/Compare?x=1"), safe_next("//evil.example/"), safe_next("https://evil.example/")
 ('/Compare?x=1', '/', '/')
+>>> safe_next("/\t/evil.example"), safe_next("/ /evil.example")
+('/', '/')
+>>> same_origin([(b"host", b"127.0.0.1:8501"), (b"origin", b"http://127.0.0.1:8501")])
+True
+>>> same_origin([(b"host", b"127.0.0.1:8501"), (b"origin", b"http://127.0.0.1:9999")])
+False
+>>> same_origin([(b"host", b"lab.example"), (b"origin", b"https://lab.example:443")], "wss")
+True
 """
 
 from __future__ import annotations
@@ -29,11 +42,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import os
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from lab.auth import configured_password, failure_delay, password_matches
 from lab.errors import LabError
@@ -120,8 +134,38 @@ def cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str:
 
 
 def safe_next(target: str) -> str:
-    """Where to go after signing in: a path on this server only (never `//host` or a scheme)."""
+    """Where to go after signing in: a path on this server only (never `//host` or a scheme, and no control
+    characters or spaces, which browsers drop: `/<TAB>/evil.example` would lead to //evil.example)."""
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def same_origin(headers: Iterable[tuple[bytes, bytes]], scheme: str = "http") -> bool:
+    """A request without an Origin header, or whose Origin is the lab's own: the request's scheme (ws counts as
+    http) and the host and port of its Host header."""
+    origin = header(headers, b"origin").strip().lower()
+    if not origin:
+        return True
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+    own = urlsplit(f"{scheme}://{header(headers, b'host').strip().lower()}")
+    try:
+        own_port = own.port
+    except ValueError:
+        return False
+    default = 443 if scheme == "https" else 80
+    return parts.scheme == scheme and parts.hostname == own.hostname and (port or default) == (own_port or default)
+
+
+def trusted_proxies() -> str:
+    """The proxies whose X-Forwarded-For is believed (uvicorn's FORWARDED_ALLOW_IPS): LAB_TRUSTED_PROXIES, else
+    none (uvicorn's own default trusts any client on loopback, whose forwarded address it then takes as given)."""
+    return os.environ.get("LAB_TRUSTED_PROXIES", "").strip()
 
 
 def login_page(next_path: str, message: str = "") -> bytes:
@@ -163,6 +207,9 @@ class Gate:
         if not host_allowed(headers, self.allowed):
             return await self._refuse(scope, receive, send, 403, "This host name is not allowed. Open the lab at "
                                       "http://localhost (or add the name to server.allowedHosts).")
+        if not same_origin(headers, scope.get("scheme", "http")):
+            return await self._refuse(scope, receive, send, 403, "This request comes from another site or port; "
+                                      "open the lab at its own address.")
         if self.password is None or scope["path"] in OPEN_PATHS:
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and scope["path"] == LOGIN_PATH:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.config import SERVED_SCRIPT as SERVED  # noqa: F401 - what `make run` serves: app.py behind the gate (lab/gate.py)
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

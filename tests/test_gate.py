@@ -144,7 +144,8 @@ def test_guessing_is_throttled_per_client_address_not_per_session():
 
 def test_the_login_form_never_redirects_off_the_server_and_refuses_big_bodies():
     gate = Gate(Inner(), password=PASSWORD, key=b"k" * 32)
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
+                   "/\n/evil.example", "/ /evil.example", "/\x7f/evil.example"):
         form = urllib.parse.urlencode({"password": PASSWORD, "next": target}).encode()
         status, headers, _ = call(gate, "POST", LOGIN_PATH, body=form)
         assert status == 303 and headers["location"] == "/"
@@ -152,6 +153,33 @@ def test_the_login_form_never_redirects_off_the_server_and_refuses_big_bodies():
     assert call(gate, "DELETE", LOGIN_PATH)[0] == 405
     page = call(gate, "GET", LOGIN_PATH)[2].decode()
     assert "<script" not in page
+
+
+def test_a_request_from_another_origin_is_refused_even_with_the_cookie():
+    """A page on another localhost port (same site for SameSite cookies) opening the lab's WebSocket or posting
+    to it with the user's cookie: refused; the lab's own pages (same origin, or no Origin) pass."""
+    gate = Gate(Inner(), password=PASSWORD, key=b"k" * 32)
+    signed = sign_in(gate)[1]["set-cookie"].split(";")[0]
+    own = [("cookie", signed), ("origin", "http://localhost:8501")]
+    assert call(gate, path="/_stcore/stream", kind="websocket", headers=own)[0] == "accept"
+    assert call(gate, path="/_stcore/stream", kind="websocket", headers=[("cookie", signed)])[0] == "accept"
+    for origin in ("http://localhost:9999", "http://evil.example", "null", "https://localhost:8501"):
+        assert call(gate, path="/_stcore/stream", kind="websocket",
+                    headers=[("cookie", signed), ("origin", origin)])[0] == "close", origin
+        assert call(gate, "PUT", "/_stcore/upload_file/s/f", headers=[("cookie", signed), ("origin", origin)])[0] \
+            == 403, origin
+    open_gate = Gate(Inner(), password="")  # no password: the Origin check holds all the same
+    assert call(open_gate, path="/_stcore/stream", kind="websocket", headers=[("origin", "http://localhost:1")])[0] \
+        == "close"
+
+
+def test_forwarded_addresses_are_believed_only_from_configured_proxies(monkeypatch):
+    from lab.gate import trusted_proxies
+
+    monkeypatch.delenv("LAB_TRUSTED_PROXIES", raising=False)
+    assert trusted_proxies() == ""
+    monkeypatch.setenv("LAB_TRUSTED_PROXIES", "10.0.0.5, 10.0.0.6")
+    assert trusted_proxies() == "10.0.0.5, 10.0.0.6"
 
 
 def test_an_unreadable_password_file_keeps_everything_locked_with_the_reason(monkeypatch, tmp_path):
@@ -163,13 +191,14 @@ def test_an_unreadable_password_file_keeps_everything_locked_with_the_reason(mon
 
 
 # --- the probes of the attack run, against the real server ---------------------------------------------------------
-def _upgrade(port: int, host: str, cookie: str = "") -> str:
+def _upgrade(port: int, host: str, cookie: str = "", origin: str = "") -> str:
     """The status line a WebSocket handshake to /_stcore/stream gets."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Protocol: streamlit\r\n"
-                      + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode())
+                      + (f"Cookie: {cookie}\r\n" if cookie else "") + (f"Origin: {origin}\r\n" if origin else "")
+                      + "\r\n").encode())
         return sock.recv(4096).decode("latin-1").split("\r\n")[0]
 
 
@@ -202,6 +231,9 @@ def test_the_served_lab_refuses_every_probe_before_the_password_and_works_after_
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         assert _request(port, "POST", LOGIN_PATH, form, b"password=guess")[0] == 401
         assert _request(port, "POST", LOGIN_PATH, form, b"password=" + PASSWORD.replace(" ", "+").encode())[0] == 429
+        for i in range(5):  # a rotating X-Forwarded-For is not another address (it was: 40,939 guesses in 20 s)
+            rotated = {**form, "X-Forwarded-For": f"203.0.113.{i}"}
+            assert _request(port, "POST", LOGIN_PATH, rotated, b"password=guess")[0] == 429
         time.sleep(1.1)
         status, headers, _ = _request(port, "POST", LOGIN_PATH, form,
                                       b"password=" + PASSWORD.replace(" ", "+").encode())
@@ -209,6 +241,8 @@ def test_the_served_lab_refuses_every_probe_before_the_password_and_works_after_
         signed = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
         assert _upgrade(port, f"127.0.0.1:{port}", signed).split()[1] == "101"
         assert _upgrade(port, "evil.example", signed).split()[1] == "403"
+        assert _upgrade(port, f"127.0.0.1:{port}", signed, origin="http://127.0.0.1:1").split()[1] == "403"
+        assert _upgrade(port, f"127.0.0.1:{port}", signed, origin=f"http://127.0.0.1:{port}").split()[1] == "101"
         # a real browser: the form, a wrong password, the right one, then the lab itself (no second form)
         with chromium() as browser:
             page = browser.new_page()

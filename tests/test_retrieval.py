@@ -87,7 +87,6 @@ def test_hybrid_fuses_by_id_and_keeps_every_stage(modes):
 
 def _plain_hybrid(modes, query, k):
     """Hybrid fused from two full searches (texts read from Chroma): what the fast path must equal."""
-
     from lab.index.fusion import leaders
 
     dense, lexical = modes["dense"].search(query, 20), modes["bm25"].search(query, 20)
