@@ -358,3 +358,41 @@ def test_decide_page_prices_serving_apart_from_the_training_gpu(runs):
     at.selectbox(key="tco_serving_machine").set_value("AWS g4dn.xlarge (1x NVIDIA T4)").run()
     at.number_input(key="tco_serving_speedup").set_value(8.0).run()
     assert any("T4" in i.value and "8x the throughput" in i.value.replace("\\", "") for i in at.info)
+
+
+# The brief's template: text from users and models is escaped, never markup, never template syntax -----------------
+
+PAYLOAD = "<script>alert(1)</script> \"><img src=x onerror=alert(1)> {{7*7}} {% raw %} {# c #}"
+
+
+def test_brief_template_escapes_payloads_in_questions_answers_and_collection_and_never_evaluates_them(runs, tmp_path):
+    """The brief is a jinja2 template with autoescape on: a question, an answer and a collection name that carry
+    markup come out escaped (only plotly's own scripts are live) and template syntax in them is printed as it is."""
+    import plotly.offline
+    from bs4 import BeautifulSoup
+
+    from lab.decision.report import _templates, write_brief
+
+    run_id = synthetic_run(runs, ("prompt", "rag"), n=6, collection=f"docs {PAYLOAD}")
+    records = runs.answers(run_id)
+    for r in records:
+        if r.question_id == "q01":
+            r.question = f"Why {PAYLOAD}?"
+            r.answer = f"Because {PAYLOAD}" if r.path == "prompt" else r.answer
+    runs.add_answers(run_id, records)
+    html = write_brief(run_id, tmp_path / "brief.html", runs=runs).read_text()
+
+    escaped = ("&lt;script&gt;alert(1)&lt;/script&gt; &quot;&gt;&lt;img src=x onerror=alert(1)&gt; {{7*7}} "
+               "{% raw %} {# c #}")
+    assert f"<p>Which approach should answer questions over the collection docs {escaped}: prompt" in html
+    assert f"<td>collection</td><td>docs {escaped}</td>" in html
+    assert f"<td>Why {escaped}?</td>" in html and f"<td>x Because {escaped}</td>" in html
+    rest = html.replace(plotly.offline.get_plotlyjs(), "")
+    assert "<script>alert" not in rest and "<img" not in rest and "alert(1)</script>" not in rest
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find_all("img") == []
+    assert len(soup.find_all("script")) == 6 and not any("alert" in (s.string or "") for s in soup.find_all("script"))
+    text = soup.get_text()
+    assert text.count(f"docs {PAYLOAD}") == 2 and f"Why {PAYLOAD}?" in text and f"Because {PAYLOAD}" in text
+    assert text.count("{{7*7}}") == 4 and "alert(1)> 49" not in text, "template syntax in data is not evaluated"
+    assert _templates().autoescape("brief.html.j2") is True

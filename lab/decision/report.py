@@ -66,18 +66,19 @@ class Table(NamedTuple):
 
 
 def _manifest(run) -> dict:
-    """The run's manifest as the stored dict (a `RunManifest` as its `to_dict()`)."""
+    """The run's manifest as a dict: as stored, or a `RunManifest` as its `to_dict()`."""
     m = run.manifest
     return m if isinstance(m, dict) else m.to_dict()
 
 
-def manifest_hash(manifest: dict) -> str:
-    """A short hash of the run manifest: equal hashes, identical settings.
+def manifest_hash(manifest) -> str:
+    """A short hash of the run manifest (a dict or a `RunManifest`): equal hashes, identical settings.
 
     >>> manifest_hash({"a": 1}) == manifest_hash({"a": 1}) != manifest_hash({"a": 2})
     True
     """
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    document = manifest if isinstance(manifest, dict) else manifest.to_dict()
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None = None, price_table: PriceTable | None = None,

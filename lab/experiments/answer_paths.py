@@ -265,11 +265,16 @@ def generate(answers: list[Answer], ctx: PathContext,
                     finished(answer.path, 1)
             continue
         for i, (answer, generation) in enumerate(zip(group, generations)):
+            answer.model = generator.name
+            if generation.error:
+                answer.error = generation.error
+                if i not in reported and finished:
+                    finished(answer.path, 1)
+                continue
             answer.text = generation.text
             answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
             answer.tokens_estimated = generation.tokens_estimated
             answer.latency_ms["generate"] = generation.seconds * 1000
-            answer.model = generator.name
             if i not in reported and finished:  # a generator that does not report answer by answer
                 finished(answer.path, 1)
     for answer in answers:

@@ -106,6 +106,12 @@ def build(questions: Sequence[GoldenQuestion], schema: dict | None = None, examp
     if teacher is not None:
         replies = teacher.generate([teacher_messages(q, schema, examples) for q in questions],
                                    DecodingConfig(max_new_tokens=256))
+        failed = [r.error for r in replies if r.error]
+        if failed:
+            from lab.errors import ModelError
+
+            raise ModelError(f"The teacher could not answer {len(failed)} of {len(replies)} questions ({failed[0]}); "
+                             "nothing was saved. Try again, or build the set without a teacher.")
         completions = [r.text.strip() for r in replies]
     else:
         completions = [completion_from_gold(q, schema) for q in questions]

@@ -47,6 +47,7 @@ class Generation:
     tokens_out: int
     seconds: float  # this answer's share of the generation's wall time (its prefill, its share of shared steps)
     tokens_estimated: bool = False  # True when the server reported no usage and the counts are estimates
+    error: str | None = None  # this answer could not be generated (an endpoint's failure for this request alone)
 
 
 class Generator(Protocol):
