@@ -35,6 +35,8 @@ class EndpointSettings:
     base_url: str
     model: str
     api_key_env: str | None = None
+    adapter: str | None = None  # the name the server gives the LoRA adapter (finetuned@endpoint, hybrid@endpoint)
+    concurrency: int = 8        # requests in flight
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,21 @@ class Settings:
     endpoint: EndpointSettings | None = None
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+    def to_dict(self) -> dict:
+        """As stored with a run, to resume it (the endpoint's key by its variable's NAME only)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        def pick(kind, values):
+            known = {f.name for f in dataclasses.fields(kind)}
+            return kind(**{k: v for k, v in (values or {}).items() if k in known})
+
+        top = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}}
+        return cls(**{**top, "endpoint": pick(EndpointSettings, top["endpoint"]) if top.get("endpoint") else None,
+                      "retrieval": pick(RetrievalConfig, top.get("retrieval")),
+                      "decoding": pick(DecodingConfig, top.get("decoding"))})
 
 
 class Resources(Protocol):
@@ -107,18 +124,24 @@ class Loader:
     def endpoint(self, settings: EndpointSettings):
         from lab.generation.endpoint import EndpointGenerator
 
-        return self._keep(("endpoint", settings), lambda: EndpointGenerator(settings.base_url, settings.model,
-                                                                            settings.api_key_env))
+        return self._keep(("endpoint", settings), lambda: EndpointGenerator(
+            settings.base_url, settings.model, settings.api_key_env, concurrency=settings.concurrency))
 
 
-def endpoint_settings(url: str | None, model: str | None, key_env: str | None = None) -> EndpointSettings | None:
+def endpoint_settings(url: str | None, model: str | None, key_env: str | None = None, adapter: str | None = None,
+                      concurrency: int = 8) -> EndpointSettings | None:
     """Endpoint settings from loose options: both URL and model, or neither."""
     if not (url or model):
+        if adapter:
+            raise InputError("--endpoint-adapter names an adapter on an endpoint: give --endpoint-url and "
+                             "--endpoint-model too.")
         return None
     if not (url and model):
         raise InputError("Give both the endpoint URL and its model name (--endpoint-url and --endpoint-model), and "
                          "the NAME of the variable holding its API key when it needs one (--endpoint-key-env).")
-    return EndpointSettings(url, model, key_env or None)
+    if not 1 <= int(concurrency) <= 256:
+        raise InputError(f"--concurrency must be 1-256 requests in flight, got {concurrency}.")
+    return EndpointSettings(url, model, key_env or None, (adapter or "").strip() or None, int(concurrency))
 
 
 def retrievers(settings: Settings, res: Resources, collection: str | None = None) -> tuple[dict, str | None]:
@@ -159,7 +182,8 @@ def path_context(settings: Settings, res: Resources, paths: Sequence[str] | None
     local, remote = generators(settings, res, paths)
     adapter = local.load_adapter(settings.adapter) if settings.adapter and local is not None else None
     return PathContext(local, modes.get("dense"), modes.get("rerank") or modes.get("hybrid"), settings.retrieval.k,
-                       settings.decoding, adapter, remote, passage_context=settings.retrieval.passage_context)
+                       settings.decoding, adapter, remote, passage_context=settings.retrieval.passage_context,
+                       endpoint_adapter=settings.endpoint.adapter if settings.endpoint else None)
 
 
 def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQuestion], questions_name: str,
@@ -174,4 +198,49 @@ def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQu
     if settings.collection and ctx.retriever is not None:
         extra.update(collection_manifest(res.store(), settings.collection, ctx.retriever))
     manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
-    return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size)
+    launch = {"settings": settings.to_dict(), "questions_name": questions_name, "paths": list(paths),
+              "batch": dataclasses.asdict(batch), "extra_manifest": extra_manifest or {},
+              "price_table": dataclasses.asdict(table)}
+    return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size, launch)
+
+
+def resume_job(run_id: str, res: Resources) -> CompareJob:
+    """The job that finishes a stopped run (interrupted, failed or cancelled): the same settings and questions,
+    only the (question, path) pairs not stored yet. Refused, saying what changed, when the run cannot be resumed
+    as it was: still running, made before runs kept their launch, or its model, adapter, corpus or settings
+    differ now (a new run is then the honest comparison)."""
+    from lab.evaluation.costs import PriceTable
+    import json
+
+    from lab.evaluation.golden import parse_golden
+    from lab.experiments.batch import differences
+    from lab.experiments.run_store import RunStore
+
+    runs = RunStore()
+    run = runs.get(run_id)
+    if run.status == "running":
+        raise InputError(f"Run {run_id} is still running: wait for it, or cancel it first.")
+    if run.status == "done" and run.done >= run.total:
+        raise InputError(f"Run {run_id} is complete ({run.done}/{run.total} answers): nothing to resume.")
+    stored = runs.launch(run_id)
+    if stored is None:
+        raise InputError(f"Run {run_id} was made before runs could be resumed: start it again as a new run.")
+    launch, rows = stored
+    settings = Settings.from_dict(launch.get("settings") or {})
+    batch = BatchConfig(**{k: v for k, v in (launch.get("batch") or {}).items()
+                           if k in {f.name for f in dataclasses.fields(BatchConfig)}})
+    questions = parse_golden("".join(json.dumps(q) + "\n" for q in rows), f"run {run_id}'s questions")
+    paths = launch.get("paths") or list(run.manifest.paths)
+    ctx = dataclasses.replace(path_context(settings, res, paths), continuous=batch.continuous)
+    extra = {"batching": "continuous" if batch.continuous else "fixed"}
+    if settings.collection and ctx.retriever is not None:
+        extra.update(collection_manifest(res.store(), settings.collection, ctx.retriever))
+    now = manifest_for(ctx, settings.collection, launch.get("questions_name", ""),
+                       {**extra, **(launch.get("extra_manifest") or {})})
+    changed = differences(run.manifest, now)
+    if changed:
+        raise InputError(f"Run {run_id} cannot be resumed as it was: {', '.join(changed)} differ now. Start a new "
+                         "run to compare with these settings.")
+    table = PriceTable.from_dict(launch.get("price_table") or {})
+    return CompareJob(questions, paths, ctx, runs, run.manifest, res.embedder(), table, batch.batch_size,
+                      resume=run_id)

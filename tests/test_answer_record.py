@@ -12,7 +12,7 @@ import pytest
 from lab.evaluation.costs import PriceTable
 from lab.evaluation.golden import GoldenQuestion
 from lab.evaluation.record import AnswerRecord, RetrievedChunk
-from lab.experiments.answer_paths import PATHS, Answer, PathSpec, available_paths, retrieves, uses_adapter
+from lab.experiments.answer_paths import PATHS, Answer, available_paths, retrieves, uses_adapter
 from lab.experiments.export import QUESTION_COLUMNS, question_csv, to_csv
 from lab.experiments.run_store import RunStore
 from lab.experiments.scoring import score
@@ -130,10 +130,7 @@ def test_path_roles_are_declared_once_and_read_through_endpoint_twins():
     assert retrieves("hybrid-rag@endpoint") and not retrieves("prompt@endpoint")
     assert not retrieves("a-path-of-an-older-lab") and not uses_adapter("a-path-of-an-older-lab")
     assert available_paths(adapter=False) == ["prompt", "rag", "hybrid-rag"]
-    assert available_paths(endpoint=True, adapter=False)[3:] == ["prompt@endpoint", "rag@endpoint",
-                                                                  "hybrid-rag@endpoint"]
-    with pytest.raises(ValueError, match="PathSpec.endpoint_ok"):
-        PathSpec("tuned", PATHS["finetuned"].run, retrieves=False, uses_adapter=True, endpoint_ok=True)
+    assert available_paths(endpoint=True, adapter=False)[3:] == [p + "@endpoint" for p in PATHS]
 
 
 @pytest.mark.parametrize("module", ["lab.evaluation.record", "lab.evaluation.injection",

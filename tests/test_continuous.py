@@ -69,7 +69,7 @@ def test_each_answer_is_its_greedy_answer_alone_and_is_reported_as_it_is_done(re
     monkeypatch.setattr(continuous, "MIN_PREFIX", 8)  # the system prompt alone is a prefix worth reusing here
     done: list[int] = []
     start = time.perf_counter()
-    together = reference_generator.generate(_conversations(), DECODING, each=done.append)
+    together = reference_generator.generate(_conversations(), DECODING, each=lambda i, _: done.append(i))
     wall = time.perf_counter() - start
     assert calls.count("place") >= 1 and calls.count("rebuild") >= 3 and calls.count("prefix") >= 3
     assert [g.text for g in together] == [g.text for g in alone] and all(g.text for g in alone)
@@ -112,7 +112,7 @@ def test_a_cancel_mid_call_stops_it_and_the_next_call_answers_the_same(reference
     class Cancelled(Exception):
         pass
 
-    def cancel_on_second(i: int) -> None:
+    def cancel_on_second(i: int, _generation) -> None:
         seen.append(i)
         if len(seen) == 2:
             raise Cancelled
@@ -131,7 +131,7 @@ def test_a_cache_that_cannot_be_merged_falls_back_to_fixed_batches(reference_gen
 
     monkeypatch.setattr(continuous, "supported", lambda cache: False)
     done: list[int] = []
-    fixed = reference_generator.generate(_conversations()[:3], DECODING, each=done.append)
+    fixed = reference_generator.generate(_conversations()[:3], DECODING, each=lambda i, _: done.append(i))
     assert [g.text for g in fixed] == [g.text for g in alone[:3]] and done == [0, 1, 2]
 
 

@@ -109,7 +109,7 @@ def _ask(url, questions, **options):
     waits: list[float] = []
     gen = EndpointGenerator(url, "m", sleep=waits.append, **options)
     arrived: list[int] = []
-    out = gen.generate([chat(q) for q in questions], DecodingConfig(max_new_tokens=16), each=arrived.append)
+    out = gen.generate([chat(q) for q in questions], DecodingConfig(max_new_tokens=16), each=lambda i, _: arrived.append(i))
     return gen, out, waits, arrived
 
 

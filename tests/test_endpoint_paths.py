@@ -9,7 +9,7 @@ from lab.experiments.batch import CompareJob, manifest_for
 from lab.generation.endpoint import EndpointGenerator
 from lab.errors import InputError
 from lab.evaluation.golden import GoldenQuestion
-from lab.experiments.answer_paths import PATHS, PathContext, available_paths, parse_paths, run_path
+from lab.experiments.answer_paths import PATHS, PathContext, available_paths, parse_paths, run_path, run_paths
 from lab.index.retrieval import Hit
 from lab.experiments.run_store import RunStore
 
@@ -26,13 +26,11 @@ class Retriever:
         return [Hit("c1", "ports.md", "The API listens on port 7443.", 0.9)][:k]
 
 
-def test_path_ids_the_five_stay_and_three_endpoint_twins_join():
+def test_path_ids_the_five_stay_and_their_five_endpoint_twins_join():
     assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
     assert available_paths() == list(PATHS)
-    assert available_paths(endpoint=True)[5:] == ["prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint"]
-    assert parse_paths("prompt, rag@endpoint") == ["prompt", "rag@endpoint"]
-    with pytest.raises(InputError, match="serves no LoRA adapter here"):
-        parse_paths("finetuned@endpoint")
+    assert available_paths(endpoint=True)[5:] == [p + "@endpoint" for p in PATHS]
+    assert parse_paths("prompt, rag@endpoint, hybrid@endpoint") == ["prompt", "rag@endpoint", "hybrid@endpoint"]
     with pytest.raises(InputError, match="Unknown path"):
         parse_paths("rag@elsewhere")
 
@@ -54,7 +52,20 @@ def test_without_an_endpoint_the_path_says_what_to_do(fake_generator):
     answer = run_path("prompt", "q", PathContext(None))
     assert "needs a local model" in answer.error
     answer = run_path("finetuned@endpoint", "q", PathContext(fake_generator, adapter="a", endpoint=fake_generator))
-    assert "serves no LoRA adapter here" in answer.error and fake_generator.calls == []
+    assert "--endpoint-adapter NAME" in answer.error and fake_generator.calls == []  # a local adapter is not it
+
+
+def test_the_adapter_paths_ask_the_endpoint_for_the_adapter_by_its_served_name(chat_server):
+    server, bodies = chat_server
+    ctx = PathContext(None, Retriever(), Retriever(), k=1, endpoint=EndpointGenerator(server, "base-model"),
+                      endpoint_adapter="halyard-json")
+    bodies.clear()
+    answers = {a.path: a for a in run_paths(["prompt@endpoint", "finetuned@endpoint", "hybrid@endpoint"], "Which port?",
+                                            ctx)}
+    asked = sorted(body["model"] for _, body in bodies)
+    assert asked == ["base-model", "halyard-json", "halyard-json"]
+    assert answers["hybrid@endpoint"].adapter == "halyard-json" and answers["hybrid@endpoint"].hits
+    assert answers["finetuned@endpoint"].error is None and not answers["finetuned@endpoint"].hits
 
 
 def test_missing_usage_gives_estimated_token_counts(server):

@@ -97,7 +97,7 @@ def test_every_setting_the_pages_offer_for_a_path_run_exists_on_ask_and_compare(
     wanted |= {f"--{f.name.replace('_', '-')}" for f in fields(DecodingConfig)}
     assert {f.name for f in fields(Settings)} == {"collection", "model", "backend", "adapter", "endpoint", "retrieval",
                                                 "decoding"}
-    assert {f.name for f in fields(EndpointSettings)} == {"base_url", "model", "api_key_env"}
+    assert {f.name for f in fields(EndpointSettings)} == {"base_url", "model", "api_key_env", "adapter", "concurrency"}
     for command in ("ask", "compare"):
         assert wanted <= _flags(command), (command, sorted(wanted - _flags(command)))
     assert "--chroma-host" in _flags("report")

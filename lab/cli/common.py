@@ -27,7 +27,8 @@ def settings_of(args) -> Settings:
         model=getattr(args, "model", None), backend=getattr(args, "backend", None),
         adapter=getattr(args, "adapter", None),
         endpoint=endpoint_settings(getattr(args, "endpoint_url", None), getattr(args, "endpoint_model", None),
-                                   getattr(args, "endpoint_key_env", None)),
+                                   getattr(args, "endpoint_key_env", None), getattr(args, "endpoint_adapter", None),
+                                   getattr(args, "concurrency", 8)),
         retrieval=RetrievalConfig(**picked(RetrievalConfig, args)), decoding=DecodingConfig(**picked(DecodingConfig, args)))
 
 
@@ -90,7 +91,11 @@ def parents() -> Parents:
                           "weights, int8 matrix multiplies on CPU). `lab bench --only comparison_speedup --backend B` "
                           "measures speed and agreement")
     run.add_argument("--adapter", default=None, help="LoRA adapter folder for the finetuned and hybrid paths")
-    add_endpoint(run, "the prompt@endpoint, rag@endpoint and hybrid-rag@endpoint paths")
+    add_endpoint(run, "the ...@endpoint paths")
+    run.add_argument("--endpoint-adapter", default=None, metavar="NAME",
+                     help="the name the endpoint serves the LoRA adapter under, for finetuned@endpoint and "
+                          "hybrid@endpoint (vLLM: --enable-lora --lora-modules NAME=DIR)")
+    run.add_argument("--concurrency", type=int, default=8, help="requests in flight on the endpoint (default 8)")
     add_options(run, RetrievalConfig)
     add_options(run, DecodingConfig)
     retrieval = argparse.ArgumentParser(add_help=False, parents=[collection])

@@ -98,24 +98,71 @@ def cmd_compare(args) -> int:
     from lab.experiments.run_store import RunStore
 
     RunStore()  # a damaged run store is reported now, not after the models have loaded
-    golden = golden_set(args.questions)
-    questions = batch.pick(golden.questions)
-    names = parse_paths(args.paths)
-    settings, res = settings_of(args), Loader(args.chroma_host)
-    leakage = _leakage(args, questions, names, res)
-    questions = leakage.questions
-    job = compare_job(settings, res, questions, golden.label, names, batch,
-                      {"golden": golden.manifest(), **({"leakage": leakage.manifest} if leakage.manifest else {})})
+    res = Loader(args.chroma_host)
+    leakage = None
+    if args.resume:
+        from lab.session import resume_job
+
+        job = resume_job(args.resume, res)
+        if not args.json:
+            print(f"run {job.run_id}: resuming, {job.remaining} of {job.progress.total} answers to go",
+                  file=sys.stderr)
+    else:
+        if not args.questions:
+            raise LabError("Give --questions (a stored golden set's NAME[@vN], or a JSONL/CSV file), or --resume "
+                           "RUN_ID to finish a stopped run.")
+        golden = golden_set(args.questions)
+        questions = batch.pick(golden.questions)
+        names = parse_paths(args.paths)
+        settings = settings_of(args)
+        if settings.endpoint is not None:
+            res.endpoint(settings.endpoint).served_models((settings.endpoint.adapter,) if settings.endpoint.adapter
+                                                          else ())  # a wrong URL, key or name: before any work
+        if args.dry_run:
+            from lab.experiments.estimate import dry_run, dry_run_text
+
+            estimate = dry_run(path_context(settings, res, names), questions, names,
+                               concurrency=settings.endpoint.concurrency if settings.endpoint else 1)
+            emit(args, estimate.to_dict(), dry_run_text(estimate))
+            return 0
+        leakage = _leakage(args, questions, names, res)
+        questions = leakage.questions
+        job = compare_job(settings, res, questions, golden.label, names, batch,
+                          {"golden": golden.manifest(), **({"leakage": leakage.manifest} if leakage.manifest else {})})
+        if not args.json:
+            print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
     if not args.json:
-        print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
+        job.advance = _echo_answers(job.advance, job.progress)
     job.run()
     records = job.runs.answers(job.run_id)
     write_atomic(args.out, question_csv(records))
     write_atomic(summary_path, to_csv(summary_rows(summarize(records), job.run_id)))
     document = {**_summary_document(job.runs.get(job.run_id), records), "csv": str(args.out),
-                "summary_csv": str(summary_path), "leakage_flagged": (leakage.manifest or {}).get("flagged")}
-    emit(args, document, _summary_text(document))
-    return 0
+                "summary_csv": str(summary_path),
+                "leakage_flagged": ((leakage.manifest if leakage else None) or {}).get("flagged")}
+    if job.state != "done":
+        left = job.progress.total - len(records)
+        document["error"] = (f"the run {job.state}: {job.error or 'stopped'}; {len(records)} answers are stored, "
+                             f"{left} remain: `python -m lab compare --resume {job.run_id} --out {args.out}` "
+                             "asks only those")
+    emit(args, document, _summary_text(document) + (f"\nerror: {document['error']}" if "error" in document else ""))
+    return 0 if job.state == "done" else 1
+
+
+def _echo_answers(advance, progress):
+    """Progress on stderr: answers done of all, and the time left at the pace so far."""
+    last = [0.0]
+
+    def wrapped(done=None, total=None, message=None):
+        import time
+
+        advance(done, total, message)
+        if time.monotonic() - last[0] >= 2 or progress.done == progress.total:
+            last[0] = time.monotonic()
+            eta = progress.eta_seconds
+            print(f"[{progress.done}/{progress.total}] {progress.message}"
+                  + (f", about {eta:.0f} s left" if eta else ""), file=sys.stderr)
+    return wrapped
 
 
 def cmd_update_demo(args) -> int:
@@ -234,8 +281,14 @@ def register(sub, p: Parents) -> None:
     cmd.set_defaults(func=cmd_ask)
 
     cmd = sub.add_parser("compare", parents=[p.common, p.run], help="batch run of a golden set through several paths")
-    cmd.add_argument("--questions", required=True, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
+    cmd.add_argument("--questions", default=None, help="golden set: a stored set's NAME[@vN], or a JSONL/CSV file")
     cmd.add_argument("--paths", default="prompt,rag,hybrid-rag,finetuned,hybrid", help="comma-separated path ids")
+    cmd.add_argument("--resume", default=None, metavar="RUN_ID",
+                     help="finish a stopped run (interrupted, failed or cancelled) with its own settings and "
+                          "questions, asking only what was not answered")
+    cmd.add_argument("--dry-run", action="store_true",
+                     help="estimate tokens, cost and time per path (timed on a few answers) and the smallest "
+                          "difference the questions can detect; nothing is stored")
     add_options(cmd, BatchConfig)
     cmd.add_argument("--out", required=True, help="per-question CSV (a -summary.csv is written beside it)")
     cmd.add_argument("--training-data", default=None,

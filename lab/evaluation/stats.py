@@ -228,3 +228,36 @@ def cohen_kappa(a: Sequence[float | None], b: Sequence[float | None], seed: int 
         return Estimate(value, float("nan"), float("nan"), len(pairs))
     low, high = np.percentile(draws, [2.5, 97.5])
     return Estimate(value, float(min(low, value)), float(max(high, value)), len(pairs))
+
+
+ASSUMED_SD = 0.7  # sd of paired 0/1 differences when about half the questions split the two paths (no run yet)
+
+
+def detectable_difference(n: int, sd: float | None = None, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true difference in a mean score (accuracy: a share) that a paired comparison over `n`
+    questions detects with `power` at level `alpha`: (z(1 - alpha/2) + z(power)) x sd / sqrt(n), with `sd` the
+    standard deviation of the per-question differences (from a previous run; ASSUMED_SD when there is none).
+
+    >>> round(detectable_difference(100, 0.7), 3), round(detectable_difference(16, 0.7), 3)
+    (0.196, 0.49)
+    """
+    from statistics import NormalDist
+
+    if n <= 0:
+        return float("inf")
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    return z * (ASSUMED_SD if sd is None else sd) / n ** 0.5
+
+
+def questions_needed(difference: float, sd: float | None = None, alpha: float = 0.05, power: float = 0.8) -> int:
+    """How many questions a paired comparison needs to detect `difference` (the inverse of detectable_difference).
+
+    >>> questions_needed(0.2, 0.7)
+    97
+    """
+    from statistics import NormalDist
+
+    if difference <= 0:
+        raise ValueError("difference must be positive")
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    return int(np.ceil((z * (ASSUMED_SD if sd is None else sd) / difference) ** 2))

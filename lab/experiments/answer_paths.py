@@ -13,11 +13,12 @@ many prepared answers at once.
 | finetuned    | base + LoRA  | none                               |
 | hybrid       | base + LoRA  | as hybrid-rag                      |
 
-An OpenAI-compatible endpoint (`lab.generation.endpoint`, `PathContext.endpoint`) runs beside the local model: the
-paths without an adapter also exist as `prompt@endpoint`, `rag@endpoint` and `hybrid-rag@endpoint`, which
-retrieve exactly as their local twins and generate on the endpoint, so one run can put a hosted or
-vLLM-served model next to the local one on the same questions and chunks. The five path ids above keep
-their meaning (always the local model).
+An OpenAI-compatible endpoint (`lab.generation.endpoint`, `PathContext.endpoint`) runs beside the local model:
+every path also exists as `<path>@endpoint`, which retrieves exactly as its local twin and generates on the
+endpoint, so one run can put a hosted or vLLM-served model next to the local one on the same questions and
+chunks. `finetuned@endpoint` and `hybrid@endpoint` ask for the adapter by the name the server gives it
+(`PathContext.endpoint_adapter`: vLLM's `--lora-modules NAME=DIR`, or a merged model's own name). The five path
+ids above keep their meaning (always the local model).
 
 Which path retrieves, which uses the adapter and which can run on an endpoint is declared once, in its
 `PathSpec`; the rest of the lab asks `retrieves(name)` and `uses_adapter(name)`, which read a `...@endpoint`
@@ -33,19 +34,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lab.config import DecodingConfig, RetrievalConfig
 from lab.corpus.chunking import with_context
 from lab.errors import InputError, LabError, PathUnavailable
 from lab.generation import prompts
-from lab.generation.models import Generator
+from lab.generation.models import Generation, Generator
 from lab.index.retrieval import Hit, Retriever
 
 ENDPOINT = "@endpoint"
-_NO_REMOTE_ADAPTER = ("the endpoint serves no LoRA adapter here. finetuned and hybrid run on the local model with a "
-                      "local adapter (--adapter DIR); to try an adapter served by vLLM, give its served name as "
-                      "--endpoint-model and use prompt@endpoint or hybrid-rag@endpoint.")
+_NO_REMOTE_ADAPTER = ("needs the name the endpoint serves the adapter under (vLLM: --enable-lora --lora-modules "
+                      "NAME=DIR; a merged model: its own name): give it on the Models page or as --endpoint-adapter "
+                      "NAME.")
 
 
 @dataclass
@@ -59,6 +60,7 @@ class PathContext:
     endpoint: Generator | None = None  # an OpenAI-compatible endpoint for the `...@endpoint` paths
     continuous: bool = True  # greedy answers decode by continuous batching; False: fixed batches (the old way)
     passage_context: bool = RetrievalConfig.passage_context  # each passage shown after its title and heading
+    endpoint_adapter: str | None = None  # the adapter's name on the endpoint (finetuned@endpoint, hybrid@endpoint)
 
 
 @dataclass
@@ -139,18 +141,13 @@ class PathSpec:
     uses_adapter: bool  # answers with LoRA adapter weights (needs one; its training is a cost of the path)
     endpoint_ok: bool  # also runs as `<name>@endpoint` on an OpenAI-compatible endpoint
 
-    def __post_init__(self) -> None:
-        if self.endpoint_ok and self.uses_adapter:
-            raise ValueError(f"PathSpec.endpoint_ok: {self.name} uses a local LoRA adapter, which an endpoint "
-                             "does not serve; set endpoint_ok=False.")
-
 
 PATHS: dict[str, PathSpec] = {spec.name: spec for spec in (
     PathSpec("prompt", prompt_path, retrieves=False, uses_adapter=False, endpoint_ok=True),
     PathSpec("rag", rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True),
     PathSpec("hybrid-rag", hybrid_rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True),
-    PathSpec("finetuned", finetuned_path, retrieves=False, uses_adapter=True, endpoint_ok=False),
-    PathSpec("hybrid", hybrid_path, retrieves=True, uses_adapter=True, endpoint_ok=False),
+    PathSpec("finetuned", finetuned_path, retrieves=False, uses_adapter=True, endpoint_ok=True),
+    PathSpec("hybrid", hybrid_path, retrieves=True, uses_adapter=True, endpoint_ok=True),
 )}
 
 
@@ -186,9 +183,6 @@ def available_paths(endpoint: bool = False, adapter: bool = True) -> list[str]:
 def parse_paths(text: str) -> list[str]:
     """Comma-separated path ids: parse_paths("prompt, rag@endpoint") -> ['prompt', 'rag@endpoint']."""
     names = [p.strip() for p in text.split(",") if p.strip()]
-    adapted = [n for n in names if is_endpoint_path(n) and (spec := _spec(n)) is not None and not spec.endpoint_ok]
-    if adapted:
-        raise InputError(f"{', '.join(adapted)}: {_NO_REMOTE_ADAPTER}")
     unknown = [n for n in names if n not in available_paths(endpoint=True)]
     if unknown or not names:
         raise InputError(f"Unknown path(s) {', '.join(unknown) or '(none given)'}: choose from "
@@ -214,12 +208,12 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     start = time.perf_counter()
     spec = PATHS[name.removesuffix(ENDPOINT)]
     try:
-        if is_endpoint_path(name) and not spec.endpoint_ok:
-            raise PathUnavailable(f"{name}: {_NO_REMOTE_ADAPTER}")
         if is_endpoint_path(name) and ctx.endpoint is None:
             raise PathUnavailable(f"{name} needs an OpenAI-compatible endpoint: set one on the Models page (or pass "
                                   "--endpoint-url and --endpoint-model).")
-        answer = spec.run(question, ctx)
+        if is_endpoint_path(name) and spec.uses_adapter and not ctx.endpoint_adapter:
+            raise PathUnavailable(f"{name} {_NO_REMOTE_ADAPTER}")
+        answer = spec.run(question, replace(ctx, adapter=ctx.endpoint_adapter) if is_endpoint_path(name) else ctx)
     except LabError as exc:
         return Answer(name, question, error=str(exc))
     answer.path = name
@@ -228,30 +222,42 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
     return answer
 
 
-def generate(answers: list[Answer], ctx: PathContext,
-             finished: Callable[[str, int], None] | None = None) -> list[Answer]:
+def generate(answers: list[Answer], ctx: PathContext, finished: Callable[[str, int], None] | None = None,
+             arrived: Callable[[Answer], None] | None = None) -> list[Answer]:
     """Generate every prepared answer: those that run on the same model with the same adapter go in one call, so
     a question's prompt, rag and hybrid-rag answers decode together (continuous batching, `ctx.continuous`; with
-    fixed batches, one call a path, since a fixed batch pads every prompt to its longest). Each
-    answer's generate time is its own share of that call (`Generation.seconds`). `finished(path, 1)` is called as
-    each answer is done (those that could not be prepared first), for progress; an exception from it stops the
-    call (a cancel)."""
+    fixed batches, one call a path, since a fixed batch pads every prompt to its longest). Each answer's generate
+    time is its own share of that call (`Generation.seconds`). As each answer is final (those that could not be
+    prepared first), `arrived(answer)` is called with it (a batch run stores it then) and `finished(path, 1)` for
+    progress; an exception from either stops the call (a cancel)."""
+    def final(answer: Answer) -> None:
+        if answer.error is None:
+            answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
+        answer.latency_ms.pop("prepare", None)
+        if arrived:
+            arrived(answer)
+        if finished:
+            finished(answer.path, 1)
+
     groups: dict[tuple[bool | str, str | None], list[Answer]] = {}
     for answer in answers:
         if answer.error is None:  # fixed batches pad every prompt to the longest: one path a batch, as before
             weights = is_endpoint_path(answer.path) if ctx.continuous else answer.path
             groups.setdefault((weights, answer.adapter), []).append(answer)
-        elif finished:
-            finished(answer.path, 1)
+        else:
+            final(answer)
     for (_, adapter), group in groups.items():
         extra = {"adapter": adapter} if adapter else {}
         generator = ctx.endpoint if is_endpoint_path(group[0].path) else ctx.generator
         reported: set[int] = set()
 
-        def each(i: int, group=group, reported=reported) -> None:
+        def each(i: int, generation: Generation | None = None, group=group, reported=reported,
+                 generator=generator) -> None:
+            if generation is None:  # a generator that does not pass its answer: applied when the call returns
+                return
             reported.add(i)
-            if finished:
-                finished(group[i].path, 1)
+            _apply(group[i], generation, generator)
+            final(group[i])
 
         try:
             if generator is None:
@@ -260,28 +266,26 @@ def generate(answers: list[Answer], ctx: PathContext,
                                              each=each, **extra)
         except LabError as exc:
             for i, answer in enumerate(group):
-                answer.error = str(exc)
-                if i not in reported and finished:
-                    finished(answer.path, 1)
+                if i not in reported:
+                    answer.error = str(exc)
+                    final(answer)
             continue
         for i, (answer, generation) in enumerate(zip(group, generations)):
-            answer.model = generator.name
-            if generation.error:
-                answer.error = generation.error
-                if i not in reported and finished:
-                    finished(answer.path, 1)
-                continue
-            answer.text = generation.text
-            answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
-            answer.tokens_estimated = generation.tokens_estimated
-            answer.latency_ms["generate"] = generation.seconds * 1000
-            if i not in reported and finished:  # a generator that does not report answer by answer
-                finished(answer.path, 1)
-    for answer in answers:
-        if answer.error is None:
-            answer.latency_ms["total"] = sum(v for k, v in answer.latency_ms.items() if k != "prepare")
-        answer.latency_ms.pop("prepare", None)
+            if i not in reported:
+                _apply(answer, generation, generator)
+                final(answer)
     return answers
+
+
+def _apply(answer: Answer, generation, generator) -> None:
+    answer.model = generator.name
+    if generation.error:
+        answer.error = generation.error
+        return
+    answer.text = generation.text
+    answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
+    answer.tokens_estimated = generation.tokens_estimated
+    answer.latency_ms["generate"] = generation.seconds * 1000
 
 
 def run_paths(names: Sequence[str], question: str, ctx: PathContext,

@@ -21,40 +21,65 @@ from lab.jobs import BackgroundJob
 
 
 class CompareJob(BackgroundJob):
-    """Golden questions x paths in batches: each batch prepared, generated, scored and stored before the next."""
+    """Golden questions x paths in batches of questions; each answer is scored and stored as it arrives, so a run
+    that stops (a cancel, a failure, a killed process) keeps every answer it finished, and `resume_of` builds the
+    job that asks only the rest (answers are keyed by question and path; the run's settings are its own)."""
 
     kind = "compare"
 
     def __init__(self, questions: Sequence[GoldenQuestion], paths: Sequence[str], ctx: PathContext,
                  runs: RunStore, manifest: RunManifest | dict, embedder=None, table: PriceTable = PriceTable(),
-                 batch_size: int = 32):
+                 batch_size: int = 32, launch: dict | None = None, resume: str | None = None):
         self.questions, self.paths, self.ctx, self.runs = list(questions), list(paths), ctx, runs
         self.embedder, self.table, self.batch_size = embedder, table, max(1, batch_size)
         manifest = manifest if isinstance(manifest, RunManifest) else RunManifest.from_dict(manifest)
         self.manifest = manifest.with_(paths=tuple(self.paths), batch_size=self.batch_size, price_table=table,
                                        questions=len(self.questions))
         total = len(self.questions) * len(self.paths)
-        self.run_id = runs.create(self.manifest, total)
+        if resume:
+            self.run_id = resume
+            runs.reopen(resume)
+            self.skip = runs.answered(resume)
+        else:
+            self.run_id = runs.create(self.manifest, total)
+            self.skip = set()
+            if launch is not None:
+                runs.save_launch(self.run_id, launch, [q.to_dict() for q in self.questions])
         super().__init__(self.run_id)
         self.progress.total = total
+        self.progress.done = sum(1 for q in self.questions for p in self.paths if (q.id, p) in self.skip)
+
+    @property
+    def remaining(self) -> int:
+        return self.progress.total - self.progress.done
 
     def work(self) -> None:
-        """Answer every question through every path."""
+        """Answer every question through every path not answered yet."""
         for start in range(0, len(self.questions), self.batch_size):
             self.check_cancel()
             batch = self.questions[start:start + self.batch_size]
+            todo = [(q, p) for q in batch for p in self.paths if (q.id, p) not in self.skip]
+            if not todo:
+                continue
             self.advance(message=f"questions {start + 1}-{start + len(batch)} of {len(self.questions)}")
-            prepared = [(q, prepare(p, q.question, self.ctx)) for q in batch for p in self.paths]
-            generate([a for _, a in prepared], self.ctx, self._answered)
-            records = [score(a, q, self.table) for q, a in prepared]
-            add_semantic_similarity(records, self.embedder)
-            for record in records:
-                record.run_id = self.run_id
-            self.runs.add_answers(self.run_id, records)
+            asked = {}
+            prepared = []
+            for q, p in todo:
+                answer = prepare(p, q.question, self.ctx)
+                asked[id(answer)] = q
+                prepared.append(answer)
+            generate(prepared, self.ctx, self._answered, lambda answer: self._store(answer, asked[id(answer)]))
+
+    def _store(self, answer, question: GoldenQuestion) -> None:
+        record = score(answer, question, self.table)
+        add_semantic_similarity([record], self.embedder)
+        record.run_id = self.run_id
+        self.runs.add_answers(self.run_id, [record])
+        self.skip.add((question.id, answer.path))
 
     def _answered(self, path: str, n: int) -> None:
-        """Progress by answer, as each path's batch finishes (not only when a whole batch of questions is stored);
-        a cancel is honoured here too: the unfinished batch is dropped, every stored answer kept."""
+        """Progress by answer, as each is stored; a cancel is honoured here too (within one answer): the answers
+        still generating are dropped, every stored answer kept."""
         self.advance(done=self.progress.done + n, message=f"{self.progress.message.split(':')[0]}: {path} answered")
         self.check_cancel()
 
@@ -82,6 +107,7 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str,
         "model": getattr(ctx.generator, "name", None), "model_hash": getattr(ctx.generator, "weights_hash", None),
         "backend": getattr(ctx.generator, "backend", None),
         "endpoint": getattr(ctx.endpoint, "name", None),  # `model @ host` of the ...@endpoint paths, never a key
+        **({"endpoint_adapter": ctx.endpoint_adapter} if ctx.endpoint_adapter else {}),
         "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         **({"passage_context": True} if ctx.passage_context else {}),  # absent when off, as in runs made before it

@@ -49,6 +49,7 @@ class RunManifest:
     model_hash: str | None = None
     backend: str | None = None                   # None on runs made before backends were a setting
     endpoint: str | None = None                  # `model @ host` of the ...@endpoint paths, never a key
+    endpoint_adapter: str | None = None          # the adapter's name on the endpoint (finetuned@endpoint ...)
     adapter: str | None = None
     adapter_hash: str | None = None
     k: int | None = None
@@ -95,7 +96,7 @@ class RunManifest:
                 continue
             if f.name in ("passage_context", "blind") and not value:
                 continue
-            if f.name in ("backend", "batching", "collection_hash", "embedder", "chunk_config", "retrieval",
+            if f.name in ("backend", "endpoint_adapter", "batching", "collection_hash", "embedder", "chunk_config", "retrieval",
                           "batch_size",
                           "price_table", "questions", "golden", "leakage", "judge") and value is None:
                 continue

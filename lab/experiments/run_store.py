@@ -37,6 +37,8 @@ create table if not exists runs (
 create table if not exists answers (
     run_id text not null references runs(run_id) on delete cascade, question_id text not null,
     path text not null, record text not null, primary key (run_id, question_id, path));
+create table if not exists launches (
+    run_id text primary key references runs(run_id) on delete cascade, launch text not null, questions text not null);
 create table if not exists votes (
     run_id text not null references runs(run_id) on delete cascade, question_id text not null,
     path text not null, voter text not null, created text not null);
@@ -182,6 +184,35 @@ class RunStore:
                        (run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), os.getpid(), time.time(),
                         json.dumps(manifest, sort_keys=True), total))
         return run_id
+
+    def save_launch(self, run_id: str, launch: dict, questions: list[dict]) -> None:
+        """What started the run (its settings, never a key) and its questions, so it can be resumed exactly."""
+        with self._connect() as db:
+            db.execute("insert or replace into launches (run_id, launch, questions) values (?, ?, ?)",
+                       (run_id, json.dumps(launch, sort_keys=True), json.dumps(questions)))
+
+    def launch(self, run_id: str) -> tuple[dict, list[dict]] | None:
+        """(settings, questions) a run was started with; None for a run made before runs could be resumed."""
+        with self._connect() as db:
+            row = db.execute("select launch, questions from launches where run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0]), json.loads(row[1])
+        except (ValueError, RecursionError) as exc:
+            raise damaged(self.path, f"the launch record of run {run_id} cannot be read ({exc})") from exc
+
+    def answered(self, run_id: str) -> set[tuple[str, str]]:
+        """(question id, path) of every answer stored for the run."""
+        with self._connect() as db:
+            return {(q, p) for q, p in db.execute("select question_id, path from answers where run_id = ?",
+                                                  (run_id,))}
+
+    def reopen(self, run_id: str) -> None:
+        """Mark a run running again in this process (it is being resumed)."""
+        with self._connect() as db:
+            db.execute("update runs set status = 'running', error = null, pid = ?, heartbeat = ? where run_id = ?",
+                       (os.getpid(), time.time(), run_id))
 
     def add_answers(self, run_id: str, records: list[AnswerRecord]) -> None:
         with self._connect() as db:

@@ -9,8 +9,8 @@ Standard library only.
   `EndpointPolicy`) decides which variables a visitor may name and which hosts a visitor may reach.
 - **Adapters.** `adapter="name"` asks for that model name instead: vLLM serves LoRA adapters as extra model names
   (`--enable-lora --lora-modules name=path`), and a merged model is served under its own name.
-- **Requests in flight.** A batch keeps `concurrency` requests in flight; `each(i)` is called as answer i arrives
-  (in any order), so the caller stores and counts each answer as it completes.
+- **Requests in flight.** A batch keeps `concurrency` requests in flight; `each(i, generation)` is called as answer i arrives
+  (in any order, with its Generation), so the caller stores and counts each answer as it completes.
 - **Faults.** 429 and 5xx are retried, honouring `Retry-After` (capped), with capped exponential backoff and
   jitter; timeouts and dropped connections are retried a bounded number of times. 401, 403 and 404 (a wrong key or
   model name) stop the batch with the server's message; any other failure is that answer's `error`, never the
@@ -222,7 +222,7 @@ class EndpointGenerator:
     # --- a batch -------------------------------------------------------------------------------------------------
     def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
                  continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
-        """Every conversation answered, `concurrency` requests in flight; `each(i)` as answer i arrives. A wrong
+        """Every conversation answered, `concurrency` requests in flight; `each(i, generation)` as answer i arrives. A wrong
         key or model name raises ModelError at once (the answers that arrived before it were passed to `each`);
         an exception from `each` (a cancel) stops the batch, dropping the requests not yet sent."""
         results: list[Generation | None] = [None] * len(conversations)
@@ -237,7 +237,7 @@ class EndpointGenerator:
                     i = pending.pop(future)
                     results[i] = future.result()  # a _Fatal is raised here
                     if each:
-                        each(i)
+                        each(i, results[i])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return results  # type: ignore[return-value]

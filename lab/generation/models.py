@@ -55,7 +55,8 @@ class Generator(Protocol):
 
     def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
                  continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
-        """One Generation per conversation (a list of chat messages), same order; `each(i)` as answer i is done."""
+        """One Generation per conversation (a list of chat messages), same order; `each(i, generation)` as answer i
+        is done (so a caller can store it before the rest arrive)."""
 
 
 @functools.cache
@@ -210,7 +211,7 @@ class LocalGenerator:
         Greedy answers to several conversations decode by continuous batching (`lab.generation.continuous`,
         `slots` rows at a time, drafting by prompt lookup while few decode when `prompt_lookup`) unless
         `continuous` is False: then one fixed batch of all of them, as `model.generate` runs it. Sampled answers
-        always go in a fixed batch. `each(i)` is called as conversation i's answer is done, for progress; an
+        always go in a fixed batch. `each(i, generation)` is called as conversation i's answer is done; an
         exception from it stops the call (a cancel)."""
         with self._lock, self._adapter_context(adapter):
             greedy = decoding.temperature == 0
@@ -221,7 +222,7 @@ class LocalGenerator:
                     pass  # a cache layout rows cannot be merged in: fixed batches below
             results = self._generate(conversations, decoding)
         for i in range(len(results)) if each else ():
-            each(i)
+            each(i, results[i])
         return results
 
     def _continuous(self, conversations: list[list[dict]], decoding: DecodingConfig,
@@ -254,7 +255,7 @@ class LocalGenerator:
             text, n_out = _answer(tokenizer, tokens)
             results[i] = Generation(text, len(prompts[i]), n_out, seconds)
             if each:
-                each(i)
+                each(i, results[i])
 
         greedy(self.model, prompts, decoding.max_new_tokens, self.slots, choose, finished, done,
                lookup=PROMPT_LOOKUP_TOKENS if self.prompt_lookup else 0)
