@@ -15,9 +15,9 @@ adapter_dir = st.session_state.get("adapter_dir")
 default_paths = available_paths(adapter=bool(adapter_dir))
 st.caption(f"Adapter: {adapter_dir or 'none loaded (finetuned and hybrid need one: Models page)'}")
 remote = st.session_state.get("endpoint")
-st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ...@endpoint paths; finetuned and "
-           "hybrid stay local)" if remote else "Endpoint: none (set an OpenAI-compatible one on the Models page to add "
-           "prompt@endpoint, rag@endpoint and hybrid-rag@endpoint)")
+st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ...@endpoint paths; adapter: "
+           f"{remote.get('adapter') or 'none named'})" if remote else "Endpoint: none (set an OpenAI-compatible one on "
+           "the Models page to add every path @endpoint)")
 options = available_paths(endpoint=bool(remote))
 state.restore("paths", default_paths)
 state.restore("k", RetrievalConfig.k)

@@ -51,9 +51,9 @@ elif kind == "Local folder or Hugging Face id":
         except LabError as exc:
             st.error(str(exc))
 else:
-    st.caption("An endpoint runs beside the local model: the Compare page adds prompt@endpoint, rag@endpoint and "
-               "hybrid-rag@endpoint, which retrieve the same chunks and generate on the endpoint. finetuned and "
-               "hybrid stay on the local model and adapter.")
+    st.caption("An endpoint runs beside the local model: the Compare page adds every path @endpoint, retrieving the "
+               "same chunks and generating on the endpoint; finetuned@endpoint and hybrid@endpoint ask for the "
+               "adapter by its name on the server (docs/endpoints.md).")
     left, mid, right = st.columns(3)
     url = left.text_input("Base URL", key="endpoint_url", placeholder="http://127.0.0.1:8000/v1")
     model = mid.text_input("Model name", key="endpoint_model")
@@ -66,10 +66,18 @@ else:
                               format_func=lambda name: name or "(none)",
                               help="Keys the lab's operator allowed, each bound to its host (LAB_ENDPOINT_KEYS, "
                                    "docs/security.md#endpoint-keys). The key itself is never shown or stored.")
+    left, right = st.columns(2)
+    served_adapter = left.text_input("Adapter's name on the endpoint (optional)", key="endpoint_adapter",
+                                     help="For finetuned@endpoint and hybrid@endpoint: the name vLLM serves the "
+                                          "adapter under (--lora-modules NAME=DIR), or a merged model's name.")
+    concurrency = right.number_input("Requests in flight", 1, 256, 8, key="endpoint_concurrency")
     if st.button("Use endpoint", key="use_endpoint"):
         try:
-            generator = resources.endpoint(url, model, key_env or None)
-            st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None}
+            generator = resources.endpoint(url, model, key_env or None, int(concurrency))
+            generator.served_models((served_adapter.strip(),) if served_adapter.strip() else ())
+            st.session_state["endpoint"] = {"base_url": url, "model": model, "api_key_env": key_env or None,
+                                            **({"adapter": served_adapter.strip()} if served_adapter.strip() else {}),
+                                            **({"concurrency": int(concurrency)} if int(concurrency) != 8 else {})}
             state.done(f"Using {generator.name} for the ...@endpoint paths.", "base")
         except LabError as exc:
             st.error(str(exc))

@@ -4,13 +4,14 @@ import streamlit as st
 
 from lab.decision import charts
 from lab.display import as_text
+from lab.errors import LabError
 from lab.evaluation.costs import reprice
 from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
 from pages.sections import judging_view, leakage_view, price_editor
-from pages.ui import frame, resources, widgets
+from pages.ui import frame, resources, state, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Results")
@@ -26,6 +27,14 @@ run = labels[st.selectbox("Run", list(labels), key="results_run")]
 records = resources.run_store().answers(run.run_id)
 if run.status != "done":
     st.warning(f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")
+if run.status in ("interrupted", "failed", "cancelled") and st.button(
+        f"Resume: ask the {run.total - run.done} answers left", key="results_resume",
+        help="With the run's own settings and questions; nothing already answered is asked again."):
+    try:
+        state.resume_compare(run.run_id)
+        st.success(f"Resuming {run.run_id}: follow it on the Compare page.")
+    except LabError as exc:
+        st.error(str(exc))
 if not records:
     st.stop()
 

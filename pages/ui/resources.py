@@ -26,18 +26,18 @@ def _generator(name: str | None, backend: str):
     return LocalGenerator(name, backend)
 
 
-def endpoint(base_url: str, model: str, api_key_env: str | None = None):
+def endpoint(base_url: str, model: str, api_key_env: str | None = None, concurrency: int = 8):
     """An endpoint a visitor chose, within the operator's policy (checked at every use, not only the first)."""
     from lab.generation.endpoint_policy import EndpointPolicy
     EndpointPolicy.from_env().check(base_url, api_key_env)
-    return _endpoint(base_url, model, api_key_env)
+    return _endpoint(base_url, model, api_key_env, concurrency)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _endpoint(base_url: str, model: str, api_key_env: str | None):
+def _endpoint(base_url: str, model: str, api_key_env: str | None, concurrency: int):
     from lab.generation.endpoint import EndpointGenerator
     from lab.generation.endpoint_policy import EndpointPolicy
-    return EndpointGenerator(base_url, model, api_key_env, policy=EndpointPolicy.from_env())
+    return EndpointGenerator(base_url, model, api_key_env, policy=EndpointPolicy.from_env(), concurrency=concurrency)
 
 
 @st.cache_resource(show_spinner=False)
@@ -117,4 +117,4 @@ class PageResources:
 
     @staticmethod
     def endpoint(settings):
-        return endpoint(settings.base_url, settings.model, settings.api_key_env)
+        return endpoint(settings.base_url, settings.model, settings.api_key_env, settings.concurrency)

@@ -132,3 +132,16 @@ def start_compare(questions, questions_name: str, paths, retrieval: RetrievalCon
     job.request = request
     jobs()[job.run_id] = job.start()
     return job.run_id
+
+
+def resume_compare(run_id: str) -> str:
+    """Resume a stopped run in the background (`lab.session.resume_job`); a second click while it runs finds it."""
+    from lab.session import resume_job
+
+    current = jobs().get(run_id)
+    if current is not None and current.running:
+        return run_id
+    job = resume_job(run_id, PageResources)
+    jobs()[job.run_id] = job.start()
+    st.session_state["batch_job"] = job.run_id
+    return job.run_id
