@@ -349,14 +349,14 @@ def test_decide_page_prices_serving_apart_from_the_training_gpu(runs):
     synthetic_run(runs, ("prompt", "rag"), n=6)
     at = page("pages/decide.py")
     assert "$ / query (measured usage)" in table(at, "one-off").columns
-    at.selectbox(key="tco_mode").set_value("self-hosted").run()
+    at.selectbox(key="tco_price_mode").set_value("self-hosted").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="tco_gpu").value == "AWS g5.xlarge (1x NVIDIA A10G)", "training GPU unchanged"
-    assert at.selectbox(key="tco_serving_machine").value == "AWS m7i.large (2 vCPU, CPU only)"
+    assert at.selectbox(key="tco_price_machine").value == "AWS m7i.large (2 vCPU, CPU only)"
     assert "$ / query (self-hosted, assumed)" in table(at, "one-off").columns
     assert any("assumption: served on AWS m7i.large" in i.value.replace("\\", "") for i in at.info)
-    at.selectbox(key="tco_serving_machine").set_value("AWS g4dn.xlarge (1x NVIDIA T4)").run()
-    at.number_input(key="tco_serving_speedup").set_value(8.0).run()
+    at.selectbox(key="tco_price_machine").set_value("AWS g4dn.xlarge (1x NVIDIA T4)").run()
+    at.number_input(key="tco_price_speedup").set_value(8.0).run()
     assert any("T4" in i.value and "8x the throughput" in i.value.replace("\\", "") for i in at.info)
 
 

@@ -72,6 +72,8 @@ class RunManifest:
     blind: bool = False                          # a blind-mode question, stored as a one-question run
     judge: str | None = None                     # the judge model that graded the run, once it has
     extra: dict = field(default_factory=dict)    # keys of other versions, kept as they were
+    # the keys of a stored run as read, so that it is written back (and hashed) as it was stored
+    stored_keys: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def prices(self) -> PriceTable:
@@ -81,19 +83,21 @@ class RunManifest:
     @classmethod
     def from_dict(cls, data: dict | None) -> "RunManifest":
         data = dict(data or {}) if isinstance(data, dict) else {}
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)} - {"extra", "stored_keys"}
         values, extra = {}, {k: v for k, v in data.items() if k not in known}
         for name in known & set(data):
             values[name] = _checked(name, data[name])
-        return cls(**values, extra=extra)
+        return cls(**values, extra=extra, stored_keys=tuple(data))
 
     def to_dict(self) -> dict:
         """The stored form: the keys earlier versions wrote (flags only when set, the table as a dict)."""
         document = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "extra":
+            if f.name in ("extra", "stored_keys"):
                 continue
+            if self.stored_keys is not None and f.name not in self.stored_keys:
+                continue  # a run stored by another version: its keys as it wrote them (its hash unchanged)
             if f.name in ("passage_context", "blind") and not value:
                 continue
             if f.name in ("backend", "endpoint_adapter", "batching", "collection_hash", "embedder", "chunk_config", "retrieval",
@@ -108,4 +112,6 @@ class RunManifest:
         return {**document, **self.extra}
 
     def with_(self, **changes) -> "RunManifest":
-        return dataclasses.replace(self, **changes)
+        """A changed copy; the changed fields are written even where the stored run did not have them."""
+        keys = None if self.stored_keys is None else tuple(dict.fromkeys((*self.stored_keys, *changes)))
+        return dataclasses.replace(self, **changes, stored_keys=keys)
