@@ -72,7 +72,7 @@ class Resources(Protocol):
 
     def store(self): ...
 
-    def embedder(self): ...
+    def embedder(self, spec=None): ...
 
     def bm25(self, collection: str): ...
 
@@ -100,10 +100,12 @@ class Loader:
 
         return self._keep("store", lambda: Store(self.chroma_host))
 
-    def embedder(self):
-        from lab.index.embeddings import SentenceTransformerEmbedder
+    def embedder(self, spec=None):
+        """The lab's embedder (the default: scoring and leakage use it), or the one `spec` names (a collection's)."""
+        from lab.index.embeddings import EmbedderSpec
 
-        return self._keep("embedder", SentenceTransformerEmbedder)
+        spec = spec or EmbedderSpec()
+        return self._keep(("embedder", spec), spec.load)
 
     def bm25(self, collection: str):
         from lab.index.retrieval import bm25_index
@@ -154,9 +156,30 @@ def retrievers(settings: Settings, res: Resources, collection: str | None = None
     store.info(name)  # fail early, with what to do, if the collection is missing
     reranker_path = settings.retrieval.reranker
     reranker = res.reranker(reranker_path) if reranker_path else None
-    modes = retrievers_for(store, name, res.embedder(), res.bm25(name), reranker, settings.retrieval.rrf_k,
+    modes = retrievers_for(store, name, collection_embedder(store, name, res), res.bm25(name), reranker,
+                           settings.retrieval.rrf_k,
                            settings.retrieval.fusion)
     return modes, None if reranker else NO_RERANKER
+
+
+def collection_embedder(store, name: str, res: Resources):
+    """The embedder a collection was built with: its queries always use it (a folder that is gone, or a server
+    that answers vectors of another size, is refused with what to do)."""
+    from lab.index.embeddings import EmbedderSpec
+
+    info = store.info(name)
+    embedder = res.embedder(EmbedderSpec.of_collection(info.embedder, info.embedder_spec))
+    if info.dim is not None and getattr(embedder, "dim", 0) is None:  # a server: its vectors must keep the size
+        embedder.dim = info.dim
+    return embedder
+
+
+def ingest_embedder(store, collection: str, res: Resources, spec=None):
+    """The embedder an ingest into `collection` uses: the one the user names (`spec`, checked against an existing
+    collection's by the store), else the collection's own, else the lab's default."""
+    if spec is None and store.exists(collection):
+        return collection_embedder(store, collection, res)
+    return res.embedder(spec)
 
 
 def generators(settings: Settings, res: Resources, paths: Sequence[str] | None = None):

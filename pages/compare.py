@@ -5,7 +5,7 @@ import streamlit as st
 from lab.config import DecodingConfig, RetrievalConfig
 from lab.errors import LabError
 from lab.experiments.answer_paths import available_paths, run_paths
-from lab.generation.endpoint import host_of
+from lab.endpoint_policy import host_of
 from pages.sections import batch_view, blind_view, golden_picker, update_view
 from pages.ui import frame, state, widgets
 

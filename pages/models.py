@@ -5,8 +5,8 @@ import streamlit as st
 
 from lab.errors import InputError, LabError
 from lab.generation.adapters import adapters_dir, list_adapters
-from lab.generation.endpoint import host_of
-from lab.generation.endpoint_policy import EndpointPolicy
+from lab.endpoint_policy import host_of
+from lab.endpoint_policy import EndpointPolicy
 from lab.generation.models import BACKENDS, default_backend
 from pages.sections import behaviour_builder, training_view
 from pages.ui import frame, resources, state

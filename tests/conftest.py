@@ -252,7 +252,7 @@ def fake_app(monkeypatch, fake_embedder, store, tmp_path) -> str:
 
     generator = AdapterFakeGenerator()
     monkeypatch.setattr(resources, "generator", lambda name=None, backend="transformers": generator)
-    monkeypatch.setattr(resources, "embedder", lambda: fake_embedder)
+    monkeypatch.setattr(resources, "embedder", lambda spec=None: fake_embedder)
     docs = tmp_path / "fake-app-docs"
     docs.mkdir()
     (docs / "pricing.md").write_text("# Pricing\n\nThe Team plan costs $14 per user per month.\n")

@@ -110,6 +110,7 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_version_and_resume_e
 
 @pytest.fixture
 def two_versions(tmp_path):
+    """The same documents in two versions, from two folders (an update from elsewhere, so replaced on purpose)."""
     return write_corpus(tmp_path / "old", "old"), write_corpus(tmp_path / "new", "new")
 
 
@@ -140,12 +141,12 @@ def test_a_crash_before_the_commit_point_shows_the_old_version_and_resume_reuses
     old_state = chunks_by_source(store, "crash-before")
     monkeypatch.setattr(Store, "commit", lambda *a, **k: (_ for _ in ()).throw(LabError("killed")))
     with pytest.raises(LabError):
-        ingest([new], "crash-before", fake_embedder, store)
+        ingest([new], "crash-before", fake_embedder, store, replace_elsewhere=True)
     assert chunks_by_source(store, "crash-before") == old_state
     assert "crash-before" in store.names() and staging_name("crash-before") not in store.names()
     monkeypatch.undo()
     counting = Counting(fake_embedder)
-    report = ingest([new], "crash-before", counting, store)
+    report = ingest([new], "crash-before", counting, store, replace_elsewhere=True)
     assert counting.texts == 0 and len(report.resumed) == 16 and report.documents == 16
     assert chunks_by_source(store, "crash-before") != old_state
     assert staging_name("crash-before") not in {c.name for c in store.client.list_collections()}
@@ -161,13 +162,13 @@ def test_a_crash_after_the_commit_point_is_rolled_forward_before_anything_is_rea
     real_drop = Store._drop
     monkeypatch.setattr(Store, "_drop", lambda self, name: (_ for _ in ()).throw(LabError("killed")))
     with pytest.raises(LabError):  # copied over, stale chunks deleted, but the staging collection still there
-        ingest([new], "crash-after", fake_embedder, store)
+        ingest([new], "crash-after", fake_embedder, store, replace_elsewhere=True)
     monkeypatch.setattr(Store, "_drop", real_drop)
     fresh = Store()
     assert chunks_by_source(fresh, "crash-after") == expected  # the read finished the roll-forward first
     assert staging_name("crash-after") not in {c.name for c in fresh.client.list_collections()}
     counting = Counting(fake_embedder)
-    again = ingest([new], "crash-after", counting, fresh)
+    again = ingest([new], "crash-after", counting, fresh, replace_elsewhere=True)
     assert counting.texts == 0 and len(again.unchanged) == 21
 
 

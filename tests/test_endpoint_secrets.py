@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lab.config import DecodingConfig
 from lab.errors import InputError, ModelError
 from lab.generation.endpoint import EndpointGenerator
-from lab.generation.endpoint_policy import EndpointPolicy
+from lab.endpoint_policy import EndpointPolicy
 from lab.generation.prompts import chat
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("show_error_details")]

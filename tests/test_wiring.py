@@ -113,7 +113,7 @@ class FakeResources:
     def store(self):
         return self._store
 
-    def embedder(self):
+    def embedder(self, spec=None):
         return self._embedder
 
     def bm25(self, collection):

@@ -22,7 +22,12 @@ def cmd_ingest(args) -> int:
     check_name(args.collection)  # bad settings are refused before the embedder loads
     res = Loader(args.chroma_host)
     progress = None if args.json else (lambda done, total, name: print(f"[{done}/{total}] {name}", file=sys.stderr))
-    report = ingest(args.paths, args.collection, res.embedder(), res.store(), config, progress, limits=limits,
+    from lab.index.embeddings import EmbedderSpec
+    from lab.session import ingest_embedder
+
+    spec = EmbedderSpec.parse(args.embedder, args.embedder_model, args.embedder_key_env) if args.embedder else None
+    embedder = ingest_embedder(res.store(), args.collection, res, spec)
+    report = ingest(args.paths, args.collection, embedder, res.store(), config, progress, limits=limits,
                     notify=lambda message: print(message, file=sys.stderr, flush=True),
                     replace_elsewhere=args.replace_elsewhere)
     lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
@@ -97,7 +102,10 @@ def cmd_sweep(args) -> int:
     settings = settings_for(args.sizes, args.overlap)  # the user's text is checked before anything is read
     golden = golden_set(args.questions)
     res = Loader(args.chroma_host)
-    job = SweepJob(res.store(), res.embedder(), args.collection, golden, settings, args.k,
+    from lab.session import collection_embedder
+
+    job = SweepJob(res.store(), collection_embedder(res.store(), args.collection, res), args.collection, golden,
+                   settings, args.k,
                    metric=args.metric)
     if not args.json:
         job.advance = echo_progress(job.advance)
@@ -121,6 +129,12 @@ def register(sub, p: Parents) -> None:
     cmd = sub.add_parser("ingest", parents=[p.common, p.collection], help="ingest files or folders into a collection")
     cmd.add_argument("paths", nargs="+")
     add_options(cmd, ChunkConfig, {"size": "--chunk-size"})
+    cmd.add_argument("--embedder", default=None, metavar="DIR|URL",
+                     help="for a new collection: a sentence-transformers folder, or the base URL of an "
+                          "OpenAI-compatible /v1/embeddings server (default: the embedded all-MiniLM-L6-v2; an "
+                          "existing collection keeps its own)")
+    cmd.add_argument("--embedder-model", default=None, help="the model name the embeddings server serves")
+    cmd.add_argument("--embedder-key-env", default=None, help="NAME of the variable holding the server's key")
     cmd.add_argument("--replace-elsewhere", action="store_true",
                      help="replace a document of the same name that came from another folder (without it, such a "
                           "file is skipped and listed)")

@@ -9,7 +9,7 @@ from lab.cli.common import Parents, add_endpoint, emit, golden_set, settings_of
 from lab.config import BatchConfig
 from lab.errors import LabError
 from lab.options import add_options, picked
-from lab.session import Loader, compare_job, endpoint_settings, path_context
+from lab.session import Loader, collection_embedder, compare_job, endpoint_settings, path_context
 
 
 def cmd_ask(args) -> int:
@@ -187,7 +187,8 @@ def cmd_update_demo(args) -> int:
     progress = None if args.json else (lambda message, done, total: print(f"[{done}/{total}] {message}",
                                                                           file=sys.stderr))
     result = update_demo.run_update_demo(args.collection, files, questions, path_context(settings, res, names),
-                                         store, res.embedder(), paths=names, adapter_dir=args.adapter,
+                                         store, collection_embedder(store, args.collection, res), paths=names,
+                                         adapter_dir=args.adapter,
                                          progress=progress)
     removed = None if args.keep else update_demo.undo_update(store, args.collection, result.update_sources)
     lines = [f"{args.collection}: {', '.join(result.update_sources)} re-indexed in {result.reindex_seconds:.1f} s "

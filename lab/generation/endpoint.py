@@ -28,56 +28,21 @@ credentials or a query string that a URL may carry.
 
 from __future__ import annotations
 
-import http.client
-import json
 import math
 import os
-import random
-import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from email.utils import parsedate_to_datetime
 
 from lab.config import DecodingConfig
+from lab.endpoint_policy import EndpointPolicy, host_of, url_host
 from lab.errors import InputError, ModelError
-from lab.generation.endpoint_policy import EndpointPolicy, url_host
 from lab.generation.models import Generation
+from lab.http_client import Fatal, JsonClient
 
 CONCURRENCY = 8
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-FATAL_STATUS = frozenset({401, 403, 404})  # the key or the model name is wrong: no answer of the batch can succeed
-MAX_ATTEMPTS = 6              # tries of one request on 429 / 5xx
-MAX_NETWORK_RETRIES = 3       # more tries after a timeout or a dropped connection
-BACKOFF_S, BACKOFF_CAP_S, RETRY_AFTER_CAP_S = 0.5, 30.0, 120.0
-MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_ANSWER_CHARS = 32_000
 MAX_USAGE_TOKENS = 10_000_000
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is answered as the HTTP error it is: an Authorization header must not follow it elsewhere."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-class _Retry(Exception):
-    """A failure worth another try after `wait` seconds (None: the backoff decides)."""
-
-    def __init__(self, message: str, wait: float | None = None, network: bool = False):
-        super().__init__(message)
-        self.wait, self.network = wait, network
-
-
-class _Fatal(ModelError):
-    """A failure no other answer of the batch can escape (wrong key, wrong model name)."""
 
 
 class EndpointGenerator:
@@ -102,9 +67,9 @@ class EndpointGenerator:
                 raise InputError(f"Environment variable {api_key_env} is not set: export it before starting the "
                                  "lab, or leave the key variable empty for an endpoint without authentication.")
         self.base_url = base_url if base_url.endswith("/v1") else base_url + "/v1"
-        self.model, self.timeout, self.concurrency, self.sleep = model.strip(), timeout, int(concurrency), sleep
+        self.model, self.timeout, self.concurrency = model.strip(), timeout, int(concurrency)
+        self.client = JsonClient(self.base_url, self.api_key, timeout, sleep)
         self.name = f"{self.model} @ {host_of(base_url)}"
-        self.retries = 0  # requests tried again, for the run's report
 
     def check(self) -> None:
         """Before any work: the server answers, the key is accepted and (where it lists its models) the model name,
@@ -114,26 +79,7 @@ class EndpointGenerator:
     def served_models(self, wanted: tuple[str, ...] = ()) -> list[str]:
         """The model names GET /v1/models lists ([] when the server has no such route); ModelError when the server
         cannot be reached, refuses the key, or lists models that do not include the model or `wanted`."""
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        request = urllib.request.Request(f"{self.base_url}/models", headers=headers)
-        try:
-            with _OPENER.open(request, timeout=min(self.timeout, 30)) as response:
-                data = json.loads(_read_capped(response, time.monotonic() + 30, self.base_url).decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                raise ModelError(f"The endpoint {self.base_url} refused the API key (HTTP {exc.code}): check the key "
-                                 "variable.") from exc
-            return []  # no model list here (404, 405): the first answer will tell
-        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) \
-                as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ModelError(f"Could not reach the endpoint {self.base_url}: {reason}. Is the server running and the "
-                             "base URL right?") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, _Retry):
-            return []
-        listed = data.get("data") if isinstance(data, dict) else None
-        names = [m.get("id") for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)] \
-            if isinstance(listed, list) else []
+        names = self.client.model_names()
         missing = [m for m in (self.model, *wanted) if names and m not in names]
         if missing:
             raise ModelError(f"The endpoint {self.base_url} does not serve {', '.join(missing)}; it serves "
@@ -141,64 +87,9 @@ class EndpointGenerator:
                              "given to vLLM's --lora-modules NAME=DIR).")
         return names
 
-    # --- one request ---------------------------------------------------------------------------------------------
-    def _post_once(self, body: dict, deadline: float) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(f"{self.base_url}/chat/completions", json.dumps(body).encode(), headers)
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ModelError(f"The endpoint {self.base_url} did not answer within {self.timeout:.0f} s.")
-        try:
-            with _OPENER.open(request, timeout=min(left, self.timeout)) as response:
-                raw = _read_capped(response, deadline, self.base_url)
-        except urllib.error.HTTPError as exc:
-            detail = _detail(exc)
-            if 300 <= exc.code < 400:
-                target = exc.headers.get("Location", "another address")
-                raise _Fatal(f"The endpoint {self.base_url} redirected (HTTP {exc.code}) to {target[:200]}: the lab "
-                             "follows no redirect, so that a key never travels to another host. Give the final "
-                             "address as the base URL.") from exc
-            if exc.code in RETRY_STATUS:
-                raise _Retry(f"HTTP {exc.code}: {detail}", _retry_after(exc.headers.get("Retry-After"))) from exc
-            message = (f"The endpoint {self.base_url} answered HTTP {exc.code}: {detail}. Check the model name, the "
-                       "API key variable and the server log.")
-            raise (_Fatal if exc.code in FATAL_STATUS else ModelError)(message) from exc
-        except (TimeoutError, socket.timeout) as exc:
-            raise _Retry(f"no answer within {self.timeout:.0f} s", network=True) from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                raise _Retry(f"no answer within {self.timeout:.0f} s", network=True) from exc
-            raise _Retry(f"could not reach it ({exc.reason})", network=True) from exc
-        except (ConnectionError, http.client.HTTPException) as exc:
-            raise _Retry(f"the connection dropped ({type(exc).__name__})", network=True) from exc
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ModelError(f"The endpoint {self.base_url} answered with a body that is not UTF-8 text.") from exc
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise ModelError(f"The endpoint {self.base_url} did not return JSON: is it OpenAI-compatible?") from exc
-        if not isinstance(data, dict):
-            raise ModelError(f"The endpoint {self.base_url} returned a JSON {type(data).__name__}, not an object.")
-        return data
-
-    def _post(self, body: dict) -> dict:
-        """One request with its retries, within `timeout` for each try."""
-        attempts, network = 0, 0
-        while True:
-            attempts += 1
-            try:
-                return self._post_once(body, time.monotonic() + self.timeout)
-            except _Retry as exc:
-                if exc.network:
-                    network += 1
-                if (network > MAX_NETWORK_RETRIES) if exc.network else (attempts >= MAX_ATTEMPTS):
-                    raise ModelError(f"The endpoint {self.base_url} failed {attempts} times ({exc}); the answer is "
-                                     "left out and can be asked again by resuming the run.") from exc
-                self.retries += 1
-                backoff = min(BACKOFF_CAP_S, BACKOFF_S * 2 ** (attempts - 1)) * (0.5 + random.random() / 2)
-                self.sleep(exc.wait if exc.wait is not None else backoff)
+    @property
+    def retries(self) -> int:
+        return self.client.retries
 
     def _one(self, messages: list[dict], decoding: DecodingConfig, adapter: str | None) -> Generation:
         from lab.generation.prompts import ANSWER_ENDS, answer_text
@@ -207,8 +98,8 @@ class EndpointGenerator:
         body = {"model": adapter or self.model, "messages": messages, "max_tokens": decoding.max_new_tokens,
                 "temperature": decoding.temperature, "stop": list(ANSWER_ENDS)}
         try:
-            content, usage = parse_response(self._post(body), self.base_url)
-        except _Fatal:
+            content, usage = parse_response(self.client.post("/chat/completions", body), self.base_url)
+        except Fatal:
             raise
         except ModelError as exc:
             return Generation("", 0, 0, time.perf_counter() - start, error=str(exc))
@@ -235,7 +126,7 @@ class EndpointGenerator:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     i = pending.pop(future)
-                    results[i] = future.result()  # a _Fatal is raised here
+                    results[i] = future.result()  # a Fatal is raised here
                     if each:
                         each(i, results[i])
         finally:
@@ -276,52 +167,6 @@ def parse_response(data: dict, where: str = "the endpoint") -> tuple[str, tuple[
     sane = len(counts) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_USAGE_TOKENS
                                     for n in counts)
     return content, (counts if sane else None)
-
-
-def _read_capped(response, deadline: float, where: str) -> bytes:
-    """The body, read in pieces: refused past MAX_BODY_BYTES or past the request's deadline (a dripping server)."""
-    parts, size = [], 0
-    while True:
-        if time.monotonic() > deadline:
-            raise _Retry("the body was still arriving at the deadline", network=True)
-        piece = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
-        if not piece:
-            return b"".join(parts)
-        size += len(piece)
-        if size > MAX_BODY_BYTES:
-            raise ModelError(f"The endpoint {where} sent a body over {MAX_BODY_BYTES // 2**20} MiB; refused.")
-        parts.append(piece)
-
-
-def _detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        return exc.read(2000).decode("utf-8", "replace")[:300]
-    except (OSError, ValueError):
-        return "(no body)"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds a Retry-After header asks for (seconds or an HTTP date), capped; None when absent or unreadable.
-
-    >>> _retry_after("3"), _retry_after("99999"), _retry_after("soon"), _retry_after(None)
-    (3.0, 120.0, None, None)
-    """
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    return max(0.0, min(RETRY_AFTER_CAP_S, seconds)) if math.isfinite(seconds) else None
-
-
-def host_of(base_url: str) -> str:
-    """Host and port of a URL, no credentials, path or query: host_of("https://u:p@api.x.com/v1") -> 'api.x.com'."""
-    parts = urllib.parse.urlsplit(base_url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def estimate_tokens(characters: int) -> int:

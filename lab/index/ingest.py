@@ -112,7 +112,11 @@ def origin_of(path: Path, names: dict[Path, str] | None) -> str:
 
 def _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
                    started, replace_elsewhere=False) -> IngestReport:
-    staging = store.begin(collection, embedder.name, config)
+    spec = getattr(embedder, "spec", None)
+    dim = getattr(embedder, "dim", None)
+    if dim is None and hasattr(embedder, "probe"):
+        dim = embedder.probe()  # a server: reachable, the model it names, its vectors' size, before any work
+    staging = store.begin(collection, embedder.name, config, spec.to_json() if spec else None, dim)
     details = store.source_details(collection) if store.exists(collection) else {}
     known = {source: d["sha256"] for source, d in details.items()}
     seen: dict[str, Path] = {}
@@ -190,7 +194,8 @@ def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedd
     docs = list(docs)
     if not docs:
         raise InputError("Nothing to ingest: no parsed documents.")
-    staging = store.begin(collection, embedder.name, config)
+    spec = getattr(embedder, "spec", None)
+    staging = store.begin(collection, embedder.name, config, spec.to_json() if spec else None)
     known = store.source_hashes(collection) if store.exists(collection) else {}
     staged: set[str] = set()
     for done, doc in enumerate(docs):

@@ -68,6 +68,8 @@ class CollectionInfo:
     embedder: str
     chunk_config: ChunkConfig | None
     build: BuildTime | None = None
+    embedder_spec: str | None = None  # JSON of `lab.index.embeddings.EmbedderSpec` (None: built before specs)
+    dim: int | None = None            # the vectors' size (None: built before it was kept)
 
     @property
     def chunking(self) -> str:
@@ -111,7 +113,9 @@ class Store:
         config = ChunkConfig.from_json(meta["chunk_config"]) if "chunk_config" in meta else None
         build = BuildTime(float(meta["build_seconds"]), int(meta["build_chunks"]), bool(meta["build_whole"]),
                           str(meta["build_at"])) if "build_seconds" in meta else None
-        return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config, build)
+        dim = meta.get("embedder_dim")
+        return CollectionInfo(name, collection.count(), meta.get("embedder", "?"), config, build,
+                              meta.get("embedder_spec"), int(dim) if isinstance(dim, (int, float)) else None)
 
     def record_build(self, name: str, seconds: float, chunks: int, whole: bool) -> None:
         """Keep an ingest's measured time with the collection (for the index-build cost of ownership)."""
@@ -144,11 +148,15 @@ class Store:
                                 "(Corpus page, or `python -m lab ingest PATH --collection NAME`).")
         return self.client.get_collection(name, embedding_function=None)
 
-    def _check_settings(self, name: str, embedder: str, config: ChunkConfig) -> None:
+    def _check_settings(self, name: str, embedder: str, config: ChunkConfig, dim: int | None = None) -> None:
         info = self.info(name)
         if info.embedder != embedder:
             raise InputError(f"Collection {name!r} was built with embedder {info.embedder}, not {embedder}: "
                              "queries must use the ingestion embedder. Use another collection name.")
+        if dim is not None and info.dim is not None and dim != info.dim:
+            raise InputError(f"Collection {name!r} holds vectors of {info.dim} dimensions; the embedder now answers "
+                             f"{dim}: it is not the model the collection was built with. Check the embeddings "
+                             "server's model, or ingest into a new collection.")
         if info.chunk_config and info.chunk_config != config:
             raise InputError(f"Collection {name!r} was built from {info.chunk_config.text}, not {config.text}; ingest "
                              "into a new collection to try other chunk settings, or delete this one first.")
@@ -162,16 +170,19 @@ class Store:
         return self.client.create_collection(name, embedding_function=None, configuration=_HNSW,
                                              metadata={"embedder": embedder, "chunk_config": config.to_json()})
 
-    def begin(self, name: str, embedder: str, config: ChunkConfig) -> Staging:
+    def begin(self, name: str, embedder: str, config: ChunkConfig, spec: str | None = None,
+              dim: int | None = None) -> Staging:
         """Check the settings against the collection (if it exists) and get its staging collection: the one an
         interrupted ingest with the same settings left (its chunks can be reused), or a new, empty one."""
         listed = self._recover(name)
         if name in listed:
-            self._check_settings(name, embedder, config)
-        meta = {"embedder": embedder, "chunk_config": config.to_json(), "target": name, "state": "writing"}
+            self._check_settings(name, embedder, config, dim)
+        meta = {"embedder": embedder, "chunk_config": config.to_json(), "target": name, "state": "writing",
+                **({"embedder_spec": spec} if spec else {}), **({"embedder_dim": dim} if dim else {})}
         left = listed.get(staging_name(name))
         if left is not None:
-            if left.metadata == meta:
+            same = ("embedder", "chunk_config", "target", "state", "embedder_spec")  # the vectors' size follows
+            if {k: (left.metadata or {}).get(k) for k in same} == {k: meta.get(k) for k in same}:
                 return Staging(self.client.get_collection(left.name, embedding_function=None), resumed=True)
             self._drop(left.name)
         return Staging(self.client.create_collection(staging_name(name), embedding_function=None,
@@ -364,4 +375,4 @@ def get_all(collection, where: dict | None = None, include: tuple[str, ...] | li
 def _settings(meta: dict | None) -> dict:
     """The metadata a collection keeps (a staging collection's bookkeeping keys left out)."""
     return {k: v for k, v in (meta or {}).items()
-            if k in ("embedder", "chunk_config") or k.startswith("build_")}
+            if k in ("embedder", "chunk_config", "embedder_spec", "embedder_dim") or k.startswith("build_")}

@@ -33,13 +33,14 @@ def draw(active: str | None) -> None:
     target = active if where == "active" else \
         left.text_input("New collection's name", DEFAULT_COLLECTION if not active else "", key="corpus_collection",
                         help="One collection per corpus or tenant.").strip()
+    spec = _embedder_choice(left) if where == "new" else None
     size = mid.number_input("Chunk size (embedder tokens)", 128, 1024, ChunkConfig.size, step=32, key="chunk_size")
     overlap = right.number_input("Overlap (tokens)", 0, 511, ChunkConfig.overlap, step=8, key="chunk_overlap")
 
     if st.button(f"Ingest into {target or '...'}", key="ingest", type="primary"):
         st.session_state.pop(PENDING, None)
         try:
-            _prepare(source, uploads, target, ChunkConfig(size=int(size), overlap=int(overlap)))
+            _prepare(source, uploads, target, ChunkConfig(size=int(size), overlap=int(overlap)), spec)
         except LabError as exc:
             st.error(str(exc))
     pending = st.session_state.get(PENDING)
@@ -56,7 +57,43 @@ def draw(active: str | None) -> None:
         widgets.show_ingest_report(st.session_state["last_ingest"])
 
 
-def _prepare(source: str, uploads, target: str, config: ChunkConfig) -> None:
+def _embedder_choice(column):
+    """A new collection's embedder: the embedded default, a sentence-transformers folder, or an embeddings server
+    (its key among those the lab's operator allowed). Returns the spec, or None for the default."""
+    from lab.endpoint_policy import EndpointPolicy
+    from lab.errors import InputError
+
+    kind = column.selectbox("Embedder", ["all-MiniLM-L6-v2 (embedded)", "A sentence-transformers folder",
+                                         "An OpenAI-compatible embeddings server"], key="corpus_embedder_kind",
+                            help="Recorded with the collection: its queries always use it.")
+    if kind.startswith("all-MiniLM"):
+        return None
+    if kind.startswith("A sentence"):
+        return ("folder", column.text_input("Folder", key="corpus_embedder_folder"), None, None)
+    url = column.text_input("Base URL", key="corpus_embedder_url", placeholder="http://127.0.0.1:8080/v1")
+    model = column.text_input("Model name", key="corpus_embedder_model")
+    try:
+        keys = EndpointPolicy.from_env().key_choices()
+    except InputError:
+        keys = []
+    key = column.selectbox("API key", [None, *keys], key="corpus_embedder_key", format_func=lambda k: k or "(none)")
+    return ("server", url, model, key)
+
+
+def _spec(choice):
+    """The EmbedderSpec of the page's choice, checked (the server's host and key against the operator's policy)."""
+    from lab.endpoint_policy import EndpointPolicy
+    from lab.index.embeddings import EmbedderSpec
+
+    if choice is None:
+        return None
+    kind, where, model, key = choice
+    if kind == "server":
+        EndpointPolicy.from_env().check(where, key)
+    return EmbedderSpec.parse(where, model, key)
+
+
+def _prepare(source: str, uploads, target: str, config: ChunkConfig, choice=None) -> None:
     """Check the target and the files, then ingest, or park the job for confirmation when the plan asks for it."""
     from lab.index.ingest import plan_ingest
     from lab.index.store import check_name
@@ -75,7 +112,7 @@ def _prepare(source: str, uploads, target: str, config: ChunkConfig) -> None:
             raise LabError("None of the files can be ingested: " + "; ".join(r for _, r in refused))
         paths, names = [p for p, _ in stored], dict(stored)
     job = {"paths": paths, "names": names, "target": target, "config": config, "refused": refused,
-           "plan": plan_ingest(paths, target, resources.store(), names)}
+           "spec": _spec(choice), "plan": plan_ingest(paths, target, resources.store(), names)}
     if job["plan"].needs_confirmation:
         st.session_state[PENDING] = job
         return
@@ -84,7 +121,7 @@ def _prepare(source: str, uploads, target: str, config: ChunkConfig) -> None:
 
 def _run(job: dict, replace_elsewhere: bool = False) -> None:
     report = widgets.ingest_with_progress(job["paths"], job["target"], job["config"], job["names"],
-                                          replace_elsewhere=replace_elsewhere)
+                                          replace_elsewhere=replace_elsewhere, spec=job.get("spec"))
     if report is None:
         return
     if job["refused"]:

@@ -15,7 +15,10 @@ def _start(collection: str, golden_set, sizes: str, k: int) -> None:
     from lab.experiments.sweep import SweepJob, settings_for
 
     configs = settings_for(sizes)
-    job = SweepJob(resources.store(), resources.embedder(), collection, golden_set, configs, k).start()
+    from lab.session import collection_embedder
+
+    embedder = collection_embedder(resources.store(), collection, resources.PageResources)
+    job = SweepJob(resources.store(), embedder, collection, golden_set, configs, k).start()
     resources.jobs()[job.id] = job
     st.session_state["sweep_job"] = job.id
 

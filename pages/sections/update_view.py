@@ -46,7 +46,10 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
         raise LabError(f"Collection {collection!r} already holds {name}: undo the update first, so that 'before' "
                        "is the collection without it.")
     ctx = state.path_context(paths, collection, RetrievalConfig(k=k), DecodingConfig(max_new_tokens=max_new))
-    job = update_demo.UpdateDemoJob(collection, files, questions, ctx, resources.store(), resources.embedder(),
+    from lab.session import collection_embedder
+
+    embedder = collection_embedder(resources.store(), collection, resources.PageResources)
+    job = update_demo.UpdateDemoJob(collection, files, questions, ctx, resources.store(), embedder,
                                     paths=paths, adapter_dir=st.session_state.get("adapter_dir"), names=names)
     resources.jobs()[job.id] = job.start()
     return job.id

@@ -8,10 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 
-@st.cache_resource(show_spinner="Loading the embedder...")
-def embedder():
-    from lab.index.embeddings import SentenceTransformerEmbedder
-    return SentenceTransformerEmbedder()
+@st.cache_resource(show_spinner="Loading the embedder...", max_entries=4)
+def embedder(spec=None):
+    """The lab's embedder, or the one a collection records (`lab.index.embeddings.EmbedderSpec`)."""
+    from lab.index.embeddings import EmbedderSpec
+    return (spec or EmbedderSpec()).load()
 
 
 def generator(name: str | None = None, backend: str | None = None):
@@ -28,7 +29,7 @@ def _generator(name: str | None, backend: str):
 
 def endpoint(base_url: str, model: str, api_key_env: str | None = None, concurrency: int = 8):
     """An endpoint a visitor chose, within the operator's policy (checked at every use, not only the first)."""
-    from lab.generation.endpoint_policy import EndpointPolicy
+    from lab.endpoint_policy import EndpointPolicy
     EndpointPolicy.from_env().check(base_url, api_key_env)
     return _endpoint(base_url, model, api_key_env, concurrency)
 
@@ -36,7 +37,7 @@ def endpoint(base_url: str, model: str, api_key_env: str | None = None, concurre
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _endpoint(base_url: str, model: str, api_key_env: str | None, concurrency: int):
     from lab.generation.endpoint import EndpointGenerator
-    from lab.generation.endpoint_policy import EndpointPolicy
+    from lab.endpoint_policy import EndpointPolicy
     return EndpointGenerator(base_url, model, api_key_env, policy=EndpointPolicy.from_env(), concurrency=concurrency)
 
 
@@ -100,8 +101,8 @@ class PageResources:
         return store()
 
     @staticmethod
-    def embedder():
-        return embedder()
+    def embedder(spec=None):
+        return embedder(spec)
 
     @staticmethod
     def bm25(collection: str):

@@ -20,7 +20,7 @@ def link_to(page: str, label: str, icon: str | None = None) -> None:
         st.caption(f"{label}: open the {page.removeprefix('pages/').removesuffix('.py').title()} page.")
 
 
-def ingest_with_progress(paths, collection: str, config, names=None, replace_elsewhere: bool = False):
+def ingest_with_progress(paths, collection: str, config, names=None, replace_elsewhere: bool = False, spec=None):
     """Run lab.index.ingest with a progress bar; returns the report, or None after showing the error. The caller
     makes the collection active (`state.select_collection`, which reruns the page)."""
     from lab.index.ingest import ingest
@@ -31,7 +31,10 @@ def ingest_with_progress(paths, collection: str, config, names=None, replace_els
         bar.progress(done / total, text=f"{done}/{total} files - {name}")
 
     try:
-        report = ingest(paths, collection, resources.embedder(), resources.store(), config, progress, names,
+        from lab.session import ingest_embedder
+
+        embedder = ingest_embedder(resources.store(), collection, resources.PageResources, spec)
+        report = ingest(paths, collection, embedder, resources.store(), config, progress, names,
                         notify=lambda message: bar.progress(0.0, text=message),  # another writer holds it
                         replace_elsewhere=replace_elsewhere)
     except LabError as exc:

@@ -50,6 +50,12 @@ def url_host(url: str) -> tuple[str, int]:
     return parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
+def host_of(base_url: str) -> str:
+    """Host and port of a URL, no credentials, path or query: host_of("https://u:p@api.x.com/v1") -> 'api.x.com'."""
+    parts = urllib.parse.urlsplit(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
 def _matches(entry: str, host: str, port: int) -> bool:
     """`entry` is `host` (any port) or `host:port` (IPv6 literals in brackets): _matches("[::1]:80", "::1", 80)."""
     try:

@@ -1,0 +1,131 @@
+"""Your own embedder: a collection built with a sentence-transformers folder or an OpenAI-compatible embeddings
+server records it, and every query uses it; a mismatch (another embedder into the collection, a server that answers
+vectors of another size, a server that is down) is refused with what to do, before anything is written. On real
+documents (Debian's licence texts); the server is a real HTTP server computing embeddings with the real MiniLM
+model (no TEI or vLLM install is possible offline)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from lab import cli
+
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.slow]
+LICENCES = Path("/usr/share/common-licenses")
+
+
+@pytest.fixture
+def embeddings_server(real_embedder):
+    class Handler(BaseHTTPRequestHandler):
+        requests: list = []
+        size = None  # None: the model's own; a number: vectors cut to that size (another model)
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            type(self).requests.append((self.path, body["model"], len(texts)))
+            vectors = real_embedder.encode(texts).tolist()
+            if type(self).size:
+                vectors = [v[: type(self).size] for v in vectors]
+            raw = json.dumps({"object": "list", "data": [{"index": i, "embedding": v} for i, v in
+                                                          reversed(list(enumerate(vectors)))]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+    handler = type("H", (Handler,), {"requests": [], "size": None})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def licences(tmp_path, monkeypatch, lab_data_dir):
+    if not LICENCES.is_dir():
+        pytest.skip("the licence texts are installed by `make test` (Debian's base-files)")
+    folder = tmp_path / "licences"
+    folder.mkdir()
+    for name in ("Apache-2.0", "MPL-2.0", "BSD", "GPL-3"):
+        shutil.copy(LICENCES / name, folder / name)
+    return folder
+
+
+def _run(argv, capsys):
+    code = cli.main(argv + ["--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_a_collection_built_on_an_embeddings_server_queries_through_it(embeddings_server, licences, capsys, store):
+    url, handler = embeddings_server
+    name = "own-embedder-server"
+    if store.exists(name):
+        store.delete(name)
+    code, report = _run(["ingest", str(licences), "--collection", name, "--embedder", url, "--embedder-model",
+                         "minilm-served"], capsys)
+    assert code == 0 and report["documents"] == 4, report
+    info = store.info(name)
+    assert info.embedder.startswith("minilm-served @ 127.0.0.1:") and info.dim == 384
+    assert json.loads(info.embedder_spec)["location"] == url
+    handler.requests.clear()
+    code, found = _run(["search", "Which licence states the Larger Work?", "--collection", name, "--mode", "dense"],
+                       capsys)
+    assert code == 0 and found["hits"][0]["source"] == "MPL-2.0"
+    assert handler.requests == [("/v1/embeddings", "minilm-served", 1)]  # the query went to the server
+
+    # more documents without naming the embedder: the collection's own is used
+    (licences / "extra.md").write_text("# Extra\n\nThe Larger Work clause is in the MPL.\n")
+    handler.requests.clear()
+    code, report = _run(["ingest", str(licences / "extra.md"), "--collection", name], capsys)
+    assert code == 0 and report["documents"] == 1 and handler.requests
+
+    # another embedder into it: refused; a server that now answers another size: refused, nothing written
+    from lab.index.embeddings import default_embedder_folder
+
+    chunks = store.info(name).chunks
+    code, error = _run(["ingest", str(licences / "extra.md"), "--collection", name, "--embedder",
+                        str(default_embedder_folder())], capsys)
+    assert code == 2 and "was built with embedder minilm-served" in error["error"]
+    handler.size = 128
+    code, error = _run(["search", "Larger Work", "--collection", name, "--mode", "dense"], capsys)
+    assert code == 2 and "128 dimensions, not 384" in error["error"] and "another model" in error["error"]
+    (licences / "more.md").write_text("# More\n\nA new text.\n")
+    code, error = _run(["ingest", str(licences / "more.md"), "--collection", name], capsys)
+    assert code == 2 and "128 dimensions, not 384" in error["error"]
+    assert store.info(name).chunks == chunks
+    store.delete(name)
+
+
+def test_a_folder_embedder_and_a_server_that_is_down(licences, capsys, store, tmp_path):
+    from lab.index.embeddings import default_embedder_folder
+
+    name = "own-embedder-folder"
+    if store.exists(name):
+        store.delete(name)
+    folder = str(default_embedder_folder())
+    code, report = _run(["ingest", str(licences), "--collection", name, "--embedder", folder], capsys)
+    assert code == 0 and store.info(name).embedder == str(Path(folder).resolve())
+    code, found = _run(["search", "Larger Work", "--collection", name], capsys)
+    assert code == 0 and found["hits"]
+    store.delete(name)
+    code, error = _run(["ingest", str(licences), "--collection", "own-embedder-down", "--embedder",
+                        "http://127.0.0.1:9/v1", "--embedder-model", "m"], capsys)
+    assert code == 2 and "127.0.0.1:9" in error["error"] and not store.exists("own-embedder-down")
+    code, error = _run(["ingest", str(licences), "--collection", "x-y-z", "--embedder", "http://h/v1"], capsys)
+    assert code == 2 and "--embedder-model" in error["error"]
+    code, error = _run(["ingest", str(licences), "--collection", "x-y-z", "--embedder", str(tmp_path / "nope")],
+                       capsys)
+    assert code == 2 and "neither an http(s) URL nor a folder" in error["error"]
