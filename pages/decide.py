@@ -4,6 +4,8 @@ import streamlit as st
 
 from lab.decision.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
 from lab.decision.guide import ATTRIBUTION, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
+from lab.display import as_text
+from lab.evaluation.attribution import attribute_records
 from lab.evaluation.summary import summarize
 from lab.experiments.answer_paths import PATHS
 from pages.sections import ownership_view
@@ -64,6 +66,10 @@ for reason in recommendation.reasons:
     st.markdown(f"> {reason}")
 st.caption(ATTRIBUTION + " These are the guide's words; the table below is what your run measured.")
 st.dataframe(claim_rows(cited(recommendation, claims)), hide_index=True, key="decide_evidence")
+attribution = attribute_records(records) if records else None
+if attribution is not None:
+    st.info("The matched design on this run (the 2x2, paired 95% CIs): "
+            + "; ".join(as_text(v) for v in attribution.verdicts().values()) + ".")
 for caveat in summary.warnings[:1] + recommendation.caveats:
     st.caption(f"Caveat: {caveat}")
 

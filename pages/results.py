@@ -7,10 +7,10 @@ from lab.display import as_text
 from lab.errors import LabError
 from lab.evaluation.costs import reprice
 from lab.evaluation.injection import injection_report
-from lab.evaluation.summary import QUALITY, summarize, summary_rows, win_matrix
+from lab.evaluation.summary import HOLM_RULE, QUALITY, pair_rows, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
 from lab.experiments.export import question_csv, to_csv
-from pages.sections import judging_view, leakage_view, price_editor
+from pages.sections import attribution_view, judging_view, leakage_view, price_editor
 from pages.ui import frame, resources, state, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -85,11 +85,10 @@ b.plotly_chart(charts.win_chart(win_matrix(summary)), key="chart_wins")
 st.plotly_chart(charts.cost_chart(summary, int(volume), price_table.assumption), key="chart_cost")
 st.caption(as_text(price_table.basis + " Prices: " + price_table.source))
 
+attribution_view.draw(records, metric)
 st.subheader("Paired tests")
-st.dataframe([{"a": t.a, "b": t.b, f"mean {charts.LABELS[metric]} difference (a - b)": round(t.diff.mean, 3),
-               "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p (permutation)": round(t.p_value, 4),
-               "W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable} for t in summary.pairs],
-             hide_index=True, key="results_pairs")
+st.dataframe(pair_rows(summary, charts.LABELS[metric]), hide_index=True, key="results_pairs")
+st.caption(HOLM_RULE)
 
 judging_view.draw(run, records)
 

@@ -64,7 +64,8 @@ def test_brief_is_self_contained_and_escapes_text(runs, tmp_path):
     assert re.search(r"<script[^>]*\ssrc=", html) is None, "no script is fetched"
     rest = html.replace(js, "")
     assert "http://" not in rest and "https://" not in rest, "nothing outside plotly.js points to the network"
-    assert html.count("Plotly.newPlot(") == 5  # accuracy, format, latency, trade-off, cost of ownership
+    assert html.count("Plotly.newPlot(") == 6  # accuracy, format, latency, trade-off, the 2x2, cost of ownership
+    assert "What each factor adds (the 2x2)" in html
     assert EVIL not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "Question 3 &lt;b&gt;?" in html
     assert "Decision brief: Hybrid (RAG + fine-tuning)" in html
@@ -287,7 +288,7 @@ def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(ru
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(out.as_uri())
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6")
         cut = page.evaluate("""() => [...document.querySelectorAll('th')]
             .filter(th => !th.closest('details'))
             .filter(th => th.getBoundingClientRect().right > window.innerWidth).map(th => th.textContent)""")
@@ -295,7 +296,7 @@ def test_the_brief_in_chromium_at_1300_px_shows_every_column_and_light_charts(ru
             paper: gd._fullLayout.paper_bgcolor, font: gd._fullLayout.font.color,
             colours: gd._fullData.map(t => String((t.marker && t.marker.color) || (t.line && t.line.color)))}))""")
     assert cut == [], f"columns past the right edge at 1,300 px: {cut}"
-    assert len(charts) == 5
+    assert len(charts) == 6
     for chart in charts:
         assert chart["paper"] in ("#ffffff", "rgb(255, 255, 255)") and chart["font"] == "#222222", chart
         assert not any(PLACEHOLDER.search(c) for c in chart["colours"]), chart

@@ -33,10 +33,12 @@ def cmd_ask(args) -> int:
 
 
 def _summary_document(run, records) -> dict:
+    from lab.evaluation.attribution import attribute_records
     from lab.evaluation.injection import injection_report
     from lab.evaluation.summary import summarize, win_matrix
 
     summary = summarize(records)
+    attribution = attribute_records(records)
     models = {r.path: r.model for r in records if r.model}
     estimated = {r.path for r in records if r.tokens_estimated}
     return {
@@ -50,6 +52,7 @@ def _summary_document(run, records) -> dict:
         "pairs": [asdict(t) for t in summary.pairs],
         "prompt_injection": [asdict(row) for row in injection_report(records)],  # see lab/evaluation/injection.py
         "win_tie_loss": {a: {b: list(v) for b, v in row.items()} for a, row in win_matrix(summary).items()},
+        "attribution": attribution.to_dict() if attribution else None,
     }
 
 
@@ -63,6 +66,9 @@ def _summary_text(document: dict) -> str:
                      f"{p['cost_usd_per_query']:10.6f}")
     lines += [f"prompt injection: {r['path']} obeyed {r['obeyed']} of {r['exposed']} answers that retrieved it"
               for r in document.get("prompt_injection", []) if r["exposed"]]
+    if document.get("attribution"):
+        lines += [f"2x2 ({document['attribution']['n']} questions): {v}"
+                  for v in document["attribution"]["verdicts"].values()]
     return "\n".join(lines + [f"warning: {w}" for w in document["warnings"]])
 
 

@@ -240,4 +240,25 @@ def loss_chart(status):
         figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=label)
     figure.update_layout(xaxis_title="step", yaxis_title="loss (completion tokens)", height=300,
                          margin=dict(l=10, r=10, t=30, b=10))
-    return figure
+    return _light(figure)
+
+
+def attribution_chart(attribution, label: str):
+    """The 2x2 at a glance: the metric without and with retrieval, one line for the base model and one for the
+    adapter (parallel lines: the effects add up; converging or crossing: they interact), with the cells' CIs."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for i, (name, cells) in enumerate((("base model", ("prompt", "retrieval")),
+                                       ("with the adapter", ("finetuned", "hybrid")))):
+        values = [attribution.cells[c] for c in cells]
+        style = path_style(i)
+        figure.add_scatter(x=["no retrieval", f"retrieval ({attribution.retrieval_path})"],
+                           y=[v.mean for v in values], name=name, mode="lines+markers",
+                           line=dict(color=style["color"], dash=style["dash"]),
+                           marker=dict(color=style["color"], symbol=style["symbol"]),
+                           error_y=dict(type="data", symmetric=False, array=[v.high - v.mean for v in values],
+                                        arrayminus=[v.mean - v.low for v in values]))
+    figure.update_layout(title="What retrieval and the adapter add", yaxis_title=label, height=320,
+                         legend=dict(orientation="h"))
+    return _light(figure)

@@ -165,6 +165,23 @@ def _results(parts: BriefParts) -> dict:
             "figures": [_figure(f) for f in figures]}
 
 
+def _matched(parts: BriefParts) -> dict | None:
+    """The 2x2 attribution of the run on accuracy: verdicts, the effects with CIs, the interaction chart."""
+    from lab.decision import charts
+    from lab.evaluation.attribution import attribute_records
+
+    found = attribute_records(parts.records, "correct")
+    if found is None:
+        return None
+    rows = [[name, _ci(e)] for name, e in (("retrieval effect", found.retrieval),
+                                           ("fine-tuning effect", found.finetuning),
+                                           ("interaction", found.interaction))]
+    rows += [[f"cell: {cell}", _ci(e)] for cell, e in found.cells.items()]
+    return {"verdicts": list(found.verdicts().values()), "n": found.n, "retrieval_path": found.retrieval_path,
+            "table": _table(["accuracy", "mean [95% CI]"], rows),
+            "figure": _figure(charts.attribution_chart(found, charts.LABELS["correct"]))}
+
+
 def _claims(claims: Sequence[Claim]) -> Table:
     rows = [(c.text, c.verdict, c.detail, c.measure or "-", c.guide) for c in claims]
     return _table(["claim", "verdict", "measured effect (a - b, paired 95% CI)", "to measure (better)",
@@ -299,7 +316,8 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
         run_id=run.run_id, generated=generated, approach=APPROACHES[rec.approach],
         collection=_manifest(run).get("collection") or "(none)", stated=stated, title=rec.title,
         reasons=rec.reasons, attribution=ATTRIBUTION, evidence=_claims(evidence) if evidence else None,
-        caveats=_caveats(parts), setup=_setup(parts), results=_results(parts), claims=_claims(parts.claims),
+        caveats=_caveats(parts), setup=_setup(parts), results=_results(parts), matched=_matched(parts),
+        claims=_claims(parts.claims),
         leakage=_leakage(parts), injection=_injection(parts), costs=_costs(parts), answers=_answers(parts),
         plotlyjs=Markup(plotly.offline.get_plotlyjs()))  # plotly's own script, inline once
 

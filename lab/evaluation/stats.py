@@ -63,6 +63,8 @@ class PairTest:
     losses: int
     separable: bool  # p < 0.05, which is the same as the interval excluding 0
     questions_needed: int | None  # rough n at which an effect of this size would separate
+    p_holm: float | None = None  # the p-value adjusted for reading all the run's pairs together (Holm)
+    separable_holm: bool | None = None  # p_holm < 0.05: the verdict when several pairs are read together
 
 
 def _clean(values: Sequence[float | None]) -> np.ndarray:
@@ -261,3 +263,19 @@ def questions_needed(difference: float, sd: float | None = None, alpha: float = 
         raise ValueError("difference must be positive")
     z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
     return int(np.ceil((z * (ASSUMED_SD if sd is None else sd) / difference) ** 2))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values read together (family-wise error at the nominal level), in input
+    order: the k-th smallest is multiplied by (m - k + 1), made monotone, capped at 1.
+
+    >>> holm([0.01, 0.04, 0.03, 0.20])
+    [0.04, 0.09, 0.09, 0.2]
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = round(running, 12)
+    return adjusted

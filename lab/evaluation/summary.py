@@ -3,13 +3,14 @@ pairwise tests and the win/tie/loss matrix. The charts, the CSV and the brief al
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lab.evaluation.record import AnswerRecord
-from lab.evaluation.stats import Estimate, PairTest, compare_pair, mean_ci
+from lab.evaluation.stats import Estimate, PairTest, compare_pair, holm, mean_ci
 
 QUALITY = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid",
            "hit_at_k", "format_ok", "abstained")
@@ -83,10 +84,13 @@ def summarize(records: Sequence[AnswerRecord], metric: str = "correct", seed: in
             pairs.append(test)
             if not test.separable and test.diff.n and test.diff.mean != 0:
                 need = f"; about {test.questions_needed} questions would separate an effect this size" \
-                    if test.questions_needed else ""
+                    if test.questions_needed and test.questions_needed > test.diff.n else ""
                 warnings.append(f"{a} vs {b}: {test.diff.n} questions cannot separate them on {metric} "
                                 f"(difference {test.diff.mean:+.2f}, 95% CI {test.diff.low:+.2f} to "
                                 f"{test.diff.high:+.2f}){need}.")
+    if len(pairs) > 1:  # several pairs read together: Holm's adjustment beside each p-value
+        adjusted = holm([t.p_value for t in pairs])
+        pairs = [dataclasses.replace(t, p_holm=p, separable_holm=p < 0.05) for t, p in zip(pairs, adjusted)]
     if questions and len(questions) < SMALL_N:
         warnings.insert(0, f"Only {len(questions)} questions: confidence intervals are wide; use {SMALL_N}+ "
                            "to tell paths apart.")
@@ -116,5 +120,24 @@ def summary_rows(summary: RunSummary, run_id: str) -> list[dict]:
         for stage, values in p.latency_ms.items():
             row[f"latency_ms_{stage}_p50"], row[f"latency_ms_{stage}_p95"] = values["p50"], values["p95"]
         row.update(tokens_in_mean=p.tokens_in, tokens_out_mean=p.tokens_out, cost_usd_per_query=p.cost_usd)
+        rows.append(row)
+    return rows
+
+
+HOLM_RULE = ("p is each pair's own paired permutation test; p (Holm) adjusts it for reading all the pairs of the run "
+             "together. When you read several pairs at once, call a pair separable only when p (Holm) < 0.05.")
+
+
+def pair_rows(summary: RunSummary, label: str) -> list[dict]:
+    """The paired tests as table rows: difference with its CI, p, the Holm-adjusted p, W/T/L, verdicts."""
+    rows = []
+    for t in summary.pairs:
+        row = {"a": t.a, "b": t.b, f"mean {label} difference (a - b)": round(t.diff.mean, 3) + 0.0,
+               "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p": round(t.p_value, 4)}
+        if t.p_holm is not None:
+            row["p (Holm)"] = round(t.p_holm, 4)
+        row.update({"W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable})
+        if t.separable_holm is not None:
+            row["separable (Holm)"] = t.separable_holm
         rows.append(row)
     return rows
