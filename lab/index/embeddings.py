@@ -92,7 +92,9 @@ class EmbedderSpec:
         if self.kind == "server":
             from lab.index.remote_embeddings import OpenAIEmbedder
 
-            return OpenAIEmbedder(self.location, self.model, self.key_env)
+            embedder = OpenAIEmbedder(self.location, self.model, self.key_env)
+            embedder.spec = self
+            return embedder
         return SentenceTransformerEmbedder(self.location if self.kind == "folder" else None)
 
 

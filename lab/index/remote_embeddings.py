@@ -43,9 +43,7 @@ class OpenAIEmbedder:
         self.client = JsonClient(self.base_url, key, timeout, sleep)
         self.name = f"{self.model} @ {host_of(base_url)}"  # never the key or credentials a URL may carry
         self.dim: int | None = None
-        from lab.index.embeddings import EmbedderSpec
-
-        self.spec = EmbedderSpec("server", base_url, self.model, key_env)
+        self.spec = None  # the EmbedderSpec that loaded it (`lab.index.embeddings.EmbedderSpec.load`)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         data = self.client.post("/embeddings", {"model": self.model, "input": texts})
