@@ -195,3 +195,13 @@ def test_the_backend_agreement_reports_each_paths_accuracy_on_both_sides():
 
     result = doctest.testmod(lab.bench.children)
     assert result.attempted and not result.failed
+
+
+@pytest.mark.server
+def test_the_endpoint_throughput_figure_runs_against_its_local_server():
+    """The figure's shape (speed itself is claimed in `python -m lab bench`, not asserted here)."""
+    from lab.bench.endpoint import bench_endpoint_throughput
+
+    figure = bench_endpoint_throughput(requests=16, latency=0.02, capacity=4)
+    assert figure.name == "endpoint_throughput" and figure.unit == "answers/s" and figure.baseline == 200.0
+    assert figure.lab > 0 and figure.detail["one_at_a_time_per_s"] > 0 and figure.target == ">= 0.8"

@@ -14,6 +14,7 @@ figures hold on a noisy machine. Medians over repeats; results written to a JSON
 | backend_agreement | share of the candidate's answers identical to the reference; paired accuracy difference, 95% CI | CI not below 0 |
 | single_question_speedup | one question through prompt, rag, hybrid-rag as the Compare page runs it (decoded together), candidate / today's reference (path after path) | <= 0.35 |
 | first_render | seconds from `streamlit run` to Home rendered in Chromium; page switches reported | < 5 s |
+| endpoint_throughput | answers/s the endpoint client gets from a server of fixed latency and capacity / what the server allows (one request at a time reported beside it) | >= 0.8 |
 
 The figures live in `lab.bench.corpus` (ingestion, bm25, hybrid), `lab.bench.peer` (LangChain, imported only
 there), `lab.bench.models` (generation, LoRA), `lab.bench.children` (comparison in a child process) and
@@ -37,7 +38,7 @@ from pathlib import Path
 from lab.bench.figure import Figure
 
 FIGURES = ("ingestion", "bm25", "hybrid", "peer_langchain", "batched_generation", "lora_training", "comparison",
-           "comparison_speedup", "single_question_speedup", "first_render")
+           "comparison_speedup", "single_question_speedup", "first_render", "endpoint_throughput")
 
 
 def machine() -> dict:
@@ -108,6 +109,10 @@ def run(quick: bool = False, only: set[str] | None = None, adapter: str | None =
             figures.append(bench_models.bench_generation([q.question for q in questions[:16]], 1 if quick else 3))
         if "lora_training" in only:
             figures.append(bench_models.bench_lora_training(8 if quick else 12))
+    if "endpoint_throughput" in only:
+        from lab.bench.endpoint import bench_endpoint_throughput
+
+        figures.append(bench_endpoint_throughput(48 if quick else 96))
     if only & {"comparison", "comparison_speedup", "single_question_speedup", "first_render"}:
         from lab.bench import children as bench_children
 
