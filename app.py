@@ -1,10 +1,14 @@
 """RAG vs Fine-Tuning Lab: the frame (page config, navigation, shared sidebar). Pages draw; lab/ works."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages.ui.frame import login_gate, sidebar
 
-st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=":material/science:", layout="wide")
+# a local image: an icon name or an emoji would make the browser fetch the favicon from a font or emoji CDN
+ICON = str(Path(__file__).resolve().parent / "pages" / "ui" / "icon.png")
+st.set_page_config(page_title="RAG vs Fine-Tuning Lab", page_icon=ICON, layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -7,6 +7,7 @@ from lab.decision.guide import ATTRIBUTION, FRAMEWORK, FRAMEWORK_QUESTION, QUICK
 from lab.display import as_text
 from lab.evaluation.attribution import attribute_records
 from lab.evaluation.summary import summarize
+from lab.experiments.run_store import default_run
 from lab.experiments.answer_paths import PATHS
 from pages.sections import ownership_view
 from pages.ui import frame, resources, widgets
@@ -48,8 +49,8 @@ run, records = None, []
 if runs:
     labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.paths)}": r
               for r in runs}
-    first_done = next((i for i, r in enumerate(runs) if r.status == "done"), 0)
-    run = labels[st.selectbox("Run whose measurements are cited", list(labels), index=first_done, key="decide_run")]
+    run = labels[st.selectbox("Run whose measurements are cited", list(labels), index=default_run(runs),
+                              key="decide_run", help="Opens on the latest complete run.")]
     records = resources.run_store().answers(run.run_id)
     if run.status != "done":
         st.warning(f"This run is {run.status}: {run.done} of {run.total} answers; the evidence covers those.")

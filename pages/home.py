@@ -17,10 +17,15 @@ st.markdown(
     "through each path with the same model and decoding, and you compare answers, latency and quality."
 )
 st.markdown(
-    "| path | model | retrieval |\n|---|---|---|\n"
-    "| `prompt` | base | none |\n| `rag` | base | dense top-k |\n"
-    "| `hybrid-rag` | base | dense + BM25, fused by normalised score |\n"
+    "| path | model | retrieval | what it shows |\n|---|---|---|---|\n"
+    "| `prompt` | base | none | the prompt-engineering baseline |\n"
+    "| `rag` | base | dense top-k | knowledge from the corpus, naive |\n"
+    "| `hybrid-rag` | base | dense + BM25, fused (optional rerank) | production RAG |\n"
+    "| `finetuned` | base + LoRA adapter | none | behaviour baked into weights |\n"
+    "| `hybrid` | base + LoRA adapter | as `hybrid-rag` | both: the guide's recommended pattern |\n"
 )
+st.caption("finetuned and hybrid need an adapter: train one on the Models page (a sample behaviour set ships with "
+           "the lab), then compare all five on the Compare page; every path also runs on your own server.")
 
 st.header("What is loaded")
 names = state.collection_names()

@@ -22,11 +22,16 @@ def app_url(tmp_path_factory):
         yield url
 
 
+REQUESTS: list[str] = []  # every URL the pages asked for, across this module's tests
+
+
 @pytest.fixture(scope="module")
 def page():
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        yield context.new_page()
+        tab = context.new_page()
+        tab.on("request", lambda request: REQUESTS.append(request.url))
+        yield tab
 
 
 def set_number(page, label: str, value: int) -> None:
@@ -83,3 +88,15 @@ def test_ingest_ask_batch_charts_and_csv(app_url, page, tmp_path):
     assert len(rows) == 6 and {r["path"] for r in rows} == {"prompt", "rag", "hybrid-rag"}
     assert {"question_id", "answer", "gold", "correct", "f1", "latency_ms_total", "cost_usd"} <= set(rows[0])
     assert all(r["error"] == "" for r in rows)
+
+
+def test_offline_means_offline_every_request_stays_on_the_lab(app_url, page):
+    """Every request the pages made in this module's journeys went to the lab itself (no font, icon or emoji CDN)."""
+    from urllib.parse import urlsplit
+
+    page.goto(app_url + "/results")
+    page.wait_for_timeout(3000)
+    assert REQUESTS, "the recorder saw no request"
+    elsewhere = sorted({url for url in REQUESTS if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+                        and urlsplit(url).hostname not in ("127.0.0.1", "localhost")})
+    assert elsewhere == [], elsewhere

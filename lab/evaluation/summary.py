@@ -85,14 +85,16 @@ def summarize(records: Sequence[AnswerRecord], metric: str = "correct", seed: in
             if not test.separable and test.diff.n and test.diff.mean != 0:
                 need = f"; about {test.questions_needed} questions would separate an effect this size" \
                     if test.questions_needed and test.questions_needed > test.diff.n else ""
-                warnings.append(f"{a} vs {b}: {test.diff.n} questions cannot separate them on {metric} "
-                                f"(difference {test.diff.mean:+.2f}, 95% CI {test.diff.low:+.2f} to "
-                                f"{test.diff.high:+.2f}){need}.")
+                n = f"{test.diff.n} question" + ("" if test.diff.n == 1 else "s")
+                warnings.append(f"{a} vs {b}: {n} cannot separate them on {metric} (difference "
+                                f"{signed(test.diff.mean)}, 95% CI {signed(test.diff.low)} to "
+                                f"{signed(test.diff.high)}){need}.")
     if len(pairs) > 1:  # several pairs read together: Holm's adjustment beside each p-value
         adjusted = holm([t.p_value for t in pairs])
         pairs = [dataclasses.replace(t, p_holm=p, separable_holm=p < 0.05) for t, p in zip(pairs, adjusted)]
     if questions and len(questions) < SMALL_N:
-        warnings.insert(0, f"Only {len(questions)} questions: confidence intervals are wide; use {SMALL_N}+ "
+        count = f"{len(questions)} question" + ("" if len(questions) == 1 else "s")
+        warnings.insert(0, f"Only {count}: confidence intervals are wide; use {SMALL_N}+ "
                            "to tell paths apart.")
     for p in paths:
         if p.errors:
@@ -141,3 +143,8 @@ def pair_rows(summary: RunSummary, label: str) -> list[dict]:
             row["separable (Holm)"] = t.separable_holm
         rows.append(row)
     return rows
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """A signed number that never reads -0.00: signed(-0.0001) -> '+0.00', signed(0.25) -> '+0.25'."""
+    return f"{round(value, digits) + 0.0:+.{digits}f}"

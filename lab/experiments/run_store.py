@@ -318,3 +318,14 @@ def _voted(db: sqlite3.Connection, run_id: str, question_id: str, voter: str) ->
     row = db.execute("select path from votes where run_id = ? and question_id = ? and voter = ? limit 1",
                      (run_id, question_id, voter)).fetchone()
     return row[0] if row else None
+
+
+def default_run(runs: list[RunRecord]) -> int:
+    """Which of `runs` (newest first) a page opens on: the latest complete run of more than one path that is not a
+    blind-mode question; else the latest with answers; else the first. Its index in `runs`."""
+    for wanted in (lambda r: r.status == "done" and not r.manifest.blind and r.done > 0,
+                   lambda r: r.done > 0 and not r.manifest.blind, lambda r: True):
+        found = next((i for i, r in enumerate(runs) if wanted(r)), None)
+        if found is not None:
+            return found
+    return 0
