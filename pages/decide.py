@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from lab.decision.decide import NOT_MEASURED, WizardAnswers, cited, measured_claims, recommend
+from lab.decision.decide import (NOT_MEASURED, WizardAnswers, answers_from_url, answers_to_url, cited,
+                                 measured_claims, recommend)
 from lab.decision.guide import ATTRIBUTION, FRAMEWORK, FRAMEWORK_QUESTION, QUICK_REFERENCE
 from lab.display import as_text
 from lab.evaluation.attribution import attribute_records
@@ -24,7 +25,7 @@ def claim_rows(claims):
 
 # 1. The wizard ------------------------------------------------------------------------------------------------
 st.subheader("1. What does your application need?")
-saved = st.session_state.get("decide_answers") or WizardAnswers()
+saved = st.session_state.get("decide_answers") or answers_from_url(st.query_params.get("needs"))
 knowledge = st.radio(FRAMEWORK_QUESTION, ["No", "Yes"], index=int(saved.knowledge), horizontal=True,
                      key="decide_knowledge") == "Yes"
 behaviour = st.radio("Does it need specific behaviour?", ["No: a general improvement",
@@ -38,6 +39,8 @@ answers = WizardAnswers(
     latency_critical=c3.checkbox("Sub-100ms inference needed", saved.latency_critical, key="decide_latency"),
     high_volume=c4.checkbox("High volume (10M+ calls a month)", saved.high_volume, key="decide_high_volume"))
 st.session_state["decide_answers"] = answers  # the Results page's brief uses them too
+if st.query_params.get("needs", "") != answers_to_url(answers):  # a refresh or a shared link keeps them
+    st.query_params["needs"] = answers_to_url(answers)
 with st.expander("The guide's decision framework"):
     st.markdown(f"**{FRAMEWORK_QUESTION}**")
     st.dataframe([{"answer": a, "then": b, "": c} for a, b, c in FRAMEWORK], hide_index=True,

@@ -250,3 +250,22 @@ def cited(recommendation: Recommendation, claims: Sequence[Claim]) -> list[Claim
     """The claims a recommendation rests on, in its order."""
     by_id = {c.id: c for c in claims}
     return [by_id[i] for i in recommendation.claim_ids if i in by_id]
+
+
+def answers_to_url(answers: WizardAnswers) -> str:
+    """The wizard's answers as a URL parameter: answers_to_url(WizardAnswers(knowledge=True)) -> 'knowledge'."""
+    from dataclasses import fields
+
+    return ",".join(f.name for f in fields(answers) if getattr(answers, f.name))
+
+
+def answers_from_url(text: str | None) -> WizardAnswers:
+    """The answers a URL parameter holds; unknown names are ignored (a link from another version still opens).
+
+    >>> answers_from_url("knowledge,citations,nonsense") == WizardAnswers(knowledge=True, citations=True)
+    True
+    """
+    from dataclasses import fields
+
+    known = {f.name for f in fields(WizardAnswers)}
+    return WizardAnswers(**{n: True for n in (p.strip() for p in (text or "").split(",")) if n in known})

@@ -78,6 +78,7 @@ def _follow_collection() -> None:
 def sidebar() -> None:
     """What the paths will run with: collection, base model, adapter, endpoint (always current: pages that
     change them rerun)."""
+    restore_from_url()
     with st.sidebar:
         names = collection_names()
         if names:
@@ -91,4 +92,40 @@ def sidebar() -> None:
         st.caption(f"Adapter: {Path(adapter).name if adapter else 'none (finetuned and hybrid need one)'}")
         if st.session_state.get("endpoint"):
             st.caption(f"Endpoint: {st.session_state['endpoint']['model']} (the ...@endpoint paths)")
-        st.caption("Embedder: all-MiniLM-L6-v2 (embedded)")
+        st.caption(f"Embedder: {_embedder_of(st.session_state.get('collection')) if names else 'all-MiniLM-L6-v2'}")
+    keep_in_url()
+
+
+# What survives a refresh (F5) and can be shared as a link: the active collection and the loaded adapter live in
+# the page's URL; the Decide page keeps its wizard's answers there too.
+URL_KEYS = {"collection": "collection", "adapter": "adapter_dir"}
+
+
+def restore_from_url() -> None:
+    """A fresh session (a refresh, a second tab, a shared link) takes its choices from the URL, once."""
+    if st.session_state.get("_lab_url_read"):
+        return
+    st.session_state["_lab_url_read"] = True
+    for param, key in URL_KEYS.items():
+        value = st.query_params.get(param)
+        if value and key not in st.session_state:
+            st.session_state[key] = value
+
+
+def keep_in_url() -> None:
+    """Write the session's current choices into the URL (only what changed: setting a parameter reruns nothing)."""
+    for param, key in URL_KEYS.items():
+        value = st.session_state.get(key)
+        if value and st.query_params.get(param) != str(value):
+            st.query_params[param] = str(value)
+        elif not value and param in st.query_params:
+            del st.query_params[param]
+
+
+def _embedder_of(collection: str | None) -> str:
+    from pages.ui.resources import store
+
+    try:
+        return store().info(collection).embedder if collection else "all-MiniLM-L6-v2 (embedded)"
+    except LabError:
+        return "?"
