@@ -83,6 +83,33 @@ def safetensors_problem(path: Path) -> str | None:
     return None
 
 
+def tensor_names(path: Path) -> list[str]:
+    """The tensor names in a safetensors file's header (the file checked by `safetensors_problem` first)."""
+    with open(path, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        return [n for n in json.loads(handle.read(length).decode("utf-8")) if n != "__metadata__"]
+
+
+def check_shard_index(folder: Path, index: Path, what: str) -> None:
+    """Every shard a `*.index.json` names lies inside `folder` (no absolute path, no `..`, no link out), exists
+    and is a safetensors file: a loader follows the index, so a shard named elsewhere would be loaded from there."""
+    try:
+        data = json.loads(index.read_bytes()[: 64 * 2**20].decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelError(f"{what} {folder}: {index.name} is not readable JSON ({exc}).") from exc
+    mapping = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(mapping, dict):
+        raise ModelError(f"{what} {folder}: {index.name} has no weight_map.")
+    for shard in sorted({str(v) for v in mapping.values()}):
+        target = (folder / shard).resolve()
+        if Path(shard).is_absolute() or ".." in Path(shard).parts or not target.is_relative_to(folder.resolve()):
+            raise ModelError(f"{what} {folder}: {index.name} names the shard {shard!r}, outside the folder; the lab "
+                             "loads only files inside the model's own folder.")
+        if not target.is_file() or target.suffix != ".safetensors":
+            raise ModelError(f"{what} {folder}: {index.name} names {shard!r}, which is not a safetensors file in "
+                             "the folder.")
+
+
 def check_weights(folder: str | Path, what: str, weights: str = "*.safetensors") -> Path:
     """`folder` confined to the allowed folders, if the loader can read nothing but safetensors from it: no pickle
     file anywhere in it, at least one `weights` file, every safetensors file valid by its header, and every link
@@ -105,4 +132,6 @@ def check_weights(folder: str | Path, what: str, weights: str = "*.safetensors")
             raise ModelError(f"{what} {folder}: {path.relative_to(folder)} is not a safetensors file ({problem}); "
                              "the lab checks weights by content, not name. Save the weights again with "
                              "safe_serialization=True.")
+    for index in sorted(p for p in entries if p.name.endswith(".index.json")):
+        check_shard_index(folder, index, what)
     return folder

@@ -179,3 +179,34 @@ def test_a_valid_folder_passes_and_links_inside_are_followed(outside):
     (folder / "adapter_model.safetensors").unlink()
     (folder / "adapter_model.safetensors").symlink_to(shared)  # a link inside the allowed folders is fine
     assert check_weights(folder, "x", "adapter_model*.safetensors") == folder
+
+
+# --- shard indexes and empty adapters -------------------------------------------------------------------------
+
+
+def test_a_shard_index_naming_a_file_outside_the_folder_is_refused(outside):
+    from lab.generation.embedded import resolve_model
+
+    allowed, elsewhere = outside
+    folder = _model(allowed / "sharded")
+    _real_safetensors(elsewhere / "stolen.safetensors")
+    for shard, words in ((f"../../{elsewhere.name}/stolen.safetensors", "outside the folder"),
+                         (str(elsewhere / "stolen.safetensors"), "outside the folder"),
+                         ("missing.safetensors", "not a safetensors file in the folder")):
+        (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": shard}}))
+        with pytest.raises(ModelError, match=words):
+            resolve_model(str(folder))
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": "model.safetensors"}}))
+    assert resolve_model(str(folder)) == folder.resolve()
+
+
+def test_an_adapter_without_lora_tensors_is_refused(outside):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from lab.generation.adapters import check_adapter_folder
+
+    folder = _adapter(outside[0] / "empty-adapter")
+    save_file({"model.embed_tokens.weight": np.ones((4, 4), dtype=np.float32)}, str(folder / "adapter_model.safetensors"))
+    with pytest.raises(ModelError, match="holds no LoRA tensors"):
+        check_adapter_folder(folder)

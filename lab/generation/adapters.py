@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.config import data_dir, read_json
-from lab.errors import LabError, NotFoundError
+from lab.errors import ModelError, LabError, NotFoundError
 
 _MANIFEST_ADVICE = ("Restore it from where the adapter came from, or delete manifest.json (the adapter still loads; "
                     "its training figures are lost).")
@@ -80,7 +80,15 @@ def check_adapter_folder(folder: str | Path) -> Path:
     if not (folder / "adapter_config.json").is_file():
         raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
                             "written by `python -m lab train` or peft's save_pretrained.")
-    return check_weights(folder, "The adapter folder", "adapter_model*.safetensors")  # by content, links confined
+    folder = check_weights(folder, "The adapter folder", "adapter_model*.safetensors")  # by content, links confined
+    from lab.model_paths import tensor_names
+
+    names = [n for path in sorted(folder.glob("adapter_model*.safetensors")) for n in tensor_names(path)]
+    if not any("lora_" in n for n in names):
+        raise ModelError(f"The adapter folder {folder} holds no LoRA tensors ({len(names)} tensors, none named "
+                         "lora_A/lora_B): loaded, it would answer as the base model under the adapter's name. "
+                         "Train it again, or give the folder peft saved.")
+    return folder
 
 
 def base_matches(claimed: str | None, loaded: list[str]) -> bool:
