@@ -1,12 +1,12 @@
 """Models: the base model, LoRA adapters (list, load, train with live curves) and base-vs-adapter evaluation."""
 
+from pathlib import Path
 
 import streamlit as st
 
 from lab.errors import InputError, LabError
-from lab.generation.adapters import adapters_dir, list_adapters
-from lab.endpoint_policy import host_of
-from lab.endpoint_policy import EndpointPolicy
+from lab.endpoint_policy import EndpointPolicy, host_of
+from lab.generation.adapters import adapters_dir, list_adapters, serve_commands
 from lab.generation.models import BACKENDS, default_backend
 from pages.sections import behaviour_builder, training_view
 from pages.ui import frame, resources, state
@@ -121,6 +121,14 @@ if right.button("Load adapter", key="load_adapter",
         state.done(f"Adapter {name} loaded; the finetuned and hybrid paths use it.", "adapter")
     except LabError as exc:
         st.error(str(exc))
+if folder and Path(folder).is_dir():
+    with st.expander("Serve this adapter on your own server"):
+        base = next((a.base_model for a in adapters if a.folder == folder), None)
+        for server, command in serve_commands(folder, base).items():
+            st.caption(server)
+            st.code(command, language="bash")
+        st.caption("Its folder is already in the layout vLLM loads; then use finetuned@endpoint and hybrid@endpoint "
+                   "(docs/endpoints.md).")
 if st.session_state.get("adapter_dir") and right.button("Unload adapter", key="unload_adapter"):
     st.session_state["adapter_dir"] = None
     state.done("Adapter unloaded: finetuned and hybrid need one again.", "adapter")

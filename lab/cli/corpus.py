@@ -36,6 +36,9 @@ def cmd_ingest(args) -> int:
     if report.resumed:
         lines.append(f"{len(report.resumed)} of them were staged by an interrupted run: not embedded again")
     lines += [f"replaced {line}" for line in report.replaced]
+    if report.tokens_estimated:
+        lines.append("chunk sizes are estimates (4 characters a token): the embeddings server's tokenizer is not at "
+                     "hand")
     lines += [f"skipped {s.path}: {s.reason}" for s in report.skipped]
     emit(args, asdict(report), "\n".join(lines))
     return 0

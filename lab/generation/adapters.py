@@ -106,3 +106,21 @@ def weights_sha256(folder: str | Path, pattern: str = "adapter_model*.safetensor
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def serve_commands(folder: str | Path, base_model: str | None = None) -> dict[str, str]:
+    """How to serve an adapter the lab trained on your own server (its folder is already in the layout vLLM
+    loads: adapter_config.json and adapter_model.safetensors), by server: the command, and the names to give the
+    lab (`--endpoint-model`, `--endpoint-adapter`).
+
+    >>> serve_commands("/data/adapters/halyard", "Qwen/Qwen2.5-7B-Instruct")["vllm"]
+    'vllm serve Qwen/Qwen2.5-7B-Instruct --enable-lora --max-lora-rank 64 --lora-modules halyard=/data/adapters/halyard'
+    """
+    folder = Path(folder)
+    base = base_model or "BASE_MODEL"
+    commands = {"vllm": f"vllm serve {base} --enable-lora --max-lora-rank 64 --lora-modules {folder.name}={folder}",
+                "lab": f"--endpoint-model {base} --endpoint-adapter {folder.name}"}
+    if (folder / "merged").is_dir():
+        commands["transformers serve"] = (f"transformers serve --host 127.0.0.1 --port 8000  # then "
+                                          f"--endpoint-adapter {folder / 'merged'}")
+    return commands

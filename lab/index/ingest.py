@@ -48,6 +48,7 @@ class IngestReport:
     chunks_total: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # "faq.html: 27 -> 6 chunks (was from /other/folder)"
+    tokens_estimated: bool = False  # chunk sizes estimated at 4 characters a token (an embeddings server's)
     seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "chunk": 0.0, "embed": 0.0,
                                                                 "write": 0.0, "total": 0.0})
 
@@ -113,6 +114,7 @@ def origin_of(path: Path, names: dict[Path, str] | None) -> str:
 def _ingest_locked(files, report, collection, embedder, store, config, progress, names, limits,
                    started, replace_elsewhere=False) -> IngestReport:
     spec = getattr(embedder, "spec", None)
+    report.tokens_estimated = bool(getattr(embedder, "tokens_estimated", False))
     dim = getattr(embedder, "dim", None)
     if dim is None and hasattr(embedder, "probe"):
         dim = embedder.probe()  # a server: reachable, the model it names, its vectors' size, before any work

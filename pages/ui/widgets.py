@@ -57,6 +57,9 @@ def show_ingest_report(report) -> None:
     if getattr(report, "resumed", None):
         st.info(f"{len(report.resumed)} file(s) had been embedded by an interrupted ingest: reused, not embedded "
                 "again.")
+    if getattr(report, "tokens_estimated", False):
+        st.caption("Chunk sizes are estimates (4 characters a token): the embeddings server's tokenizer is not at "
+                   "hand.")
     if getattr(report, "replaced", None):
         st.info(f"Replaced {len(report.replaced)} document(s): " + as_text("; ".join(report.replaced)))
     if report.skipped:
