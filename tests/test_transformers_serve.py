@@ -111,3 +111,117 @@ def test_the_five_paths_run_on_transformers_serve_and_match_the_local_ones(hf_se
     # answers differ only where the local engine bounds what the model may write (citations to passages it was
     # not given, a line break after a lead-in's colon): the unbounded prompt path must agree on most questions
     assert sum(1 for r in rows if r["path"] == "prompt" and r["local"] == r["endpoint"]) >= 2, differ
+
+
+class _Proxy:
+    """A fault-injecting proxy in front of the real server: every third chat request gets 429 (Retry-After: 0),
+    the fifth 503, the seventh a dropped connection; everything else is forwarded as it is."""
+
+    def __init__(self, target: str):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.target, self.count, self.injected, self.lock = target.rstrip("/"), 0, [], threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self, body: bytes | None):
+                request = urllib.request.Request(proxy.target + self.path.removeprefix("/v1"), data=body,
+                                                 headers={"Content-Type": "application/json"},
+                                                 method=self.command)
+                try:
+                    with urllib.request.urlopen(request, timeout=300) as response:
+                        code, raw = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    code, raw = exc.code, exc.read()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self):
+                self._forward(None)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with proxy.lock:
+                    proxy.count += 1
+                    n = proxy.count
+                fault = "429" if n % 3 == 0 else "503" if n == 5 else "drop" if n == 7 else None
+                if fault:
+                    proxy.injected.append(fault)
+                if fault == "drop":
+                    self.connection.close()
+                    return
+                if fault:
+                    self.send_response(int(fault))
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self._forward(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_faults_in_front_of_the_real_server_are_retried_and_a_killed_run_resumes(hf_server, merged_adapter,
+                                                                                   tmp_path):
+    import signal
+    import sqlite3
+
+    from lab.generation.embedded import default_model_folder
+
+    proxy = _Proxy(hf_server)
+    try:
+        data = tmp_path / "data"
+        data.mkdir()
+        env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+        questions = tmp_path / "q.jsonl"
+        questions.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus {i}?",
+                                                 "answer": str(2 * i)}) + "\n" for i in range(8)))
+        argv = [sys.executable, "-m", "lab", "compare", "--questions", str(questions), "--paths",
+                "prompt@endpoint,finetuned@endpoint", "--endpoint-url", proxy.url, "--endpoint-model",
+                str(default_model_folder()), "--endpoint-adapter", str(merged_adapter / "merged"),
+                "--concurrency", "2", "--max-new-tokens", "24", "--collection", "none-here",
+                "--out", str(tmp_path / "run.csv"), "--json"]
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stored = []
+        deadline = time.time() + 600
+        while len(stored) < 5 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+            if not (data / "runs.sqlite").exists():  # (connecting would create an empty file before the lab does)
+                continue
+            try:
+                with sqlite3.connect(data / "runs.sqlite", timeout=30) as db:
+                    stored = db.execute("select question_id, path from answers").fetchall()
+            except sqlite3.OperationalError:
+                pass
+        assert proc.poll() is None, proc.communicate()[1][-3000:]  # still running when killed
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with sqlite3.connect(data / "runs.sqlite") as db:
+            run_id = db.execute("select run_id from runs").fetchone()[0]
+            before = db.execute("select count(*) from answers").fetchone()[0]
+        assert 5 <= before < 16, before
+        done = subprocess.run([sys.executable, "-m", "lab", "compare", "--resume", run_id, "--out",
+                               str(tmp_path / "run.csv"), "--json"], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        document = json.loads(done.stdout)
+        with sqlite3.connect(data / "runs.sqlite") as db:
+            pairs = db.execute("select question_id, path from answers").fetchall()
+        assert document["done"] == 16 and len(pairs) == len(set(pairs)) == 16
+        assert all(p["errors"] == 0 for p in document["paths"]), document["paths"]  # every fault was retried
+        assert {"429", "503", "drop"} <= set(proxy.injected)
+    finally:
+        proxy.close()
