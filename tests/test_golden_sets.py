@@ -219,7 +219,11 @@ def test_sweep_rebuilds_from_parsed_text_and_says_whether_sizes_separate(tmp_pat
                    [ChunkConfig(128, 16)] + settings_for([256]), k=3).run()
     assert job.state == "done", job.error
     result = job.result
-    assert [s.collection for s in result.settings] == ["sweep-unit", "sweep-unit-sweep-256-32"]
+    from lab.experiments.sweep import sweep_name
+
+    copy = sweep_name("sweep-unit", ChunkConfig(256, 32), fake_embedder.name)
+    assert [s.collection for s in result.settings] == ["sweep-unit", copy]
+    assert copy not in store.names() and store.exists(copy)  # kept for the next sweep, out of every list
     assert result.settings[1].measured_now and result.settings[1].chunks < result.settings[0].chunks
     assert {r["mode"] for r in result.rows()} == {"dense", "bm25", "hybrid"} and "mrr_low" in result.rows()[0]
     assert len(result.verdicts) == 3 and all("has the best mrr" in v for v in result.verdicts)
@@ -227,6 +231,17 @@ def test_sweep_rebuilds_from_parsed_text_and_says_whether_sizes_separate(tmp_pat
     assert other.state == "failed" and "another corpus" in other.error
     assert json.dumps(result.rows())  # plain data for --json
     assert chunk_spans(store, "sweep-unit")
+
+    class Other(type(fake_embedder)):
+        name = "other-fake-embedder"
+
+    compared = SweepJob(store, fake_embedder, "sweep-unit", GoldenSet("unit", 1, questions), [ChunkConfig(128, 16)],
+                        k=3, embedders=[fake_embedder, Other()]).run()
+    assert compared.state == "done", compared.error
+    assert [s.embedder for s in compared.result.settings] == ["fake-embedder", "other-fake-embedder"]
+    assert all("128/16 fake-embedder" in v or "128/16 other-fake-embedder" in v for v in compared.result.verdicts)
+    store.delete("sweep-unit")
+    assert not store.exists(copy)  # the copies go with their collection
 
 
 def test_behaviour_set_splits_and_mixes_general_examples():

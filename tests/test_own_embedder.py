@@ -129,3 +129,28 @@ def test_a_folder_embedder_and_a_server_that_is_down(licences, capsys, store, tm
     code, error = _run(["ingest", str(licences), "--collection", "x-y-z", "--embedder", str(tmp_path / "nope")],
                        capsys)
     assert code == 2 and "neither an http(s) URL nor a folder" in error["error"]
+
+
+def test_the_sweep_compares_embedders_like_chunk_sizes(licences, capsys, store, tmp_path):
+    """The collection's own embedder against a folder embedder, at one chunk size, on real documents."""
+    from lab.index.embeddings import default_embedder_folder
+
+    name = "own-embedder-sweep"
+    if store.exists(name):
+        store.delete(name)
+    assert _run(["ingest", str(licences), "--collection", name], capsys)[0] == 0
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in (
+        {"question": "Which licence defines a Larger Work?", "answer": "MPL", "sources": ["MPL-2.0"]},
+        {"question": "Which licence is the GNU General Public License version 3?", "answer": "GPL-3",
+         "sources": ["GPL-3"]},
+        {"question": "Which licence has the Apache License Version 2.0 terms?", "answer": "Apache",
+         "sources": ["Apache-2.0"]})) + "\n")
+    code, document = _run(["sweep", "--collection", name, "--questions", str(questions), "--sizes", "256",
+                           "--embedder", str(default_embedder_folder())], capsys)
+    assert code == 0, document
+    assert {r["embedder"] for r in document["rows"]} == {"all-MiniLM-L6-v2",
+                                                         str(Path(default_embedder_folder()).resolve())}
+    assert all("256/32 " in v for v in document["verdicts"])
+    assert name in store.names() and len(store.names(sweeps=True)) > len(store.names())
+    store.delete(name)

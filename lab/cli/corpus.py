@@ -105,10 +105,17 @@ def cmd_sweep(args) -> int:
     settings = settings_for(args.sizes, args.overlap)  # the user's text is checked before anything is read
     golden = golden_set(args.questions)
     res = Loader(args.chroma_host)
+    from lab.index.embeddings import EmbedderSpec
     from lab.session import collection_embedder
 
-    job = SweepJob(res.store(), collection_embedder(res.store(), args.collection, res), args.collection, golden,
-                   settings, args.k,
+    own = collection_embedder(res.store(), args.collection, res)
+    others = []
+    for text in args.embedder or []:
+        where, _, model = text.partition("#")
+        spec = EmbedderSpec.parse("" if where == "default" else where, model or None, args.embedder_key_env)
+        if spec.name != own.name:
+            others.append(res.embedder(spec))
+    job = SweepJob(res.store(), own, args.collection, golden, settings, args.k, embedders=[own, *others],
                    metric=args.metric)
     if not args.json:
         job.advance = echo_progress(job.advance)
@@ -119,11 +126,13 @@ def cmd_sweep(args) -> int:
     document = {"collection": result.collection, "golden": golden.manifest(), "k": result.k,
                 "questions": result.questions, "rows": result.rows(), "verdicts": result.verdicts,
                 "notes": result.notes}
-    lines = [f"{'size':>5} {'ovl':>4} {'mode':7} {'chunks':>6} {'index s':>8}  hit@k [CI]            MRR [CI]"]
+    lines = [f"{'size':>5} {'ovl':>4} {'mode':7} {'chunks':>6} {'index s':>8}  hit@k [CI]            MRR [CI]"
+             + ("            embedder" if len(job.embedders) > 1 else "")]
     for r in result.rows():
         lines.append(f"{r['size']:5} {r['overlap']:4} {r['mode']:7} {r['chunks']:6} {r['index_seconds']:8.1f}  "
                      f"{r['hit_at_k']:.3f} [{r['hit_at_k_low']:.3f}, {r['hit_at_k_high']:.3f}]  "
-                     f"{r['mrr']:.3f} [{r['mrr_low']:.3f}, {r['mrr_high']:.3f}]")
+                     f"{r['mrr']:.3f} [{r['mrr_low']:.3f}, {r['mrr_high']:.3f}]"
+                     + (f"  {r['embedder']}" if len(job.embedders) > 1 else ""))
     emit(args, document, "\n".join(lines + result.verdicts + result.notes))
     return 0
 
@@ -164,4 +173,8 @@ def register(sub, p: Parents) -> None:
     cmd.add_argument("--k", type=int, default=SEARCH_K, help=f"hits per question (default {SEARCH_K})")
     cmd.add_argument("--metric", choices=["hit_at_k", "recall_at_k", "mrr"], default="mrr",
                      help="the metric the verdict compares (default mrr)")
+    cmd.add_argument("--embedder", action="append", default=None, metavar="default|DIR|URL#MODEL",
+                     help="also compare this embedder with the collection's own (repeatable): the embedded default, "
+                          "a sentence-transformers folder, or an embeddings server's URL#model name")
+    cmd.add_argument("--embedder-key-env", default=None, help="NAME of the variable holding the servers' key")
     cmd.set_defaults(func=cmd_sweep)

@@ -55,8 +55,17 @@ def settings_for(sizes: Sequence[int] | str, overlap: int | None = None) -> list
     return [ChunkConfig(int(s), int(s) // 8 if overlap is None else int(overlap)) for s in sizes]
 
 
-def sweep_name(collection: str, config: ChunkConfig) -> str:
-    return f"{collection[:40]}-sweep-{config.size}-{config.overlap}"
+def sweep_name(collection: str, config: ChunkConfig, embedder: str = "") -> str:
+    """The rebuilt copy's name: the collection's first 36 characters, then a hash of its whole name and the
+    embedder (two collections that share a prefix, or two embedders, never share a copy), then the setting.
+
+    >>> sweep_name("licences", ChunkConfig(512, 64))
+    'licences-swe4f54d7a-512-64'
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{collection}\0{embedder}".encode()).hexdigest()[:8]
+    return f"{collection[:36]}-sw{digest}-{config.size}-{config.overlap}"
 
 
 @dataclass
@@ -68,6 +77,10 @@ class SweepSetting:
     index_seconds: float
     measured_now: bool  # built in this sweep (else: the build time kept with an existing collection)
     scores: list[ModeScores] = field(default_factory=list)
+    embedder: str = ""  # the embedder the copy was built with (a sweep can compare embedders too)
+
+    def label(self, embedders: bool) -> str:
+        return f"{self.size}/{self.overlap}" + (f" {self.embedder}" if embedders else "")
 
 
 @dataclass
@@ -85,7 +98,7 @@ class SweepResult:
         out = []
         for s in self.settings:
             for m in s.scores:
-                row = {"size": s.size, "overlap": s.overlap, "mode": m.mode, "chunks": s.chunks,
+                row = {"size": s.size, "overlap": s.overlap, "embedder": s.embedder, "mode": m.mode, "chunks": s.chunks,
                        "index_seconds": round(s.index_seconds, 2), "questions": m.questions}
                 for metric in METRICS + tuple(f"passage_{x}" for x in METRICS):
                     if metric in m.ci:
@@ -100,11 +113,12 @@ def verdicts(settings: Sequence[SweepSetting], metric: str = "mrr") -> list[str]
     """Per mode: the best setting on `metric` and whether it separates from each other setting."""
     lines = []
     modes = [m.mode for m in settings[0].scores] if settings else []
+    several = len({s.embedder for s in settings}) > 1
     for mode in modes:
         values = {}
         for s in settings:
             scores = next(m for m in s.scores if m.mode == mode)
-            values[f"{s.size}/{s.overlap}"] = {r["id"]: r[metric] for r in scores.per_question}
+            values[s.label(several)] = {r["id"]: r[metric] for r in scores.per_question}
         means = {name: sum(v.values()) / max(len(v), 1) for name, v in values.items()}
         best = max(means, key=means.get)
         parts, separable = [], []
@@ -120,7 +134,7 @@ def verdicts(settings: Sequence[SweepSetting], metric: str = "mrr") -> list[str]
             continue
         verdict = ("separably better than every other setting" if all(separable) else
                    "separably better than some settings, not all" if any(separable) else
-                   "not separable from the others with these questions: the chunk size makes no measurable "
+                   "not separable from the others with these questions: the setting makes no measurable "
                    "difference here; more questions would be needed to tell")
         lines.append(f"{mode}: {best} has the best {metric} ({means[best]:.3f}); {'; '.join(parts)}: {verdict}.")
     return lines
@@ -132,14 +146,16 @@ class SweepJob(BackgroundJob):
     kind = "sweep"
 
     def __init__(self, store, embedder, collection: str, golden, configs: Sequence[ChunkConfig], k: int = 5,
-                 modes_for=None, metric: str = "mrr"):
-        """`golden`: a `GoldenSet`; `modes_for(collection) -> {mode: Retriever}` (default: dense, bm25, hybrid)."""
+                 modes_for=None, metric: str = "mrr", embedders: Sequence | None = None):
+        """`golden`: a `GoldenSet`; `modes_for(collection) -> {mode: Retriever}` (default: dense, bm25, hybrid);
+        `embedders` (default: the collection's own, `embedder`) are compared the way chunk settings are."""
         super().__init__()
         self.store, self.embedder, self.collection, self.golden = store, embedder, collection, golden
         self.configs, self.k, self.metric = list(configs), k, metric
+        self.embedders = list(embedders or [embedder])
         self.modes_for = modes_for
         self.result: SweepResult | None = None
-        self.progress.total = 2 * len(self.configs)
+        self.progress.total = 2 * len(self.configs) * len(self.embedders)
 
     def _documents(self) -> list:
         docs, missing = [], []
@@ -152,12 +168,12 @@ class SweepJob(BackgroundJob):
                              "are not re-embedded), then run the sweep.")
         return docs
 
-    def _modes(self, name: str) -> dict:
+    def _modes(self, name: str, embedder=None) -> dict:
         if self.modes_for is not None:
             return self.modes_for(name)
         from lab.index.retrieval import bm25_index, retrievers_for
 
-        return retrievers_for(self.store, name, self.embedder, bm25_index(self.store, name))
+        return retrievers_for(self.store, name, embedder or self.embedder, bm25_index(self.store, name))
 
     def work(self) -> None:
         from lab.index.ingest import ingest_documents
@@ -171,24 +187,26 @@ class SweepJob(BackgroundJob):
         base = self.store.info(self.collection)
         result = SweepResult(self.collection, self.golden.label, self.k, check.matching,
                              notes=[message] if message else [])
-        for step, config in enumerate(self.configs):
+        settings = [(embedder, config) for embedder in self.embedders for config in self.configs]
+        for step, (embedder, config) in enumerate(settings):
             self.check_cancel()
-            self.advance(done=2 * step, message=f"indexing at {config.size}/{config.overlap}")
-            if base.chunk_config == config:
+            self.advance(done=2 * step, message=f"indexing at {config.size}/{config.overlap} with {embedder.name}")
+            if base.chunk_config == config and base.embedder == embedder.name:
                 name, info = self.collection, base
                 seconds, now = (info.build.estimate(info.chunks) if info.build else float("nan")), False
             else:
-                name = sweep_name(self.collection, config)
-                report = ingest_documents(docs, name, self.embedder, self.store, config)
+                name = sweep_name(self.collection, config, embedder.name)
+                report = ingest_documents(docs, name, embedder, self.store, config, sweep_of=self.collection)
                 info = self.store.info(name)
                 now = report.chunks_added > 0
                 seconds = report.seconds["total"] if now else (info.build.estimate(info.chunks) if info.build
                                                               else float("nan"))
             self.check_cancel()
             self.advance(done=2 * step + 1, message=f"scoring retrieval at {config.size}/{config.overlap}")
-            scores = evaluate(self._modes(name), self.golden.questions, self.k, spans=chunk_spans(self.store, name),
-                              collection_sources=sources)
-            result.settings.append(SweepSetting(config.size, config.overlap, name, info.chunks, seconds, now, scores))
+            scores = evaluate(self._modes(name, embedder), self.golden.questions, self.k,
+                              spans=chunk_spans(self.store, name), collection_sources=sources)
+            result.settings.append(SweepSetting(config.size, config.overlap, name, info.chunks, seconds, now, scores,
+                                                embedder.name))
         result.verdicts = verdicts(result.settings, self.metric)
         self.result = result
-        self.advance(done=2 * len(self.configs), message="done")
+        self.advance(done=2 * len(settings), message="done")

@@ -188,7 +188,8 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
 
 
 def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedder, store: Store,
-                     config: ChunkConfig = ChunkConfig(), progress: Progress | None = None) -> IngestReport:
+                     config: ChunkConfig = ChunkConfig(), progress: Progress | None = None,
+                     sweep_of: str | None = None) -> IngestReport:
     """Ingest already parsed documents (a chunk-size sweep re-chunks one parse at several sizes): the same
     all-or-nothing staging as `ingest`; a document whose content the collection already holds is left as is."""
     started = time.perf_counter()
@@ -197,7 +198,7 @@ def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedd
     if not docs:
         raise InputError("Nothing to ingest: no parsed documents.")
     spec = getattr(embedder, "spec", None)
-    staging = store.begin(collection, embedder.name, config, spec.to_json() if spec else None)
+    staging = store.begin(collection, embedder.name, config, spec.to_json() if spec else None, sweep_of=sweep_of)
     known = store.source_hashes(collection) if store.exists(collection) else {}
     staged: set[str] = set()
     for done, doc in enumerate(docs):

@@ -92,15 +92,17 @@ class Store:
         self._handles: dict[str, object] = {}  # name -> collection, for queries (see `_read`)
         self.writing: set[str] = set()  # collections whose writer lock this process holds (set by ingest)
 
-    def names(self) -> list[str]:
-        """Collection names, staging collections left out."""
-        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(_STAGING))
+    def names(self, sweeps: bool = False) -> list[str]:
+        """Collection names, staging collections left out, and the rebuilt copies a chunk-size sweep keeps unless
+        `sweeps` (they belong to their collection: listed with it nowhere, deleted with it)."""
+        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(_STAGING)
+                      and (sweeps or not (c.metadata or {}).get("sweep_of")))
 
     def collections(self) -> list[CollectionInfo]:
         return [self.info(name) for name in self.names()]
 
     def exists(self, name: str) -> bool:
-        return name in self.names()
+        return name in self.names(sweeps=True)
 
     def info(self, name: str) -> CollectionInfo:
         collection = self._get(name)
@@ -171,14 +173,15 @@ class Store:
                                              metadata={"embedder": embedder, "chunk_config": config.to_json()})
 
     def begin(self, name: str, embedder: str, config: ChunkConfig, spec: str | None = None,
-              dim: int | None = None) -> Staging:
+              dim: int | None = None, sweep_of: str | None = None) -> Staging:
         """Check the settings against the collection (if it exists) and get its staging collection: the one an
         interrupted ingest with the same settings left (its chunks can be reused), or a new, empty one."""
         listed = self._recover(name)
         if name in listed:
             self._check_settings(name, embedder, config, dim)
         meta = {"embedder": embedder, "chunk_config": config.to_json(), "target": name, "state": "writing",
-                **({"embedder_spec": spec} if spec else {}), **({"embedder_dim": dim} if dim else {})}
+                **({"embedder_spec": spec} if spec else {}), **({"embedder_dim": dim} if dim else {}),
+                **({"sweep_of": sweep_of} if sweep_of else {})}
         left = listed.get(staging_name(name))
         if left is not None:
             same = ("embedder", "chunk_config", "target", "state", "embedder_spec")  # the vectors' size follows
@@ -258,6 +261,9 @@ class Store:
             self.client.delete_collection(name)
             if staging_name(name) in {c.name for c in self.client.list_collections()}:
                 self._drop(staging_name(name))  # what an interrupted ingest staged for it
+        for copy in [c.name for c in self.client.list_collections() if (c.metadata or {}).get("sweep_of") == name]:
+            self._forget(copy)
+            self.client.delete_collection(copy)  # a sweep's rebuilt copies go with their collection
 
     def source_hashes(self, name: str) -> dict[str, str]:
         """source file name -> sha256 of the file its chunks came from."""
@@ -375,4 +381,4 @@ def get_all(collection, where: dict | None = None, include: tuple[str, ...] | li
 def _settings(meta: dict | None) -> dict:
     """The metadata a collection keeps (a staging collection's bookkeeping keys left out)."""
     return {k: v for k, v in (meta or {}).items()
-            if k in ("embedder", "chunk_config", "embedder_spec", "embedder_dim") or k.startswith("build_")}
+            if k in ("embedder", "chunk_config", "embedder_spec", "embedder_dim", "sweep_of") or k.startswith("build_")}

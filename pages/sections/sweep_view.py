@@ -11,14 +11,17 @@ from pages.sections import golden_picker
 from pages.ui import resources
 
 
-def _start(collection: str, golden_set, sizes: str, k: int) -> None:
+def _start(collection: str, golden_set, sizes: str, k: int, folders: str = "") -> None:
     from lab.experiments.sweep import SweepJob, settings_for
-
-    configs = settings_for(sizes)
+    from lab.index.embeddings import EmbedderSpec
     from lab.session import collection_embedder
 
+    configs = settings_for(sizes)
     embedder = collection_embedder(resources.store(), collection, resources.PageResources)
-    job = SweepJob(resources.store(), embedder, collection, golden_set, configs, k).start()
+    others = [resources.embedder(EmbedderSpec.parse(folder.strip())) for folder in folders.split(",")
+              if folder.strip()]
+    job = SweepJob(resources.store(), embedder, collection, golden_set, configs, k,
+                   embedders=[embedder, *[e for e in others if e.name != embedder.name]]).start()
     resources.jobs()[job.id] = job
     st.session_state["sweep_job"] = job.id
 
@@ -31,9 +34,12 @@ def draw(collection: str) -> None:
     a, b = st.columns(2)
     sizes = a.text_input("Chunk sizes (tokens)", value="256,512,1024", key="sweep_sizes")
     k = b.number_input("k", 1, 20, 5, key="sweep_k")
+    folders = st.text_input("Also compare embedders (sentence-transformers folders, comma-separated; optional)",
+                            key="sweep_embedders", help="Each is compared with the collection's own embedder at "
+                                                        "every chunk size, the same way sizes are compared.")
     if st.button("Run the sweep", key="sweep_start", disabled=golden_set is None):
         try:
-            _start(collection, golden_set, sizes, int(k))
+            _start(collection, golden_set, sizes, int(k), folders)
         except LabError as exc:
             st.error(str(exc))
 
