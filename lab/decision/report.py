@@ -19,6 +19,8 @@ from html import escape
 from pathlib import Path
 from typing import NamedTuple
 
+from lab.errors import LabError
+from lab.experiments.manifest import RunManifest
 from lab.decision.decide import APPROACHES, Claim, Recommendation, WizardAnswers, cited, measured_claims, recommend
 from lab.decision.guide import ATTRIBUTION
 from lab.decision.tco import (
@@ -65,10 +67,10 @@ class Table(NamedTuple):
     classes: list[str] | None = None  # one CSS class a row
 
 
-def _manifest(run) -> dict:
-    """The run's manifest as a dict: as stored, or a `RunManifest` as its `to_dict()`."""
+def _manifest(run) -> RunManifest:
+    """The run's typed manifest (a run record built by hand may carry it as a dict)."""
     m = run.manifest
-    return m if isinstance(m, dict) else m.to_dict()
+    return m if isinstance(m, RunManifest) else RunManifest.from_dict(m)
 
 
 def manifest_hash(manifest) -> str:
@@ -86,7 +88,7 @@ def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None 
     """Summary, claims, recommendation and costs of a run; without `inputs`, costs are at `volume` queries a
     month with the training time measured for the run's adapter (looked up in its folder)."""
     m = _manifest(run)
-    table = price_table or (PriceTable.from_dict(m["price_table"]) if m.get("price_table") else PriceTable())
+    table = price_table or m.prices
     records = reprice(records, table)
     summary = summarize(records, "correct")
     training, index = training_measure(m), index_measure(m)
@@ -129,18 +131,19 @@ def _setup(parts: BriefParts) -> Table:
     from lab.config import ChunkConfig
 
     m = _manifest(parts.run)
-    chunking = m.get("chunk_config")
-    chunking = ChunkConfig(**chunking).text if isinstance(chunking, dict) else chunking
+    try:
+        chunking = ChunkConfig(**m.chunk_config).text if m.chunk_config else None
+    except (TypeError, LabError):  # a run stored by another version: its chunking as it recorded it
+        chunking = _words(m.chunk_config)
     rows = [("run", f"{parts.run.run_id} ({parts.run.status}, {parts.run.done}/{parts.run.total} answers)"),
-            ("run date", m.get("date", parts.run.created)), ("collection", m.get("collection")),
-            ("collection hash", m.get("collection_hash")), ("embedder", m.get("embedder")),
-            ("chunking", chunking), ("retrieval", _words(m.get("retrieval"))), ("chunks per question (k)", m.get("k")),
-            ("model", f"{m.get('model')} (weights {str(m.get('model_hash'))[:16]})"),
-            ("adapter", f"{m.get('adapter')} (weights {str(m.get('adapter_hash'))[:16]})" if m.get("adapter")
-             else "none"),
-            ("decoding", _words(m.get("decoding"))),
-            ("questions", f"{parts.summary.questions} from {m.get('questions_file')}"),
-            ("paths", ", ".join(m.get("paths", []))), ("packages", _words(m.get("packages"))),
+            ("run date", m.date or parts.run.created), ("collection", m.collection),
+            ("collection hash", m.collection_hash), ("embedder", m.embedder),
+            ("chunking", chunking), ("retrieval", _words(m.retrieval)), ("chunks per question (k)", m.k),
+            ("model", f"{m.model} (weights {str(m.model_hash)[:16]})"),
+            ("adapter", f"{m.adapter} (weights {str(m.adapter_hash)[:16]})" if m.adapter else "none"),
+            ("decoding", _words(m.decoding)),
+            ("questions", f"{parts.summary.questions} from {m.questions_file}"),
+            ("paths", ", ".join(m.paths)), ("packages", _words(m.packages)),
             ("manifest hash", manifest_hash(m))]
     return _table(["setting", "value"], [(k, "not recorded" if v is None else v) for k, v in rows])
 
@@ -193,7 +196,7 @@ def _leakage(parts: BriefParts) -> dict | None:
     with and without them (`table`), or, when none is in the run, those left out of it (`table` None)."""
     from lab.experiments.leakage import scores_with_without
 
-    check = _manifest(parts.run).get("leakage") or {}
+    check = _manifest(parts.run).leakage or {}
     flagged = check.get("flagged") or []
     present = sorted({r.question_id for r in parts.records} & set(flagged))
     if not flagged:
@@ -256,7 +259,7 @@ def _caveats(parts: BriefParts) -> list[str]:
     out = list(parts.summary.warnings)
     if run.status != "done":
         out.insert(0, f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")
-    missing = [k for k in ("collection_hash", "model_hash", "decoding") if not m.get(k)]
+    missing = [k for k in ("collection_hash", "model_hash", "decoding") if not getattr(m, k)]
     if missing:
         out.append("Comparability with other runs cannot be checked: the manifest does not record "
                    + ", ".join(missing) + ".")
@@ -314,7 +317,7 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
     evidence = cited(rec, parts.claims)
     return _templates().get_template("brief.html.j2").render(
         run_id=run.run_id, generated=generated, approach=APPROACHES[rec.approach],
-        collection=_manifest(run).get("collection") or "(none)", stated=stated, title=rec.title,
+        collection=_manifest(run).collection or "(none)", stated=stated, title=rec.title,
         reasons=rec.reasons, attribution=ATTRIBUTION, evidence=_claims(evidence) if evidence else None,
         caveats=_caveats(parts), setup=_setup(parts), results=_results(parts), matched=_matched(parts),
         claims=_claims(parts.claims),
