@@ -190,6 +190,14 @@ def retrain_seconds(adapter_dir: str | Path | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def check_not_held(store, collection: str, sources: Sequence[str]) -> None:
+    """The demo's 'before' is the collection without the update: InputError when it already holds one of them."""
+    present = sorted(set(sources) & set(store.source_hashes(collection)))
+    if present:
+        raise InputError(f"Collection {collection!r} already holds {', '.join(present)}: undo the update first "
+                         "(the demo's 'before' must be the collection without it).")
+
+
 def run_update_demo(collection: str, update_paths: Sequence[str | Path], questions: Sequence[UpdateQuestion],
                     ctx: PathContext, store, embedder, paths: Sequence[str] = tuple(available_paths(adapter=False)),
                     adapter_dir: str | Path | None = None, progress: Progress | None = None,
@@ -204,10 +212,7 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
     if not files:
         raise InputError("No update document: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
     sources = [(names or {}).get(f, f.name) for f in files]
-    present = sorted(set(sources) & set(store.source_hashes(collection)))
-    if present:
-        raise InputError(f"Collection {collection!r} already holds {', '.join(present)}: undo the update first "
-                         "(the demo's 'before' must be the collection without it).")
+    check_not_held(store, collection, sources)
     paths = list(paths)
     steps = 2 * len(paths) + 1
     t0 = time.perf_counter()

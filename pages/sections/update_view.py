@@ -41,10 +41,7 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
         names = {upload: name}
     files, questions = update_demo.choose_update(resources.store().source_hashes(collection),
                                                  list(names) if names else None, questions)
-    name = names[files[0]] if names else files[0].name
-    if name in resources.store().source_hashes(collection):
-        raise LabError(f"Collection {collection!r} already holds {name}: undo the update first, so that 'before' "
-                       "is the collection without it.")
+    update_demo.check_not_held(resources.store(), collection, [names[f] if names else f.name for f in files])
     ctx = state.path_context(paths, collection, RetrievalConfig(k=k), DecodingConfig(max_new_tokens=max_new))
     from lab.session import collection_embedder
 
