@@ -16,6 +16,9 @@ in, and the edit becomes version 2).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import hashlib
 import json
 import os
@@ -40,6 +43,9 @@ def check_set_name(name: str) -> str:
         raise InputError(f"Golden set name {name!r} is invalid: use 1-63 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit.")
     return name
+
+
+_HELD = threading.local()  # the sets whose writer lock this thread holds
 
 
 @dataclass(frozen=True)
@@ -140,10 +146,37 @@ class GoldenStore:
         chosen = next(v for v in info.versions if v.version == version)
         return GoldenSet(name, version, load_golden(path), chosen.collection, chosen.fingerprint)
 
+    @contextlib.contextmanager
+    def writing(self, name: str):
+        """Hold the set's writer lock (one writer of a set at a time, across processes): a read of the latest
+        version and the save of the next one happen together, so no reported save is ever lost."""
+        import fcntl
+
+        held = _HELD.__dict__.setdefault("names", set())
+        if name in held:  # this thread holds it already (a save inside an addition)
+            yield
+            return
+        folder = self.root / ".locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{check_set_name(name)}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            held.add(name)
+            try:
+                yield
+            finally:
+                held.discard(name)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def save(self, name: str, questions: list[GoldenQuestion], collection: str | None = None,
              fingerprint: str | None = None, note: str = "") -> GoldenSet:
-        """Store `questions` as the next version of `name` (a new set when the name is new). Refuses an empty
-        set; the file is complete before the metadata names it, so a crash leaves the previous version."""
+        """Store `questions` as the next version of `name` (a new set when the name is new), under the set's writer
+        lock. Refuses an empty set; the file is complete before the metadata names it, so a crash leaves the
+        previous version."""
+        with self.writing(name):
+            return self._save(name, questions, collection, fingerprint, note)
+
+    def _save(self, name: str, questions: list[GoldenQuestion], collection: str | None, fingerprint: str | None,
+              note: str) -> GoldenSet:
         if not questions:
             raise InputError(f"Golden set {name!r}: nothing to save (no questions).")
         ids = [q.id for q in questions]

@@ -32,9 +32,11 @@ def import_set(golden: GoldenStore, store, name: str, filename: str, data: bytes
 
 def add_questions(golden: GoldenStore, store, name: str, new: Sequence[GoldenQuestion], collection: str | None,
                   note: str) -> GoldenSet:
-    """The set's latest questions plus `new`, saved as a new version (a new set when the name is new)."""
-    current = golden.get(name).questions if golden.exists(name) else []
-    return golden.save(name, list(current) + list(new), collection, fingerprint_of(store, collection), note)
+    """The set's latest questions plus `new`, saved as a new version (a new set when the name is new), under the
+    set's writer lock: concurrent additions each land in a version, none overwritten."""
+    with golden.writing(name):
+        current = golden.get(name).questions if golden.exists(name) else []
+        return golden.save(name, list(current) + list(new), collection, fingerprint_of(store, collection), note)
 
 
 def draft_job(store, collection: str, generator, embedder=None, n: int = 20, seed: int = 0,

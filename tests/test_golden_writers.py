@@ -1,0 +1,39 @@
+"""Golden-set saves are serialised: 4 processes adding 10 questions each to one set end with a latest version that
+holds all 40, and every reported save is a version of its own (none overwritten)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WRITER = """
+import json, sys
+from lab.evaluation.golden import GoldenQuestion
+from lab.evaluation.golden_store import GoldenStore
+from lab.experiments.golden_sets import add_questions
+
+me = sys.argv[1]
+saved = []
+for i in range(10):
+    q = GoldenQuestion(f"{me}-{i}", f"Question {i} of writer {me}?", "an answer")
+    saved.append(add_questions(GoldenStore(), None, "shared", [q], None, f"writer {me}").version)
+print(json.dumps(saved))
+"""
+
+
+def test_four_writers_lose_no_save(tmp_path):
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(w)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for w in range(4)]
+    versions = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+        versions += json.loads(out)
+    assert sorted(versions) == list(range(1, 41))  # every reported save is its own version
+    from lab.evaluation.golden_store import GoldenStore
+
+    latest = GoldenStore(tmp_path / "golden").get("shared")
+    assert latest.version == 40 and len(latest.questions) == 40
