@@ -30,6 +30,9 @@ def home(tmp_path, monkeypatch):
     (tmp_path / "mine.old").mkdir()
     (tmp_path / "mine.old" / "keep.txt").write_text("keep")
     (tmp_path / "ok.jsonl").write_text('{"prompt": "p", "completion": "c"}\n' * 12)
+    (tmp_path / "deep.jsonl").write_text('{"question": ' + "[" * 100_000 + "]" * 100_000 + ', "answer": "a"}\n')
+    (tmp_path / "kind-list.jsonl").write_text(json.dumps({"question": "q?", "answer": "a", "kind": ["x"]}) + "\n")
+    (tmp_path / "big-cell.csv").write_text('question,answer\n"' + "x" * 140_000 + '",a\n')
     for name, text in SCHEMAS.items():
         if text is None:
             (tmp_path / name).write_bytes('{"properties": {"réponse": {}}'.encode("latin-1"))
@@ -75,6 +78,16 @@ CASES = [  # (id, argv, words the message must contain)
     ("sweep-sizes-huge", ["sweep", "--sizes", "9" * 5000, "--questions", "ok.jsonl"], "not a whole number"),
     ("sweep-sizes-twice", ["sweep", "--sizes", "256,256", "--questions", "ok.jsonl"], "given twice"),
     ("sweep-sizes-none", ["sweep", "--sizes", ",", "--questions", "ok.jsonl"], "at least one chunk size"),
+    ("golden-100k-deep-json", ["retrieval-eval", "--questions", "deep.jsonl"], "nested too deeply"),
+    ("golden-kind-a-list", ["retrieval-eval", "--questions", "kind-list.jsonl"], "kind must be text"),
+    ("golden-csv-cell-over-128k", ["golden", "import", "big-cell.csv"], "field larger than field limit"),
+    ("golden-add-pick-a-word", ["golden", "add", "s", "--question", "q", "--answer", "a", "--pick", "abc"],
+     "--pick takes hit numbers"),
+    ("golden-add-k-negative", ["golden", "add", "s", "--question", "q", "--answer", "a", "--k", "-5"],
+     "--k must be 1-50"),
+    ("report-volume-huge", ["report", "r1", "--out", "r.html", "--volume", "9" * 30], "--volume must be"),
+    ("report-months-negative", ["report", "r1", "--out", "r.html", "--months", "-5"], "--months must be 1-600"),
+    ("search-k-5000-digits", ["search", "q", "--k", "9" * 5000], "invalid int value"),
 ]
 
 

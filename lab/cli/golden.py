@@ -88,6 +88,10 @@ def cmd_add(args) -> int:
     from lab.experiments.golden_sets import add_questions
     from lab.session import Settings, retrievers
 
+    if not 1 <= args.k <= 50:
+        raise InputError(f"--k must be 1-50 hits, got {args.k}.")
+    if args.pick and not all(x.strip().isdigit() for x in args.pick.split(",")):
+        raise InputError(f"--pick takes hit numbers separated by commas, e.g. 1,3; got {args.pick!r}.")
     golden, res = _stores(args)
     modes, _ = retrievers(Settings(collection=args.collection), res)
     hits = modes[args.mode].search(args.search or args.question, args.k)

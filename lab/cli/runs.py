@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from lab.cli.common import Parents, add_endpoint, emit, golden_set, settings_of
 from lab.config import BatchConfig
-from lab.errors import LabError
+from lab.errors import InputError, LabError
 from lab.options import add_options, picked
 from lab.session import Loader, collection_embedder, compare_job, endpoint_settings, path_context
 
@@ -230,6 +230,10 @@ def cmd_report(args) -> int:
     from lab.decision.report import parse_needs, write_brief
     from lab.outputs import check_out_file
 
+    if not 1 <= args.volume <= 10**12:
+        raise InputError(f"--volume must be 1 to 1,000,000,000,000 queries a month, got {args.volume}.")
+    if not 1 <= args.months <= 600:
+        raise InputError(f"--months must be 1-600, got {args.months}.")
     check_out_file(args.out)
     path = write_brief(args.run_id, args.out, parse_needs(args.needs), args.volume, args.months, args.index_hours,
                        args.speedup, store=Loader(args.chroma_host).store())

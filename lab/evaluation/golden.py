@@ -107,6 +107,11 @@ def question_from_row(row, number: int, ids: set[str], problems: list[str]) -> G
     if missing:
         problems.append(f"line {number}: missing {' and '.join(missing)}")
         return None
+    wrong = [k for k in ("id", "question", "answer", "kind", "provenance", "answer_before_update")
+             if row.get(k) is not None and not isinstance(row[k], (str, int, float))]
+    if wrong:
+        problems.append(f"line {number}: {', '.join(wrong)} must be text, not a list or an object")
+        return None
     qid = str(row.get("id") or f"q{number:03d}")
     if qid in ids:
         problems.append(f"line {number}: duplicate id {qid}")

@@ -84,7 +84,15 @@ def parse_csv(text: str, mapping: dict[str, str], name: str = "golden set (CSV)"
         raise InputError(f"{name}: no column named {', '.join(map(repr, absent))} in the header "
                          f"({', '.join(reader.fieldnames or []) or 'empty'}).")
     questions, problems, ids = [], [], set()
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the csv module's limit (128 KiB), a broken quote
+            raise InputError(f"{name}: line {reader.line_num}: {exc}; a question's cell is far smaller: check the "
+                             "file's quoting.") from exc
         number = reader.line_num
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
