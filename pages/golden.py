@@ -4,6 +4,7 @@ search; draft questions with a model and review them; coverage; the chunk-size s
 import streamlit as st
 
 from lab.errors import LabError
+from lab.display import as_text
 from lab.evaluation.golden_store import GoldenStore
 from pages.sections import golden_builder, sweep_view
 from pages.ui import frame, resources, state
@@ -17,6 +18,8 @@ collection = state.active_collection()
 
 st.header("Stored sets")
 infos = golden.list()
+for problem in golden.damaged():  # a damaged set hides only itself
+    st.warning(as_text(problem))
 st.dataframe([{"name": i.name, "version": i.latest.version, "questions": i.latest.questions,
                "collection": i.collection, "fingerprint": i.fingerprint, "saved": i.latest.created,
                "note": i.latest.note} for i in infos], hide_index=True, key="golden_sets_table")

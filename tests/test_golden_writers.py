@@ -37,3 +37,24 @@ def test_four_writers_lose_no_save(tmp_path):
 
     latest = GoldenStore(tmp_path / "golden").get("shared")
     assert latest.version == 40 and len(latest.questions) == 40
+
+
+def test_a_damaged_set_hides_only_itself_and_damaged_drafts_are_one_message(tmp_path, monkeypatch):
+    import pytest
+
+    from lab.errors import LabError
+    from lab.evaluation.drafting import load_drafts
+    from lab.evaluation.golden import GoldenQuestion
+    from lab.evaluation.golden_store import GoldenStore
+
+    golden = GoldenStore(tmp_path / "golden")
+    for name in ("good", "bad"):
+        golden.save(name, [GoldenQuestion("q1", "Which port?", "7443")])
+    (tmp_path / "golden" / "bad" / "meta.json").write_text("{garbled")
+    assert [i.name for i in golden.list() if not i.builtin] == ["good"]
+    assert "meta.json is damaged" in golden.damaged()[0] and "Move the folder" in golden.damaged()[0]
+    with pytest.raises(LabError, match="is damaged"):
+        golden.get("bad")
+    (tmp_path / "drafts.jsonl").write_bytes(b"\xff\xfe{broken")
+    with pytest.raises(LabError, match="draft again"):
+        load_drafts(tmp_path / "drafts.jsonl")

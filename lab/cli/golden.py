@@ -22,6 +22,8 @@ def _stores(args):
 def cmd_list(args) -> int:
     golden, _ = _stores(args)
     infos = golden.list()
+    for problem in golden.damaged():
+        print(f"warning: {problem}", file=sys.stderr)
     document = {"golden_sets": [{"name": i.name, "collection": i.collection, "fingerprint": i.fingerprint,
                                  "builtin": i.builtin, "versions": [asdict(v) for v in i.versions]} for i in infos]}
     emit(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{i.latest.questions} questions\t"

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Sequence
@@ -216,10 +215,17 @@ def save_drafts(path, drafts: Sequence[Draft]) -> None:
 def load_drafts(path) -> list[Draft]:
     from pathlib import Path
 
+    from lab.config import read_json
+
     path = Path(path)
     if not path.is_file():
         return []
-    return [Draft(**row) for row in json.loads(path.read_text(encoding="utf-8"))["drafts"]]
+    advice = f"Delete {path.name} (in {path.parent}) and draft again; the set's questions are not affected."
+    rows = read_json(path, advice).get("drafts")
+    try:
+        return [Draft(**row) for row in rows]
+    except TypeError as exc:
+        raise InputError(f"{path} is damaged: its drafts do not read as drafts ({exc}). {advice}") from exc
 
 
 def apply_review(drafts: list[Draft], questions: list[GoldenQuestion], accept: dict[str, tuple[str, str] | None],

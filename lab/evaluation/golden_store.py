@@ -20,7 +20,6 @@ import contextlib
 import threading
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from lab.atomic import write_text
 from lab.config import DEFAULT_COLLECTION, SAMPLE_GOLDEN, data_dir
-from lab.errors import InputError, NotFoundError
+from lab.errors import InputError, LabError, NotFoundError
 from lab.evaluation.golden import GoldenQuestion, load_golden, parse_golden, to_jsonl
 from lab.jobs import write_json_atomic
 
@@ -106,8 +105,21 @@ class GoldenStore:
         return self.root / check_set_name(name)
 
     def _meta(self, name: str) -> dict | None:
+        """The set's meta.json; a damaged one is one message saying what to do (its versions stay on disk)."""
+        from lab.config import read_json
+
         path = self._folder(name) / "meta.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        if not path.is_file():
+            return None
+        meta = read_json(path, f"Move the folder {path.parent} aside (its versions are the vNNNN.jsonl files "
+                               "in it: import the latest again), or delete it.")
+        if not isinstance(meta.get("versions"), list):
+            from lab.errors import DamagedStore
+
+            raise DamagedStore(f"{path} is damaged: it lists no versions. Move the folder {path.parent} aside (its "
+                               "versions are the vNNNN.jsonl files in it: import the latest again), or delete it.",
+                               path)
+        return meta
 
     def _builtin(self) -> GoldenSetInfo:
         text = SAMPLE_GOLDEN.read_text(encoding="utf-8")
@@ -121,7 +133,24 @@ class GoldenStore:
         return sorted(stored | ({SAMPLE_SET} if SAMPLE_GOLDEN.is_file() else set()))
 
     def list(self) -> list[GoldenSetInfo]:
-        return [self.info(name) for name in self.names()]
+        """Every readable set; a damaged one hides only itself (`damaged()` says which and what to do)."""
+        found = []
+        for name in self.names():
+            try:
+                found.append(self.info(name))
+            except LabError:
+                continue
+        return found
+
+    def damaged(self) -> list[str]:
+        """The message of each set that cannot be read."""
+        problems = []
+        for name in self.names():
+            try:
+                self.info(name)
+            except LabError as exc:
+                problems.append(str(exc))
+        return problems
 
     def exists(self, name: str) -> bool:
         return name in self.names()
