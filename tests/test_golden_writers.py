@@ -58,3 +58,14 @@ def test_a_damaged_set_hides_only_itself_and_damaged_drafts_are_one_message(tmp_
     (tmp_path / "drafts.jsonl").write_bytes(b"\xff\xfe{broken")
     with pytest.raises(LabError, match="draft again"):
         load_drafts(tmp_path / "drafts.jsonl")
+
+
+def test_a_damaged_training_examples_file_is_one_message(tmp_path):
+    import pytest
+
+    from lab.errors import InputError
+    from lab.experiments.leakage import adapter_training_texts
+
+    (tmp_path / "training_examples.jsonl").write_bytes(b'{"prompt": "a"\n\x00\xff')
+    with pytest.raises(InputError, match="training_examples.jsonl is damaged.*--training-data"):
+        adapter_training_texts(tmp_path)

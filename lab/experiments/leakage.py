@@ -208,8 +208,12 @@ def adapter_training_texts(adapter_dir: str | Path, data_path: str | Path | None
     folder = Path(adapter_dir)
     saved = folder / EXAMPLES_FILE
     if saved.is_file():
-        rows = [json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [TrainingText(**row) for row in rows], str(saved)
+        try:
+            rows = [json.loads(line) for line in saved.read_bytes().decode("utf-8").splitlines() if line.strip()]
+            return [TrainingText(**row) for row in rows], str(saved)
+        except (UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
+            raise InputError(f"{saved} is damaged ({type(exc).__name__}: {str(exc)[:120]}): delete it and give the "
+                             "adapter's training file (--training-data FILE) to check for leakage.") from exc
     manifest = read_manifest(folder)
     name, sha = manifest.get("data_file"), manifest.get("data_sha256")
     if not name or not sha:
