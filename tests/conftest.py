@@ -174,30 +174,36 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on 127.0.0.1 for the session; yields its host:port."""
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
     port = _free_port()
     exe = Path(sys.executable).parent / "chroma"
     log = tmp_path_factory.mktemp("chroma-server") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(exe), "run", "--path", str(log.parent / "db"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError(f"chroma run did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    proc = start_server([str(exe), "run", "--path", str(log.parent / "db"), "--host", "127.0.0.1", "--port",
+                         str(port)], f"http://127.0.0.1:{port}/api/v2/heartbeat", log, 60)
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def start_server(argv: list[str], ready_url: str, log: Path, timeout: float, env: dict | None = None):
+    """A server process (its output in `log`), returned once `ready_url` answers; RuntimeError with the log's
+    tail when it exits or does not answer in `timeout` seconds."""
+    import time
+    import urllib.request
+
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(ready_url, timeout=2)
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{Path(argv[0]).name} did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")
@@ -361,3 +367,37 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+# --- small HTTP servers the endpoint tests stand up ---------------------------------------------------------------
+def send_json(handler, code: int, document, headers: dict | None = None) -> None:
+    """Answer `handler`'s request with `document` as JSON (bytes are sent as they are); a client that has gone
+    (a timeout test) is not an error of the server's."""
+    import json
+
+    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
+    handler.send_response(code)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    try:
+        handler.wfile.write(raw)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+@contextlib.contextmanager
+def local_http(handler_class, suffix: str = ""):
+    """A ThreadingHTTPServer of `handler_class` on a free 127.0.0.1 port: yields its base URL (+ `suffix`)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}{suffix}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from lab.config import DecodingConfig
 from lab.generation.endpoint import MAX_ANSWER_CHARS, EndpointGenerator
 from lab.generation.prompts import chat
+from tests.conftest import local_http, send_json
 
 pytestmark = pytest.mark.server
 
@@ -81,28 +82,15 @@ class Faulty(BaseHTTPRequestHandler):
         self._send(200, raw)
 
     def _send(self, code, document, headers=None):
-        raw = document if isinstance(document, bytes) else json.dumps(document).encode()
-        self.send_response(code)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        try:
-            self.wfile.write(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_json(self, code, document, headers)
 
 
 @pytest.fixture
 def faulty():
     handler = type("Handler", (Faulty,), {"tries": {}, "in_flight": 0, "most_in_flight": 0,
                                           "lock": threading.Lock()})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http(handler) as url:
+        yield url, handler
 
 
 def _ask(url, questions, **options):

@@ -1,7 +1,6 @@
 """No server secret leaves for a place the operator did not choose: a visitor names neither the key variable nor,
 where the operator restricted them, the host; a key never follows a redirect to another host."""
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +13,7 @@ from lab.errors import InputError, ModelError
 from lab.generation.endpoint import EndpointGenerator
 from lab.endpoint_policy import EndpointPolicy
 from lab.generation.prompts import chat
+from tests.conftest import send_json
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("show_error_details")]
 REPO = Path(__file__).resolve().parent.parent
@@ -37,13 +37,8 @@ class Capture(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        raw = json.dumps({"choices": [{"message": {"content": "ok"}}],
-                          "usage": {"prompt_tokens": 1, "completion_tokens": 1}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, 200, {"choices": [{"message": {"content": "ok"}}],
+                              "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
 
     do_GET = do_POST  # urllib turns a POST's 302 into a GET: record it too
 

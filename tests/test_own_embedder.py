@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from lab import cli
+from tests.conftest import local_http, send_json
 
 pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.slow]
 LICENCES = Path("/usr/share/common-licenses")
@@ -36,20 +36,12 @@ def embeddings_server(real_embedder):
             vectors = real_embedder.encode(texts).tolist()
             if type(self).size:
                 vectors = [v[: type(self).size] for v in vectors]
-            raw = json.dumps({"object": "list", "data": [{"index": i, "embedding": v} for i, v in
-                                                          reversed(list(enumerate(vectors)))]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+            send_json(self, 200, {"object": "list", "data": [{"index": i, "embedding": v} for i, v in
+                                                          reversed(list(enumerate(vectors)))]})
 
     handler = type("H", (Handler,), {"requests": [], "size": None})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", handler
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http(handler, "/v1") as url:
+        yield url, handler
 
 
 @pytest.fixture

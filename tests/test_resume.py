@@ -11,12 +11,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import local_http, send_json
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.server
@@ -34,11 +35,7 @@ class Slow(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):  # GET /v1/models
-        raw = json.dumps({"data": [{"id": "base"}, {"id": "tuned"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, 200, {"data": [{"id": "base"}, {"id": "tuned"}]})
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -46,28 +43,16 @@ class Slow(BaseHTTPRequestHandler):
         type(self).asked.append((body["model"], question))
         time.sleep(type(self).delay)
         if "always-broken" in question and type(self).broken:
-            raw, code = json.dumps({"error": {"message": "bad"}}).encode(), 400
-        else:
-            raw, code = json.dumps({"choices": [{"message": {"content": f"{body['model']}: 42"}}],
-                                    "usage": {"prompt_tokens": 5, "completion_tokens": 2}}).encode(), 200
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        try:
-            self.wfile.write(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            return send_json(self, 400, {"error": {"message": "bad"}})
+        send_json(self, 200, {"choices": [{"message": {"content": f"{body['model']}: 42"}}],
+                              "usage": {"prompt_tokens": 5, "completion_tokens": 2}})
 
 
 @pytest.fixture
 def slow_server():
     handler = type("Handler", (Slow,), {"asked": [], "broken": True})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", handler
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http(handler, "/v1") as url:
+        yield url, handler
 
 
 @pytest.fixture

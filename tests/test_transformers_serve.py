@@ -18,6 +18,7 @@ import pytest
 
 from lab.config import DecodingConfig
 from lab.evaluation.golden import load_golden
+from tests.conftest import start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.server]
 REPO = Path(__file__).resolve().parent.parent
@@ -44,19 +45,8 @@ def hf_server(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("transformers-serve") / "serve.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError(f"transformers serve did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    proc = start_server([exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                        f"http://127.0.0.1:{port}/health", log, 120, env)
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
     proc.wait(timeout=30)
