@@ -153,3 +153,19 @@ def test_an_unforeseen_failure_is_one_line_and_a_log(home, monkeypatch, capsys):
     assert document["kind"] == "InternalError" and "Traceback" not in err
     log = Path(document["error"].split("the details are in ")[1].split(". Please")[0])
     assert log.parent == home / "data" / "logs" and "RuntimeError: a bug" in log.read_text()
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_good_files_are_read(tmp_path):
+    import os
+
+    from lab.corpus.files import collect_files
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("A good file.\n")
+    with open(os.path.join(os.fsencode(folder), b"bad-\xff\xfe.txt"), "wb") as handle:
+        handle.write(b"A file whose name is not UTF-8.\n")
+    files, skipped = collect_files([folder], lambda p: True)
+    assert [f.name for f in files] == ["good.txt"]
+    assert len(skipped) == 1 and "not valid UTF-8" in skipped[0].reason
+    skipped[0].path.encode("utf-8")  # the report itself can be printed and stored

@@ -72,6 +72,13 @@ def collect_files(paths: Iterable[str | Path], readable: Callable[[Path], bool])
     seen: set[Path] = set()
 
     def consider(path: Path, root: Path) -> None:
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            safe = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            skipped.append(Skipped(str(path.parent / safe), "its name is not valid UTF-8: rename the file (the "
+                                                           "lab names documents by their file names)"))
+            return
         reason = refusal(path, root)
         if reason:
             skipped.append(Skipped(str(path), reason))
