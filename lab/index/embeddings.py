@@ -125,7 +125,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        size = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(size())
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
