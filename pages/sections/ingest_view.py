@@ -28,6 +28,8 @@ def draw(active: str | None) -> None:
                                         "Anything else is listed after ingest with the reason it was skipped.")
     left, mid, right = st.columns(3)
     options = ["active", "new"] if active else ["new"]
+    if st.session_state.get("corpus_target") not in options:  # no collection any more (the last one deleted)
+        st.session_state["corpus_target"] = options[0]
     where = left.radio("Into", options, key="corpus_target", horizontal=True,
                        format_func=lambda o: f"the active collection ({active})" if o == "active" else "a new one")
     target = active if where == "active" else \
