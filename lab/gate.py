@@ -13,9 +13,9 @@ ASGI app (`make run` serves `st.App` with it, see pages/ui/server.py):
   refused. Only `/_stcore/health` stays open, for monitors; it says "ok" and nothing else.
 - Guessing: each failed attempt from a client address makes that *address* wait longer before the next one is
   checked (lab.auth.failure_delay; answered 429 with Retry-After meanwhile), however many sessions or cookies
-  it uses. The address is the connection's: forwarded headers (X-Forwarded-For) are believed only from the
-  proxies named in LAB_TRUSTED_PROXIES (`trusted_proxies`, handed to uvicorn by pages/ui/server.py), so a client
-  cannot rotate them to guess without waiting.
+  it uses. The address is the connection's (`connection_address`): forwarded headers (X-Forwarded-For) are
+  believed only from the proxies named in LAB_TRUSTED_PROXIES, so a client cannot rotate them to guess without
+  waiting.
 - Origin: a request that carries an Origin header (every browser WebSocket does, and every cross-site form)
   must come from the lab's own address (scheme, host and port of its Host header), so a page on another site
   or another localhost port cannot use the user's cookie.
@@ -162,6 +162,25 @@ def same_origin(headers: Iterable[tuple[bytes, bytes]], scheme: str = "http") ->
     return parts.scheme == scheme and parts.hostname == own.hostname and (port or default) == (own_port or default)
 
 
+def connection_address(scope) -> str:
+    """The address the guess throttle keys on: the connection's own. uvicorn, by default, believes the
+    X-Forwarded-For of any client on loopback and puts the header's address in `client`; unless the operator named
+    trusted proxies (LAB_TRUSTED_PROXIES), a `client` that is the header's own last address came from such a
+    rewrite, and the connection was loopback's.
+
+    >>> connection_address({"client": ("203.0.113.7", 1), "headers": [(b"x-forwarded-for", b"203.0.113.7")]})
+    '127.0.0.1'
+    >>> connection_address({"client": ("198.51.100.2", 1), "headers": []})
+    '198.51.100.2'
+    """
+    client = (scope.get("client") or ("unknown", 0))[0]
+    if trusted_proxies():
+        return client
+    forwarded = [part.strip() for part in header(scope.get("headers", []), b"x-forwarded-for").split(",")
+                 if part.strip()]
+    return "127.0.0.1" if forwarded and forwarded[-1] == client else client
+
+
 def trusted_proxies() -> str:
     """The proxies whose X-Forwarded-For is believed (uvicorn's FORWARDED_ALLOW_IPS): LAB_TRUSTED_PROXIES, else
     none (uvicorn's own default trusts any client on loopback, whose forwarded address it then takes as given)."""
@@ -224,7 +243,7 @@ class Gate:
                                   "and enter the password.")
 
     async def _login(self, scope, receive, send):
-        client = (scope.get("client") or ("unknown", 0))[0]
+        client = connection_address(scope)
         if scope["method"] == "GET":
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             return await _page(send, 200, login_page(query.get("next", ["/"])[0], self.locked_reason))

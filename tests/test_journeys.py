@@ -189,7 +189,9 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     shutil.copy(LICENSES / "Artistic", mine / "LICENSE")  # extension-less text is read
     (mine / "tool.exe").write_bytes(b"MZ\x90\x00")  # and a binary is listed with its reason
     files = sorted(mine.iterdir())
-    fill(page, "Collection", "my-uploads")
+    page.get_by_text("a new one").click()  # the target is the active collection unless the user names a new one
+    settle(page)
+    fill(page, "New collection's name", "my-uploads")
     for attempt in range(2):
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(f) for f in files])
         settle(page)

@@ -91,7 +91,7 @@ def _loop(corpus: Path, name: str, real_embedder, real_generator, tmp_path, n_dr
                       saved.questions[:3], saved.label, ["prompt", "rag"], extra_manifest={"golden": saved.manifest()})
     run.run()
     stored = run.runs.get(run.run_id)
-    assert stored.status == "done" and stored.manifest["golden"]["version"] == 1
+    assert stored.status == "done" and stored.manifest.golden["version"] == 1
     assert stored.manifest.questions_file == saved.label
     records = run.runs.answers(run.run_id)
     accuracy = {p: sum(r.correct or 0 for r in records if r.path == p) for p in ("prompt", "rag")}

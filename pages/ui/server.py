@@ -5,16 +5,12 @@ of .streamlit/config.toml. The gate refuses hosts outside `server.allowedHosts` 
 LAB_PASSWORD_FILE) is set, every route but the sign-in form and health until the password is given.
 """
 
-import os
 from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
 
-from lab.gate import Gate, trusted_proxies
-
-# uvicorn reads it when the server starts, after this file: forwarded addresses only from the operator's proxies
-os.environ.update(FORWARDED_ALLOW_IPS=trusted_proxies())
+from lab.gate import Gate
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
