@@ -169,3 +169,24 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_the_good_files_are_read(tmp
     assert [f.name for f in files] == ["good.txt"]
     assert len(skipped) == 1 and "not valid UTF-8" in skipped[0].reason
     skipped[0].path.encode("utf-8")  # the report itself can be printed and stored
+
+
+def test_a_folder_swapped_for_a_link_after_the_walk_is_not_read(tmp_path):
+    """The race: the folder is read, then a folder on the way to a file is replaced by a link to files outside
+    (a secret); the read finds the file is no longer where the walk saw it and refuses it."""
+    from lab.corpus.files import collect_files
+    from lab.corpus.parse_worker import ParseWorker
+    from lab.errors import InputError
+
+    root, outside = tmp_path / "docs", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (root / "sub" / "notes.txt").write_text("The user's own notes.\n")
+    (outside / "notes.txt").write_text("SECRET outside the folder.\n")
+    files, _ = collect_files([root], lambda p: True)
+    with ParseWorker() as worker:
+        assert worker.parse(files[0], same_place=True).text.strip() == "The user's own notes."
+        (root / "sub").rename(root / "sub-before")
+        (root / "sub").symlink_to(outside, target_is_directory=True)
+        with pytest.raises(InputError, match="no longer where the folder was read"):
+            worker.parse(files[0], same_place=True)

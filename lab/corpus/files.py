@@ -83,7 +83,7 @@ def collect_files(paths: Iterable[str | Path], readable: Callable[[Path], bool])
         if reason:
             skipped.append(Skipped(str(path), reason))
             return
-        real = path.resolve() if path.is_symlink() else path
+        real = path.resolve()  # where the file is now: the read checks that it is still there (read_regular)
         if not readable(real):
             skipped.append(Skipped(str(path), f"unsupported file type {path.suffix or '(none, and not text)'}"))
             return
@@ -116,9 +116,12 @@ def collect_files(paths: Iterable[str | Path], readable: Callable[[Path], bool])
     return files, skipped
 
 
-def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
+def read_regular(path: str | Path, max_bytes: int | None = None, same_place: bool = False) -> bytes:
     """The bytes of a regular file, opened without following a final link and without blocking on a fifo;
-    InputError when it is a link, not a regular file, on /proc, /sys or /dev, or larger than `max_bytes`."""
+    InputError when it is a link, not a regular file, on /proc, /sys or /dev, or larger than `max_bytes`.
+
+    With `same_place` (`path` is the real path found when the folder was read), the opened file must still be
+    that path: a folder on the way that was swapped for a link since (to /etc, a secret) is refused, not read."""
     path = Path(path)
     if _special(Path(os.path.abspath(path))):
         raise InputError(f"{path.name}: on a special file system (/proc, /sys, /dev); not read.")
@@ -130,6 +133,15 @@ def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
                              "you ingest holds it.") from exc
         raise InputError(f"{path.name}: could not be opened ({exc.strerror}); check the file and its "
                          "permissions.") from exc
+    if same_place:
+        try:
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            opened = None  # no /proc: the final-link check above is what holds
+        if opened is not None and opened != os.path.abspath(path):
+            os.close(fd)
+            raise InputError(f"{path.name}: the file is no longer where the folder was read (a folder on its way "
+                             "was moved or replaced by a link since); not read. Ingest the folder again.")
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which refuses a folder with a bare errno
         os.close(fd)

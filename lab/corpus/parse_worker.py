@@ -94,12 +94,13 @@ class ParseWorker:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def parse(self, path: str | Path, name: str | None = None, max_chars: int | None = None) -> Document:
+    def parse(self, path: str | Path, name: str | None = None, max_chars: int | None = None,
+              same_place: bool = False) -> Document:
         """Parse one file in the child; InputError names the file and says why it was refused. The path is not
         resolved: the child opens it without following a link (`lab.corpus.files.read_regular`)."""
         name = name or Path(path).name
         reply = self._ask({"path": os.path.abspath(path), "name": name, "max_chars": max_chars,
-                           "max_bytes": self.limits.max_file_mb * 2**20}, name)
+                           "max_bytes": self.limits.max_file_mb * 2**20, "same_place": same_place}, name)
         if "error" in reply:
             raise InputError(reply["error"])
         if reply.get("memory"):
@@ -232,7 +233,8 @@ def _handle(request: dict, address_limit_mb: int | None) -> dict:
                            "environment": sorted(os.environ)}}
     name = request["name"]
     try:
-        doc = parse(Path(request["path"]), name, request.get("max_bytes"), request.get("max_chars"))
+        doc = parse(Path(request["path"]), name, request.get("max_bytes"), request.get("max_chars"),
+                    bool(request.get("same_place")))
     except InputError as exc:
         return {"memory": True} if isinstance(exc.__cause__, MemoryError) else {"error": str(exc)}
     except MemoryError:

@@ -82,14 +82,14 @@ def file_kind(path: Path, name: str | None = None) -> str | None:
 
 
 def parse(path: Path, name: str | None = None, max_bytes: int | None = None,
-          max_chars: int | None = None) -> Document:
+          max_chars: int | None = None, same_place: bool = False) -> Document:
     """Parse one file; `name` overrides the source name (uploads are stored under hashed names). The file must be
     a regular file (no link, fifo or device: `lab.corpus.files.read_regular`) of at most `max_bytes`, and its
     text at most `max_chars` characters."""
     path = Path(path)
     name = name or path.name
     try:
-        data = read_regular(path, max_bytes)
+        data = read_regular(path, max_bytes, same_place)
     except InputError as exc:
         raise InputError(f"{name}: {str(exc).split(': ', 1)[-1]}") from exc
     kind = kind_of(name, data)

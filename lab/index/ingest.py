@@ -135,7 +135,7 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
             seen[name] = path
             t0 = time.perf_counter()
             try:
-                doc = worker.parse(path, name, limits.max_chars(config))
+                doc = worker.parse(path, name, limits.max_chars(config), same_place=True)
             except InputError as exc:
                 report.skipped.append(Skipped(str(path), str(exc)))
                 continue
