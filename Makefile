@@ -51,8 +51,8 @@ UNIT := not model and not server and not browser and not slow
 
 # The whole suite in two stages: the fast tier first (a broken basic fails in about a minute), then the rest.
 test: setup $(BENCH_STAMP) test-system
-	LAB_UNIT_TIER=1 $(PY) -m pytest -m "$(UNIT)"
-	$(PY) -m pytest -m "not ($(UNIT))"
+	LAB_UNIT_TIER=1 LAB_REQUIRE_SYSTEM_PACKAGES=1 $(PY) -m pytest -m "$(UNIT)"
+	LAB_REQUIRE_SYSTEM_PACKAGES=1 $(PY) -m pytest -m "not ($(UNIT))"
 
 # No real models, servers, browser or long integration tests; the session fails if torch was imported.
 test-unit: setup
@@ -60,7 +60,7 @@ test-unit: setup
 
 # The second stage alone: real models, servers, the browser and the long integration tests.
 test-rest: setup $(BENCH_STAMP) test-system
-	$(PY) -m pytest -m "not ($(UNIT))"
+	LAB_REQUIRE_SYSTEM_PACKAGES=1 $(PY) -m pytest -m "not ($(UNIT))"
 
 # The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
 bench: $(BENCH_STAMP) browser

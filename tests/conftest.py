@@ -401,3 +401,14 @@ def local_http(handler_class, suffix: str = ""):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def need_system_files(required: dict[str, Path]) -> None:
+    """Skip when a system package the test reads is missing (`make test-system` installs them), but fail under
+    `make test`, which sets LAB_REQUIRE_SYSTEM_PACKAGES: a real-corpus test must never pass by not running."""
+    missing = [package for package, path in required.items() if not Path(path).exists()]
+    if missing:
+        message = f"{', '.join(missing)} missing: run `make test-system` (or `make test`)"
+        if os.environ.get("LAB_REQUIRE_SYSTEM_PACKAGES"):
+            pytest.fail(message)
+        pytest.skip(message)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.conftest import need_system_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
@@ -20,8 +21,7 @@ LIBFFI_HTML = Path("/usr/share/doc/libffi8/html")
 
 
 def _libffi_html() -> Path:
-    if not LIBFFI_HTML.is_dir():  # `make test` installs it (the Makefile's test-system target)
-        pytest.skip(f"{LIBFFI_HTML} is missing: run `make test-system` (Debian's libffi-dev) or `make test`")
+    need_system_files({"libffi-dev": LIBFFI_HTML})  # the Makefile's test-system target installs it
     return LIBFFI_HTML
 
 
@@ -30,8 +30,12 @@ def _loader(real_embedder, real_generator):
 
     res = Loader()
     # keyed as Loader.generator(None) looks it up: the default backend (a wrong key loads a second model)
-    res._kept["embedder"], res._kept[("generator", None, real_generator.backend)] = real_embedder, real_generator
-    assert res.generator(None) is real_generator
+    from lab.index.embeddings import EmbedderSpec
+
+    # keyed as Loader looks them up, so no second model or embedder loads
+    res._kept[("embedder", EmbedderSpec())] = real_embedder
+    res._kept[("generator", None, real_generator.backend)] = real_generator
+    assert res.generator(None) is real_generator and res.embedder() is real_embedder
     return res
 
 

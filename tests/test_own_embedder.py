@@ -15,6 +15,7 @@ import pytest
 
 from lab import cli
 from tests.conftest import local_http, send_json
+from tests.conftest import need_system_files
 
 pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.slow]
 LICENCES = Path("/usr/share/common-licenses")
@@ -46,8 +47,7 @@ def embeddings_server(real_embedder):
 
 @pytest.fixture
 def licences(tmp_path, monkeypatch, lab_data_dir):
-    if not LICENCES.is_dir():
-        pytest.skip("the licence texts are installed by `make test` (Debian's base-files)")
+    need_system_files({"base-files": LICENCES})
     folder = tmp_path / "licences"
     folder.mkdir()
     for name in ("Apache-2.0", "MPL-2.0", "BSD", "GPL-3"):

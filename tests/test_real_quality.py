@@ -14,6 +14,7 @@ import pytest
 
 from lab.corpus.parsing import parse
 from lab.evaluation.golden import GoldenQuestion, GoldPassage
+from tests.conftest import need_system_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 LICENCES = Path("/usr/share/common-licenses")
@@ -22,9 +23,7 @@ PDFS = {"libtasn1-doc": Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),
 
 
 def _pdfs() -> list[Path]:
-    missing = [package for package, path in PDFS.items() if not path.is_file()]
-    if missing:  # `make test` installs them (the Makefile's test-system target)
-        pytest.skip(f"{', '.join(missing)} missing: run `make test-system` or `make test`")
+    need_system_files(PDFS)  # the Makefile's test-system target installs them
     return list(PDFS.values())
 
 

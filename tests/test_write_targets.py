@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.config import SAMPLE_DOCS
+from tests.conftest import need_system_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("show_error_details")]
 REPO = Path(__file__).resolve().parent.parent
@@ -39,8 +40,7 @@ def mine(fake_app, fake_embedder, store, tmp_path):
     """The user's collection: real licence texts plus their own faq.html (the sample has a faq.html too)."""
     from lab.index.ingest import ingest
 
-    if not LICENCES.is_dir():
-        pytest.skip("the licence texts are installed by `make test` (Debian's base-files)")
+    need_system_files({"base-files": LICENCES})
     folder = tmp_path / "user-docs"
     folder.mkdir()
     for name in ("Apache-2.0", "MPL-2.0", "BSD"):

@@ -64,7 +64,7 @@ def draw(paths: list[str], k: int, max_new: int, context: bool) -> None:
 
 def _runs_to_show() -> list:
     """Runs still going (found in the run store, so a refresh, another tab or the command line finds them
-    again), and this session's latest run once it has ended."""
+    again), and this browser session's latest run once it has ended."""
     runs = resources.run_store()
     shown = [r for r in runs.list() if r.status == "running"]
     followed = st.session_state.setdefault("followed_runs", [])

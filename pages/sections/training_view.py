@@ -38,21 +38,24 @@ def draw() -> None:
         rank = c[0].number_input("Rank", 1, 256, DEFAULTS.rank, key="train_rank", help=HELP["rank"])
         alpha = c[1].number_input("Alpha", 1, 1024, DEFAULTS.alpha, key="train_alpha", help=HELP["alpha"])
         dropout = c[2].number_input("Dropout", 0.0, 0.5, DEFAULTS.dropout, key="train_dropout", help=HELP["dropout"])
-        targets = c[3].text_input("Target modules", ",".join(DEFAULTS.targets), key="train_targets", help=HELP["targets"])
+        targets = c[3].text_input("Target modules", ",".join(DEFAULTS.targets), key="train_targets",
+                                  help=HELP["targets"])
         c = st.columns(5)
         epochs = c[0].number_input("Epochs", 1, 20, DEFAULTS.epochs, key="train_epochs", help=HELP["epochs"])
         lr = c[1].number_input("Learning rate", 1e-6, 1e-2, DEFAULTS.lr, format="%.0e", key="train_lr", help=HELP["lr"])
         max_length = c[2].number_input("Max length", 32, 4096, DEFAULTS.max_length, key="train_max_length",
                                        help=HELP["max_length"])
-        batch_size = c[3].number_input("Batch size", 1, 64, DEFAULTS.batch_size, key="train_batch_size", help=HELP["batch_size"])
-        max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, DEFAULTS.max_steps, key="train_max_steps", help=HELP["max_steps"])
+        batch_size = c[3].number_input("Batch size", 1, 64, DEFAULTS.batch_size, key="train_batch_size",
+                                       help=HELP["batch_size"])
+        max_steps = c[4].number_input("Max steps (0: all)", 0, 100000, DEFAULTS.max_steps, key="train_max_steps",
+                                      help=HELP["max_steps"])
         c = st.columns(2)
         pass_tokens = c[0].number_input("Tokens per forward pass", 256, 65536, DEFAULTS.pass_tokens, step=256,
                                         key="train_pass_tokens", help=HELP["pass_tokens"])
         merge = c[1].checkbox("Also save a merged model", DEFAULTS.merge, key="train_merge", help=HELP["merge"])
         evaluate = c[0].checkbox("Evaluate base vs adapter after training", DEFAULTS.evaluate, key="train_evaluate",
-                                 help=HELP["evaluate"] + " It generates every held-out and general answer twice: on a CPU "
-                                      "this can take longer than the training.")
+                                 help=HELP["evaluate"] + " It generates every held-out and general answer twice: on a "
+                                      "CPU this can take longer than the training.")
         general_limit = c[1].number_input("General questions for the forgetting check (0: all)", 0, 10_000,
                                           DEFAULTS.general_limit, key="train_general_limit", help=HELP["general_limit"])
         submitted = st.form_submit_button("Start training", type="primary")
@@ -95,8 +98,8 @@ def _evaluation_table(evaluation: dict) -> None:
 
 
 def _followed() -> str | None:
-    """The training this session follows: the one it started, else one still running (after a refresh, or from
-    another tab or the command line: found by its status file, not by this session's state)."""
+    """The training this browser session follows: the one it started, else one still running (after a refresh,
+    or from another tab or the command line: found by its status file, not by the browser session's state)."""
     if st.session_state.get("train_out"):
         return st.session_state["train_out"]
     running = running_trainings(adapters_dir())

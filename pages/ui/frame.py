@@ -22,7 +22,7 @@ def login_gate() -> None:
     from lab.auth import AUTHLIB_MISSING, configured_password, failure_delay, password_matches
 
     if not PagesManager.uses_pages_directory:
-        st.session_state["lab_framed"] = True  # this session has run through app.py's navigation
+        st.session_state["lab_framed"] = True  # this browser session has run through app.py's navigation
     elif not st.session_state.get("lab_framed"):
         # A fresh server answers its very first request in Streamlit's old pages/-folder mode, running a page
         # file without app.py (no navigation, helper modules listed as pages). Go through the frame once;

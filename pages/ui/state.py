@@ -42,7 +42,7 @@ def select_collection(name: str | None) -> None:
 
 
 def restore(key: str, default) -> None:
-    """Before drawing the widget `key`: give it the value this session last chose, else `default`."""
+    """Before drawing the widget `key`: give it the value this browser session last chose, else `default`."""
     if key not in st.session_state:
         st.session_state[key] = st.session_state.get(_KEPT + key, default)
 
