@@ -83,11 +83,17 @@ def safetensors_problem(path: Path) -> str | None:
     return None
 
 
-def tensor_names(path: Path) -> list[str]:
-    """The tensor names in a safetensors file's header (the file checked by `safetensors_problem` first)."""
+def tensor_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape from a safetensors file's header (the file checked by `safetensors_problem` first)."""
     with open(path, "rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
-        return [n for n in json.loads(handle.read(length).decode("utf-8")) if n != "__metadata__"]
+        header = json.loads(handle.read(length).decode("utf-8"))
+    return {n: list(v.get("shape") or []) for n, v in header.items() if n != "__metadata__" and isinstance(v, dict)}
+
+
+def tensor_names(path: Path) -> list[str]:
+    """The tensor names in a safetensors file's header (the file checked by `safetensors_problem` first)."""
+    return list(tensor_shapes(path))
 
 
 def check_shard_index(folder: Path, index: Path, what: str) -> None:

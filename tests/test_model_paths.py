@@ -210,3 +210,27 @@ def test_an_adapter_without_lora_tensors_is_refused(outside):
     save_file({"model.embed_tokens.weight": np.ones((4, 4), dtype=np.float32)}, str(folder / "adapter_model.safetensors"))
     with pytest.raises(ModelError, match="holds no LoRA tensors"):
         check_adapter_folder(folder)
+
+
+@pytest.mark.parametrize("config,words", [
+    ({"r": 8, "target_modules": ["q_proj", "v_proj"]}, None),
+    ({"r": 16, "target_modules": ["q_proj", "v_proj"]}, "its rank r is 16"),
+    ({"r": 8, "target_modules": ["k_proj"]}, "q_proj has LoRA weights but is not among its target_modules"),
+], ids=["matching", "rank-differs", "targets-differ"])
+def test_an_adapter_whose_tensors_do_not_match_its_config_is_refused(outside, config, words):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from lab.generation.adapters import check_adapter_folder
+
+    folder = _adapter(outside[0] / "adapter")
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x", **config}))
+    prefix = "base_model.model.model.layers.0.self_attn"
+    save_file({f"{prefix}.{m}.lora_{ab}.weight": np.zeros(shape, dtype=np.float32)
+               for m in ("q_proj", "v_proj") for ab, shape in (("A", (8, 64)), ("B", (64, 8)))},
+              str(folder / "adapter_model.safetensors"))
+    if words is None:
+        assert check_adapter_folder(folder) == folder.resolve()
+    else:
+        with pytest.raises(ModelError, match=words):
+            check_adapter_folder(folder)

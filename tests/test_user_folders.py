@@ -88,6 +88,20 @@ CASES = [  # (id, argv, words the message must contain)
     ("report-volume-huge", ["report", "r1", "--out", "r.html", "--volume", "9" * 30], "--volume must be"),
     ("report-months-negative", ["report", "r1", "--out", "r.html", "--months", "-5"], "--months must be 1-600"),
     ("search-k-5000-digits", ["search", "q", "--k", "9" * 5000], "invalid int value"),
+    ("ask-question-not-utf8", ["ask", "bad \udcff\udcfe", "--paths", "prompt"], "is not valid UTF-8 text"),
+    ("search-query-not-utf8", ["search", "\udcff"], "is not valid UTF-8 text"),
+    ("golden-add-answer-not-utf8", ["golden", "add", "s", "--question", "q", "--answer", "\udce9"],
+     "is not valid UTF-8 text"),
+    ("ask-endpoint-port-too-big", ["ask", "q", "--paths", "prompt", "--endpoint-url", "http://127.0.0.1:99999/v1",
+                                   "--endpoint-model", "m"], "Port out of range"),
+    ("ask-endpoint-port-a-word", ["ask", "q", "--paths", "prompt", "--endpoint-url", "http://127.0.0.1:abc/v1",
+                                  "--endpoint-model", "m"], "is not valid"),
+    ("ask-endpoint-ipv6-unclosed", ["ask", "q", "--paths", "prompt", "--endpoint-url", "http://[::1/v1",
+                                    "--endpoint-model", "m"], "Invalid IPv6 URL"),
+    ("ask-endpoint-ipv6-not-an-address", ["ask", "q", "--paths", "prompt", "--endpoint-url", "http://[zz::1]:80/v1",
+                                          "--endpoint-model", "m"], "is not valid"),
+    ("ask-endpoint-no-host", ["ask", "q", "--paths", "prompt", "--endpoint-url", "http:///v1", "--endpoint-model",
+                              "m"], "name a host"),
 ]
 
 
@@ -102,6 +116,16 @@ def test_user_files_are_never_replaced_and_bad_text_is_one_message(argv, words, 
     assert "Traceback" not in err
     assert snapshot(home) == before
     assert not (home / "new").exists() and not [p for p in home.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow  # builds the embedded model's layers on the meta device (a few seconds)
+def test_lora_targets_that_name_no_module_are_refused_before_anything_is_written(home, capsys):
+    before = snapshot(home)
+    code = cli.main(["train", "--data", "ok.jsonl", "--out", "adapter", "--targets", "nosuchmodule", "--json"])
+    document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 2 and document["kind"] == "InputError"
+    assert "nosuchmodule name no module" in document["error"] and "q_proj" in document["error"]
+    assert snapshot(home) == before and not (home / "adapter").exists()
 
 
 def test_an_empty_data_dir_variable_is_refused_not_the_working_directory(home, monkeypatch, capsys):

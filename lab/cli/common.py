@@ -15,6 +15,20 @@ from lab.options import add_options, picked
 from lab.session import Settings, endpoint_settings
 
 
+def utf8_text(value: str) -> str:
+    """An argparse type for text the lab stores or sends (questions, answers, queries): valid UTF-8 without NUL.
+
+    >>> utf8_text("What is RRF?")
+    'What is RRF?'
+    >>> utf8_text("bad \\udcff")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'bad \\udcff' is not valid UTF-8 text: retype it, or pass it from a UTF-8 file.
+    """
+    if "\x00" in value or any("\udc80" <= ch <= "\udcff" for ch in value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not valid UTF-8 text: retype it, or pass it from a UTF-8 file.")
+    return value
+
+
 def emit(args, document: dict, text: str) -> None:
     """One JSON document on stdout under --json, else the text."""
     print(json.dumps(document, indent=2, ensure_ascii=False) if args.json else text)

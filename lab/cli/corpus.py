@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from lab.cli.common import Parents, echo_progress, emit, golden_set, settings_of
+from lab.cli.common import Parents, echo_progress, emit, golden_set, settings_of, utf8_text
 from lab.config import SEARCH_K, ChunkConfig
 from lab.errors import LabError
 from lab.options import add_options, picked
@@ -153,7 +153,7 @@ def register(sub, p: Parents) -> None:
     cmd.set_defaults(func=cmd_ingest)
 
     cmd = sub.add_parser("search", parents=[p.common, p.retrieval], help="one query through a retrieval mode")
-    cmd.add_argument("query")
+    cmd.add_argument("query", type=utf8_text)
     cmd.add_argument("--mode", choices=["dense", "bm25", "hybrid", "rerank"], default="hybrid")
     cmd.set_defaults(func=cmd_search)
 

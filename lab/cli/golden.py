@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from lab.cli.common import Parents, add_endpoint, emit
+from lab.cli.common import Parents, add_endpoint, emit, utf8_text
 from lab.errors import InputError
 
 
@@ -230,8 +230,8 @@ def register(sub, parents: Parents) -> None:
     p = g.add_parser("add", parents=[common, collection], help="write a question and pick its gold passage(s) "
                                                                "from a search")
     p.add_argument("name")
-    p.add_argument("--question", required=True)
-    p.add_argument("--answer", required=True)
+    p.add_argument("--question", required=True, type=utf8_text)
+    p.add_argument("--answer", required=True, type=utf8_text)
     p.add_argument("--search", default=None, help="query for the gold passages (default: the question)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid")
     p.add_argument("--k", type=int, default=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from lab.cli.common import Parents, add_endpoint, emit, golden_set, settings_of
+from lab.cli.common import Parents, add_endpoint, emit, golden_set, settings_of, utf8_text
 from lab.config import BatchConfig
 from lab.errors import InputError, LabError
 from lab.options import add_options, picked
@@ -287,7 +287,7 @@ def cmd_judge(args) -> int:
 
 def register(sub, p: Parents) -> None:
     cmd = sub.add_parser("ask", parents=[p.common, p.run], help="answer one question through several paths")
-    cmd.add_argument("question")
+    cmd.add_argument("question", type=utf8_text)
     cmd.add_argument("--paths", default="prompt,rag", help="comma-separated path ids (default: prompt,rag)")
     cmd.set_defaults(func=cmd_ask)
 

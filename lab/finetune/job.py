@@ -87,6 +87,9 @@ class TrainingJob(BackgroundJob):
         previous = read_status(self.out)
         if previous and previous.state == "running":
             raise InputError(f"A training job is already writing to {self.out}.")
+        from lab.finetune.loop import check_targets
+
+        check_targets(base_model, self.config.targets)
         self.base_model = base_model
         self.status = TrainingStatus()
         self.manifest: dict | None = None

@@ -58,6 +58,32 @@ def load_for_training(base_model: str | None, cfg):
     return model, tokenizer, device, name
 
 
+def check_targets(base_model: str | None, targets) -> None:
+    """Refuse LoRA target names that name no module of the base model, before anything is trained or written: the
+    model is built from its config on the meta device (no weights read), so this takes about a second."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from lab.generation.embedded import DEFAULT_GENERATOR, resolve_model
+
+    target = resolve_model(base_model)
+    try:
+        config = AutoConfig.from_pretrained(str(target), trust_remote_code=False)
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
+    except (OSError, ValueError):
+        return  # the loader says what is wrong with the folder itself
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if name}
+    missing = [t for t in targets if t.rsplit(".", 1)[-1] not in names]
+    if missing:
+        from lab.errors import InputError
+
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                         if type(module).__name__ == "Linear"})
+        raise InputError(f"LoRA targets {', '.join(missing)} name no module of {base_model or DEFAULT_GENERATOR}: "
+                         f"choose among its linear layers ({', '.join(linear)}), e.g. --targets q_proj,v_proj.")
+
+
 def completion_loss(model, rows, pad_id: int, device: str, reduction: str = "mean"):
     """Cross-entropy over completion tokens of a batch of (ids, labels) rows; also returns the token count."""
     import torch.nn.functional as F

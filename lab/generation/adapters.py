@@ -81,14 +81,43 @@ def check_adapter_folder(folder: str | Path) -> Path:
         raise NotFoundError(f"{folder} is not a LoRA adapter folder (no adapter_config.json). Give a folder "
                             "written by `python -m lab train` or peft's save_pretrained.")
     folder = check_weights(folder, "The adapter folder", "adapter_model*.safetensors")  # by content, links confined
-    from lab.model_paths import tensor_names
+    from lab.model_paths import tensor_shapes
 
-    names = [n for path in sorted(folder.glob("adapter_model*.safetensors")) for n in tensor_names(path)]
-    if not any("lora_" in n for n in names):
-        raise ModelError(f"The adapter folder {folder} holds no LoRA tensors ({len(names)} tensors, none named "
+    shapes = {n: s for path in sorted(folder.glob("adapter_model*.safetensors")) for n, s in tensor_shapes(path).items()}
+    if not any("lora_" in n for n in shapes):
+        raise ModelError(f"The adapter folder {folder} holds no LoRA tensors ({len(shapes)} tensors, none named "
                          "lora_A/lora_B): loaded, it would answer as the base model under the adapter's name. "
                          "Train it again, or give the folder peft saved.")
+    problem = config_mismatch(read_json(folder / "adapter_config.json", "Save the adapter again with peft's "
+                                        "save_pretrained."), shapes)
+    if problem:
+        raise ModelError(f"The adapter folder {folder} does not match its adapter_config.json: {problem}. Loaded, "
+                         "peft would skip or misread those weights; train it again, or give the folder peft saved.")
     return folder
+
+
+def config_mismatch(config: dict, shapes: dict[str, list[int]]) -> str | None:
+    """Why LoRA tensors do not fit the adapter's config (rank, target modules), or None.
+
+    >>> A, B = "model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.0.self_attn.q_proj.lora_B.weight"
+    >>> config_mismatch({"r": 8, "target_modules": ["q_proj", "v_proj"]}, {A: [8, 576], B: [576, 8]})
+    >>> config_mismatch({"r": 16, "target_modules": ["q_proj"]}, {A: [8, 576], B: [576, 8]})
+    'its rank r is 16, but model.layers.0.self_attn.q_proj.lora_A.weight has rank 8'
+    >>> config_mismatch({"r": 8, "target_modules": ["k_proj"]}, {A: [8, 576], B: [576, 8]})
+    'q_proj has LoRA weights but is not among its target_modules (k_proj)'
+    """
+    rank, targets = config.get("r"), config.get("target_modules")
+    for name, shape in sorted(shapes.items()):
+        if ".lora_A." in name and isinstance(rank, int) and not config.get("rank_pattern") and shape and shape[0] != rank:
+            return f"its rank r is {rank}, but {name} has rank {shape[0]}"
+        if ".lora_B." in name and isinstance(rank, int) and not config.get("rank_pattern") and len(shape) > 1 \
+                and shape[1] != rank:
+            return f"its rank r is {rank}, but {name} has rank {shape[1]}"
+        if "lora_" in name and isinstance(targets, list) and targets:
+            module = name.split(".lora_")[0].rsplit(".", 1)[-1]
+            if module not in targets:
+                return f"{module} has LoRA weights but is not among its target_modules ({', '.join(map(str, targets))})"
+    return None
 
 
 def base_matches(claimed: str | None, loaded: list[str]) -> bool:
