@@ -174,6 +174,15 @@ def collection_embedder(store, name: str, res: Resources):
     return embedder
 
 
+def rebuild_collections(res: Resources, progress=None):
+    """Put a damaged embedded Chroma's collections back from the catalogue, each with its own embedder
+    (`lab.index.catalogue`); the command line and the Corpus page both call this."""
+    from lab.index.rebuild import rebuild
+    from lab.index.embeddings import EmbedderSpec
+
+    return rebuild(lambda spec, name: res.embedder(EmbedderSpec.of_collection(name, spec)), progress)
+
+
 def ingest_embedder(store, collection: str, res: Resources, spec=None):
     """The embedder an ingest into `collection` uses: the one the user names (`spec`, checked against an existing
     collection's by the store), else the collection's own, else the lab's default."""
@@ -211,9 +220,10 @@ def path_context(settings: Settings, res: Resources, paths: Sequence[str] | None
 
 def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQuestion], questions_name: str,
                 paths: Sequence[str], batch: BatchConfig = BatchConfig(), extra_manifest: dict | None = None,
-                table: PriceTable = PriceTable()) -> CompareJob:
+                table: PriceTable = PriceTable(), stop=None) -> CompareJob:
     """A batch run of `questions` (already cut with `BatchConfig.pick`) through `paths`, registered in the run store with its full manifest (not yet
-    started: call `.run()` in the foreground or `.start()` in the background)."""
+    started: call `.run()` in the foreground or `.start()` in the background). `stop`: a
+    `lab.evaluation.sequential.StopRule` that ends the run once its pairs are decided."""
     from lab.experiments.run_store import RunStore
 
     ctx = dataclasses.replace(path_context(settings, res, paths), continuous=batch.continuous)
@@ -223,8 +233,9 @@ def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQu
     manifest = manifest_for(ctx, settings.collection, questions_name, {**extra, **(extra_manifest or {})})
     launch = {"settings": settings.to_dict(), "questions_name": questions_name, "paths": list(paths),
               "batch": dataclasses.asdict(batch), "extra_manifest": extra_manifest or {},
-              "price_table": dataclasses.asdict(table)}
-    return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size, launch)
+              "price_table": dataclasses.asdict(table), **({"stop": dataclasses.asdict(stop)} if stop else {})}
+    return CompareJob(questions, paths, ctx, RunStore(), manifest, res.embedder(), table, batch.batch_size, launch,
+                      stop=stop)
 
 
 def resume_job(run_id: str, res: Resources) -> CompareJob:
@@ -265,5 +276,12 @@ def resume_job(run_id: str, res: Resources) -> CompareJob:
         raise InputError(f"Run {run_id} cannot be resumed as it was: {', '.join(changed)} differ now. Start a new "
                          "run to compare with these settings.")
     table = PriceTable.from_dict(launch.get("price_table") or {})
+    stop = None
+    if launch.get("stop") and runs.decision(run_id) is None:  # a decided run resumed asks the rest, undecided
+        from lab.evaluation.sequential import StopRule
+
+        rule = launch["stop"]
+        stop = StopRule(tuple(tuple(p) for p in rule["pairs"]), rule["metric"], rule["margin"], rule["alpha"],
+                        rule["min_questions"])
     return CompareJob(questions, paths, ctx, runs, run.manifest, res.embedder(), table, batch.batch_size,
-                      resume=run_id)
+                      resume=run_id, stop=stop)

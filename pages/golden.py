@@ -18,8 +18,16 @@ collection = state.active_collection()
 
 st.header("Stored sets")
 infos = golden.list()
-for problem in golden.damaged():  # a damaged set hides only itself
+for name, problem in golden.damaged().items():  # a damaged set hides only itself, and can be restored
     st.warning(as_text(problem))
+    if st.button(f"Restore {name}", key=f"golden_restore_{name}"):
+        try:
+            restored = golden.restore(name)
+        except LabError as exc:
+            st.error(as_text(exc))
+        else:
+            state.done(f"{restored.name}: restored {len(restored.versions)} version(s) from their files.", "restore")
+state.show_done("restore")
 st.dataframe([{"name": i.name, "version": i.latest.version, "questions": i.latest.questions,
                "collection": i.collection, "fingerprint": i.fingerprint, "saved": i.latest.created,
                "note": i.latest.note} for i in infos], hide_index=True, key="golden_sets_table")

@@ -5,10 +5,12 @@ import streamlit as st
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
 from lab.display import as_text
 from lab.errors import LabError
+from pages.sections import decision_view
 from pages.ui import frame, resources, state, widgets
 
-DEMO_BATCH = 8
+DEMO_BATCH = 8  # questions answered together
 DEMO_PATHS = ("prompt", "rag", "hybrid-rag")
+DEMO_RULE = (("rag", "prompt"),)  # the pair the demo keeps asking about until it is decided
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("RAG vs Fine-Tuning Lab")
@@ -42,15 +44,17 @@ st.caption(f"Data directory: {data_dir().name}/ (set LAB_DATA_DIR to move it)")
 
 
 def _start_batch() -> str:
-    """The demo's batch: one question of each kind first, then in file order, up to DEMO_BATCH (a double click or a
-    second tab joins the run already going)."""
+    """The demo's batch: every golden question, one of each kind first, asked until `rag` vs `prompt` is decided by
+    an anytime-valid interval (a double click or a second tab joins the run already going)."""
     from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
     from lab.evaluation.golden import load_golden
+    from lab.evaluation.sequential import StopRule
     from lab.experiments.golden_sets import spread_by_kind
 
-    questions = spread_by_kind(load_golden(SAMPLE_GOLDEN), DEMO_BATCH)
-    return state.start_compare(questions, "sample golden set (Home demo)", DEMO_PATHS, RetrievalConfig(),
-                               DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH), collection=DEFAULT_COLLECTION)
+    every = load_golden(SAMPLE_GOLDEN)
+    return state.start_compare(spread_by_kind(every, len(every)), "sample golden set (Home demo)", DEMO_PATHS,
+                               RetrievalConfig(), DecodingConfig(), BatchConfig(batch_size=DEMO_BATCH),
+                               collection=DEFAULT_COLLECTION, stop=StopRule(DEMO_RULE))
 
 
 def _batch_results(run_id: str, polling: bool = False) -> None:
@@ -64,13 +68,16 @@ def _batch_results(run_id: str, polling: bool = False) -> None:
     job = resources.jobs().get(run_id)
     done, total = (job.progress.done, job.progress.total) if job is not None else (run.done, run.total)
     if run.status == "running":
-        st.progress(min(done / max(total, 1), 1.0), text=f"Batch of {DEMO_BATCH} questions: {done}/{total} answers")
+        st.progress(min(done / max(total, 1), 1.0), text=f"Asking golden questions until rag vs prompt is decided: "
+                                                          f"{done}/{total} answers")
+        decision_view.live(job, run_id, runs)
         return
     if polling:
         st.rerun()  # ended: draw the page once more, which stops the polling
     if run.status != "done":
         st.warning(f"The demo batch {run.status}: {as_text(run.error or 'no reason recorded')}. Run the demo again.")
         return
+    decision_view.live(None, run_id, runs)
     summary = summarize(runs.answers(run_id))
     st.markdown(f"**Measured on {summary.questions} golden questions** (accuracy: the gold answer or an alias in "
                 "the answer)")
@@ -87,8 +94,9 @@ def _batch_results(run_id: str, polling: bool = False) -> None:
 
 st.header("One-click demo")
 st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on), asks one "
-         f"golden question through `prompt`, `rag` and `hybrid-rag`, then runs a small batch of {DEMO_BATCH} golden "
-         "questions through the same paths in the background, so the difference is measured, not one anecdote.")
+         "golden question through `prompt`, `rag` and `hybrid-rag`, then keeps asking golden questions through the "
+         "same paths in the background until an anytime-valid interval decides `rag` against `prompt` (or the set "
+         "runs out), so the difference is measured, not one anecdote.")
 if st.button("Run the demo", key="demo", type="primary"):
     report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:

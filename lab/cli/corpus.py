@@ -6,8 +6,8 @@ import sys
 from dataclasses import asdict
 
 from lab.cli.common import Parents, echo_progress, emit, golden_set, settings_of, utf8_text
-from lab.config import SEARCH_K, ChunkConfig
-from lab.errors import LabError
+from lab.config import SEARCH_K, ChunkConfig, chroma_host
+from lab.errors import InputError, LabError
 from lab.options import add_options, picked
 from lab.session import Loader, retrievers
 
@@ -91,6 +91,15 @@ def cmd_retrieval_eval(args) -> int:
 
 
 def cmd_collections(args) -> int:
+    if args.rebuild:
+        from lab.session import rebuild_collections
+
+        if args.chroma_host or chroma_host():
+            raise InputError("--rebuild puts back the embedded store under the data directory; a Chroma server "
+                             "keeps its own data (restore it from that server's backups).")
+        result = rebuild_collections(Loader(), lambda message: print(message, file=sys.stderr, flush=True))
+        emit(args, asdict(result), result.summary())
+        return 0 if not result.failed else 1
     infos = Loader(args.chroma_host).store().collections()
     document = {"collections": [{"name": c.name, "chunks": c.chunks, "embedder": c.embedder,
                                  "chunk_config": asdict(c.chunk_config) if c.chunk_config else None,
@@ -163,6 +172,8 @@ def register(sub, p: Parents) -> None:
     cmd.set_defaults(func=cmd_retrieval_eval)
 
     cmd = sub.add_parser("collections", parents=[p.common], help="list collections")
+    cmd.add_argument("--rebuild", action="store_true",
+                     help="a damaged embedded store: move it aside and rebuild every collection from the catalogue")
     cmd.set_defaults(func=cmd_collections)
 
     cmd = sub.add_parser("sweep", parents=[p.common, p.collection],

@@ -22,12 +22,21 @@ def _stores(args):
 def cmd_list(args) -> int:
     golden, _ = _stores(args)
     infos = golden.list()
-    for problem in golden.damaged():
+    for problem in golden.damaged().values():
         print(f"warning: {problem}", file=sys.stderr)
     document = {"golden_sets": [{"name": i.name, "collection": i.collection, "fingerprint": i.fingerprint,
                                  "builtin": i.builtin, "versions": [asdict(v) for v in i.versions]} for i in infos]}
     emit(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{i.latest.questions} questions\t"
                                       f"collection {i.collection}\t{i.latest.created}" for i in infos) or "(none)")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    golden, _ = _stores(args)
+    info = golden.restore(args.name)
+    document = {"name": info.name, "collection": info.collection, "versions": [asdict(v) for v in info.versions]}
+    emit(args, document, f"{info.name}: restored {len(info.versions)} version(s) from their files "
+                         f"(latest v{info.latest.version}, {info.latest.questions} questions).")
     return 0
 
 
@@ -214,6 +223,9 @@ def register(sub, parents: Parents) -> None:
     g = top.add_subparsers(dest="golden_command", required=True)
     p = g.add_parser("list", parents=[common], help="stored golden sets with their versions")
     p.set_defaults(func=cmd_list)
+    p = g.add_parser("restore", parents=[common], help="rebuild a damaged set's meta.json from its version files")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_restore)
     p = g.add_parser("show", parents=[common], help="the questions of NAME[@vN]")
     p.add_argument("name")
     p.set_defaults(func=cmd_show)

@@ -131,10 +131,12 @@ def cmd_compare(args) -> int:
                                concurrency=settings.endpoint.concurrency if settings.endpoint else 1)
             emit(args, estimate.to_dict(), dry_run_text(estimate))
             return 0
+        stop = _stop_rule(args, names)
         leakage = _leakage(args, questions, names, res)
         questions = leakage.questions
         job = compare_job(settings, res, questions, golden.label, names, batch,
-                          {"golden": golden.manifest(), **({"leakage": leakage.manifest} if leakage.manifest else {})})
+                          {"golden": golden.manifest(), **({"leakage": leakage.manifest} if leakage.manifest else {})},
+                          stop=stop)
         if not args.json:
             print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
     if not args.json:
@@ -146,6 +148,8 @@ def cmd_compare(args) -> int:
     document = {**_summary_document(job.runs.get(job.run_id), records), "csv": str(args.out),
                 "summary_csv": str(summary_path),
                 "leakage_flagged": ((leakage.manifest if leakage else None) or {}).get("flagged")}
+    if job.decision is not None:
+        document["stopped_early"] = {**asdict(job.decision), "text": job.decision.text()}
     if job.state != "done":
         left = job.progress.total - len(records)
         document["error"] = (f"the run {job.state}: {job.error or 'stopped'}; {len(records)} answers are stored, "
@@ -153,6 +157,17 @@ def cmd_compare(args) -> int:
                              "asks only those")
     emit(args, document, _summary_text(document) + (f"\nerror: {document['error']}" if "error" in document else ""))
     return 0 if job.state == "done" else 1
+
+
+def _stop_rule(args, names):
+    """The --stop-when rule, checked before anything loads."""
+    if not args.stop_when:
+        return None
+    from lab.evaluation.sequential import StopRule, parse_pairs
+
+    if not 0 <= args.margin < 1:
+        raise InputError(f"--margin must be 0 (only a winner decides) up to below 1, not {args.margin}.")
+    return StopRule(parse_pairs(args.stop_when, names), args.stop_metric, args.margin)
 
 
 def _echo_answers(advance, progress):
@@ -297,6 +312,15 @@ def register(sub, p: Parents) -> None:
     cmd.add_argument("--resume", default=None, metavar="RUN_ID",
                      help="finish a stopped run (interrupted, failed or cancelled) with its own settings and "
                           "questions, asking only what was not answered")
+    cmd.add_argument("--stop-when", default=None, metavar="A:B[,C:D]",
+                     help="stop as soon as every named pair is decided by an anytime-valid 95%% confidence sequence "
+                          "(one path better, or equivalent within --margin); the rest is not asked")
+    cmd.add_argument("--margin", type=float, default=0.1,
+                     help="with --stop-when: a difference smaller than this does not matter (0: only a winner "
+                          "decides; default 0.1)")
+    cmd.add_argument("--stop-metric", default="correct", choices=["correct", "correct_strict", "f1",
+                                                                  "citation_valid", "format_ok", "grounded"],
+                     help="with --stop-when: the per-answer score the pairs are decided on (default correct)")
     cmd.add_argument("--dry-run", action="store_true",
                      help="estimate tokens, cost and time per path (timed on a few answers) and the smallest "
                           "difference the questions can detect; nothing is stored")

@@ -35,6 +35,7 @@ from lab.jobs import write_json_atomic
 
 SAMPLE_SET = "sample"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$")
+BACKUP = "meta.backup.json"  # a copy of meta.json written at each save, read by `GoldenStore.restore`
 
 
 def check_set_name(name: str) -> str:
@@ -111,15 +112,60 @@ class GoldenStore:
         path = self._folder(name) / "meta.json"
         if not path.is_file():
             return None
-        meta = read_json(path, f"Move the folder {path.parent} aside (its versions are the vNNNN.jsonl files "
-                               "in it: import the latest again), or delete it.")
-        if not isinstance(meta.get("versions"), list):
+        advice = (f"Restore it with `python -m lab golden restore {name}` or the Restore button on the Golden sets "
+                  "page: every version is rebuilt from its vNNNN.jsonl file (the damaged file is kept beside it).")
+        try:
+            meta = read_json(path, advice)
+        except InputError as exc:
             from lab.errors import DamagedStore
 
-            raise DamagedStore(f"{path} is damaged: it lists no versions. Move the folder {path.parent} aside (its "
-                               "versions are the vNNNN.jsonl files in it: import the latest again), or delete it.",
-                               path)
+            raise DamagedStore(str(exc), path, restorable=True) from exc
+        if not isinstance(meta.get("versions"), list) or not all(isinstance(v, dict) for v in meta["versions"]):
+            from lab.errors import DamagedStore
+
+            raise DamagedStore(f"{path} is damaged: it lists no versions. {advice}", path, restorable=True)
         return meta
+
+    def restore(self, name: str) -> GoldenSetInfo:
+        """Rebuild a damaged meta.json from the set's version files: each version's count and hash from its file,
+        its date, note and collection from the copy kept at each save (`meta.backup.json`) where it is readable.
+        The damaged file is kept as `meta.json.damaged-<time>`. Returns the restored set."""
+        import json
+        import time
+
+        folder = self._folder(name)
+        files = sorted(folder.glob("v[0-9][0-9][0-9][0-9].jsonl"))
+        if not files:
+            raise NotFoundError(f"Golden set {name!r} has no version files in {folder}: nothing to restore from.")
+        try:
+            kept = json.loads((folder / BACKUP).read_text(encoding="utf-8"))
+            known = {int(v["version"]): v for v in kept["versions"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            kept, known = {}, {}
+        with self.writing(name):
+            versions, collection, fingerprint = [], kept.get("collection"), kept.get("fingerprint")
+            for path in files:
+                number, text = int(path.stem[1:]), path.read_text(encoding="utf-8")
+                old = known.get(number, {})
+                versions.append(GoldenVersion(
+                    number, str(old.get("created") or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                                .isoformat(timespec="seconds")),
+                    len(parse_golden(text, path.name)), hashlib.sha256(text.encode()).hexdigest()[:16],
+                    str(old.get("note") or ("restored from " + path.name)), old.get("collection", collection),
+                    old.get("fingerprint", fingerprint)))
+            meta = folder / "meta.json"
+            if meta.exists():
+                meta.rename(folder / f"meta.json.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            self._write_meta(folder, name, collection, fingerprint, versions)
+        return self.info(name)
+
+    @staticmethod
+    def _write_meta(folder: Path, name: str, collection, fingerprint, versions: list[GoldenVersion]) -> None:
+        """meta.json, and the copy `restore` reads when meta.json is damaged."""
+        meta = {"name": name, "collection": collection, "fingerprint": fingerprint,
+                "versions": [asdict(v) for v in versions]}
+        write_json_atomic(folder / "meta.json", meta)
+        write_json_atomic(folder / BACKUP, meta)
 
     def _builtin(self) -> GoldenSetInfo:
         text = SAMPLE_GOLDEN.read_text(encoding="utf-8")
@@ -142,14 +188,14 @@ class GoldenStore:
                 continue
         return found
 
-    def damaged(self) -> list[str]:
-        """The message of each set that cannot be read."""
-        problems = []
+    def damaged(self) -> dict[str, str]:
+        """name -> the message of each set that cannot be read (`restore` puts one back)."""
+        problems = {}
         for name in self.names():
             try:
                 self.info(name)
             except LabError as exc:
-                problems.append(str(exc))
+                problems[name] = str(exc)
         return problems
 
     def exists(self, name: str) -> bool:
@@ -162,8 +208,15 @@ class GoldenStore:
                 return self._builtin()
             raise NotFoundError(f"No golden set named {name!r}: import one, build one on the Golden sets page, or "
                                 "`python -m lab golden list` to see the names.")
-        return GoldenSetInfo(meta["name"], meta.get("collection"), meta.get("fingerprint"),
-                             [GoldenVersion(**v) for v in meta["versions"]])
+        try:
+            versions = [GoldenVersion(**v) for v in meta["versions"]]
+        except TypeError as exc:
+            from lab.errors import DamagedStore
+
+            raise DamagedStore(f"{self._folder(name) / 'meta.json'} is damaged: its versions do not read ({exc}). "
+                               f"Restore it with `python -m lab golden restore {name}` or the Restore button on the "
+                               "Golden sets page.", self._folder(name) / "meta.json", restorable=True) from exc
+        return GoldenSetInfo(str(meta.get("name") or name), meta.get("collection"), meta.get("fingerprint"), versions)
 
     def get(self, name: str, version: int | None = None) -> GoldenSet:
         info = self.info(name)
@@ -226,8 +279,7 @@ class GoldenStore:
         write_text(path, text)
         versions.append(GoldenVersion(number, _now(), len(questions), hashlib.sha256(text.encode()).hexdigest()[:16],
                                       note, collection, fingerprint))
-        write_json_atomic(folder / "meta.json", {"name": name, "collection": collection, "fingerprint": fingerprint,
-                                                 "versions": [asdict(v) for v in versions]})
+        self._write_meta(folder, name, collection, fingerprint, versions)
         return GoldenSet(name, number, list(questions), collection, fingerprint)
 
     def delete(self, name: str) -> None:

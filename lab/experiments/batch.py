@@ -8,6 +8,7 @@ reads back as interrupted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -17,7 +18,12 @@ from lab.evaluation.golden import GoldenQuestion
 from lab.experiments.answer_paths import PathContext, generate, prepare
 from lab.experiments.run_store import RunStore
 from lab.experiments.scoring import add_semantic_similarity, score
-from lab.jobs import BackgroundJob
+from lab.evaluation.sequential import Savings, StopRule
+from lab.jobs import BackgroundJob, Cancelled
+
+
+class Decided(Cancelled):
+    """Every pair the stop rule watches is decided: the batch ends, done, with what it answered."""
 
 
 class CompareJob(BackgroundJob):
@@ -29,7 +35,8 @@ class CompareJob(BackgroundJob):
 
     def __init__(self, questions: Sequence[GoldenQuestion], paths: Sequence[str], ctx: PathContext,
                  runs: RunStore, manifest: RunManifest | dict, embedder=None, table: PriceTable = PriceTable(),
-                 batch_size: int = 32, launch: dict | None = None, resume: str | None = None):
+                 batch_size: int = 32, launch: dict | None = None, resume: str | None = None,
+                 stop: StopRule | None = None):
         self.questions, self.paths, self.ctx, self.runs = list(questions), list(paths), ctx, runs
         self.embedder, self.table, self.batch_size = embedder, table, max(1, batch_size)
         manifest = manifest if isinstance(manifest, RunManifest) else RunManifest.from_dict(manifest)
@@ -46,6 +53,12 @@ class CompareJob(BackgroundJob):
             if launch is not None:
                 runs.save_launch(self.run_id, launch, [q.to_dict() for q in self.questions])
         super().__init__(self.run_id)
+        self.stop, self.decision = stop, None  # the stop rule, and what stopping saved once it decided
+        self.scores: dict[str, dict[str, float]] = {}  # question id -> path -> the stop rule's metric
+        if stop is not None and resume:
+            for record in runs.answers(resume):
+                self._note(record)
+        self._spent = [time.perf_counter(), 0, 0.0]  # start, answers stored here, their cost
         self.progress.total = total
         self.progress.done = sum(1 for q in self.questions for p in self.paths if (q.id, p) in self.skip)
 
@@ -54,7 +67,13 @@ class CompareJob(BackgroundJob):
         return self.progress.total - self.progress.done
 
     def work(self) -> None:
-        """Answer every question through every path not answered yet."""
+        """Answer every question through every path not answered yet (or until the stop rule decides)."""
+        try:
+            self._work()
+        except Decided:
+            pass
+
+    def _work(self) -> None:
         for start in range(0, len(self.questions), self.batch_size):
             self.check_cancel()
             batch = self.questions[start:start + self.batch_size]
@@ -76,6 +95,34 @@ class CompareJob(BackgroundJob):
         record.run_id = self.run_id
         self.runs.add_answers(self.run_id, [record])
         self.skip.add((question.id, answer.path))
+        if self.stop is not None:
+            self._spent[1] += 1
+            self._spent[2] += record.cost_usd or 0.0
+            self._note(record)
+            if self.stop.decided(self.scores):
+                self._decide()
+                raise Decided()
+
+    def states(self):
+        """The stop rule's pairs as they stand (empty without a rule)."""
+        return self.stop.states(self.scores) if self.stop is not None else []
+
+    def _note(self, record) -> None:
+        value = record.metric(self.stop.metric)
+        if value is not None and record.error is None:
+            self.scores.setdefault(record.question_id, {})[record.path] = float(value)
+
+    def _decide(self) -> None:
+        """What stopping now saves against asking every question: answers, time and cost at this run's pace."""
+        started, answered, cost = self._spent
+        left = self.progress.total - len(self.skip)
+        per_answer = (time.perf_counter() - started) / max(answered, 1)
+        asked = sum(1 for q in self.questions if all((q.id, p) in self.skip for p in self.paths))
+        self.decision = Savings(asked, len(self.questions), left, left * per_answer, left * cost / max(answered, 1),
+                                self.states())
+        self.runs.save_decision(self.run_id, {**asdict(self.decision), "rule": asdict(self.stop),
+                                              "text": self.decision.text(),
+                                              "texts": [state.text() for state in self.decision.states]})
 
     def _answered(self, path: str, n: int) -> None:
         """Progress by answer, as each is stored; a cancel is honoured here too (within one answer): the answers

@@ -37,6 +37,8 @@ create table if not exists runs (
 create table if not exists answers (
     run_id text not null references runs(run_id) on delete cascade, question_id text not null,
     path text not null, record text not null, primary key (run_id, question_id, path));
+create table if not exists decisions (
+    run_id text primary key references runs(run_id) on delete cascade, decision text not null);
 create table if not exists launches (
     run_id text primary key references runs(run_id) on delete cascade, launch text not null, questions text not null);
 create table if not exists votes (
@@ -190,6 +192,20 @@ class RunStore:
         with self._connect() as db:
             db.execute("insert or replace into launches (run_id, launch, questions) values (?, ?, ?)",
                        (run_id, json.dumps(launch, sort_keys=True), json.dumps(questions)))
+
+    def save_decision(self, run_id: str, decision: dict) -> None:
+        """How a run that stopped early was decided (`lab.evaluation.sequential`): its pairs, what stopping saved."""
+        with self._connect() as db:
+            db.execute("insert or replace into decisions (run_id, decision) values (?, ?)",
+                       (run_id, json.dumps(decision, sort_keys=True)))
+
+    def decision(self, run_id: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute("select decision from decisions where run_id = ?", (run_id,)).fetchone()
+        try:
+            return json.loads(row[0]) if row else None
+        except ValueError:
+            return None
 
     def launch(self, run_id: str) -> tuple[dict, list[dict]] | None:
         """(settings, questions) a run was started with; None for a run made before runs could be resumed."""

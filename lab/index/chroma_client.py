@@ -55,11 +55,16 @@ def client(host: str | None = None):
         return _open_embedded(folder, settings)
     # garbage, a truncated file, a folder where the file goes (Chroma's failed start-up can end in AttributeError)
     except (ChromaError, OSError, ValueError, AttributeError, sqlite3.DatabaseError) as exc:
+        from lab.index.catalogue import entries
+
+        kept = entries()
+        todo = (f"Rebuild its {len(kept)} collection(s) from the lab's catalogue with `python -m lab collections "
+                "--rebuild` or the Rebuild button on the Corpus page (the damaged folder is kept aside), or move "
+                "the folder aside" if kept else f"Move the folder aside (e.g. `mv {folder} {folder}.damaged`)")
         raise DamagedStore(
             f"The Chroma database in {folder} cannot be opened ({exc}); chroma.sqlite3 there is damaged or not a "
-            "database. The run store, adapters and models are not affected. Move the folder aside (e.g. `mv "
-            f"{folder} {folder}.damaged`) and ingest your documents again: collections are rebuilt from them.",
-            folder) from exc
+            f"database. The run store, adapters and models are not affected. {todo} and ingest your documents "
+            "again: collections are rebuilt from them.", folder, restorable=bool(kept)) from exc
 
 
 def _open_embedded(folder, settings):

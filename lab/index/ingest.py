@@ -189,9 +189,10 @@ def _ingest_locked(files, report, collection, embedder, store, config, progress,
 
 def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedder, store: Store,
                      config: ChunkConfig = ChunkConfig(), progress: Progress | None = None,
-                     sweep_of: str | None = None) -> IngestReport:
-    """Ingest already parsed documents (a chunk-size sweep re-chunks one parse at several sizes): the same
-    all-or-nothing staging as `ingest`; a document whose content the collection already holds is left as is."""
+                     sweep_of: str | None = None, origins: dict[str, str] | None = None) -> IngestReport:
+    """Ingest already parsed documents (a chunk-size sweep re-chunks one parse at several sizes; a rebuild puts a
+    damaged store's collections back): the same all-or-nothing staging as `ingest`; a document whose content the
+    collection already holds is left as is. `origins`: source -> where it came from, kept with its chunks."""
     started = time.perf_counter()
     report = IngestReport(check_name(collection))
     docs = list(docs)
@@ -212,7 +213,7 @@ def ingest_documents(docs: Iterable[Document], collection: str, embedder: Embedd
         t2 = time.perf_counter()
         vectors = embedder.encode([c.text for c in chunks])
         t3 = time.perf_counter()
-        store.replace_source(staging.collection, doc.source, chunks, vectors)
+        store.replace_source(staging.collection, doc.source, chunks, vectors, (origins or {}).get(doc.source, ""))
         report.seconds["chunk"] += t2 - t1
         report.seconds["embed"] += t3 - t2
         report.seconds["write"] += time.perf_counter() - t3

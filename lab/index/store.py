@@ -88,7 +88,10 @@ class Store:
     """Chunks of one lab, grouped in collections."""
 
     def __init__(self, host: str | None = None):
+        from lab.config import chroma_host
+
         self.client = client(host)
+        self.embedded = not (host or chroma_host())  # the catalogue that can rebuild it (lab.index.catalogue)
         self._handles: dict[str, object] = {}  # name -> collection, for queries (see `_read`)
         self.writing: set[str] = set()  # collections whose writer lock this process holds (set by ingest)
 
@@ -142,6 +145,8 @@ class Store:
                 except StoreError:
                     pass  # a writer is at work on it: that writer finishes the commit
             listed = {c.name: c for c in self.client.list_collections()}
+            if name in listed:
+                self._catalogue(name)
         return listed
 
     def _get(self, name: str):
@@ -213,9 +218,16 @@ class Store:
         with commit_lock(name, shared=False):
             if not self.exists(name):  # a new collection appears whole, or not at all
                 stage.modify(name=name, metadata=_settings(stage.metadata))
-                return
-            stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
-            self._apply(name, stage)
+            else:
+                stage.modify(metadata={**stage.metadata, "state": "committed"})  # the commit point
+                self._apply(name, stage)
+        self._catalogue(name)
+
+    def _catalogue(self, name: str, old: str | None = None, gone: bool = False) -> None:
+        if self.embedded:
+            from lab.index import catalogue
+
+            catalogue.note(self, name, old, gone)
 
     def _apply(self, name: str, stage) -> None:
         """Roll a committed staging collection into `name`; idempotent, so a crash here is finished later."""
@@ -253,6 +265,7 @@ class Store:
             if self.exists(new_name):
                 raise InputError(f"A collection named {new_name!r} already exists: choose another name.")
             collection.modify(name=new_name)
+        self._catalogue(new_name, old=name)
 
     def delete(self, name: str) -> None:
         self._forget(name)
@@ -264,6 +277,7 @@ class Store:
         for copy in [c.name for c in self.client.list_collections() if (c.metadata or {}).get("sweep_of") == name]:
             self._forget(copy)
             self.client.delete_collection(copy)  # a sweep's rebuilt copies go with their collection
+        self._catalogue(name, gone=True)
 
     def source_hashes(self, name: str) -> dict[str, str]:
         """source file name -> sha256 of the file its chunks came from."""
@@ -319,6 +333,7 @@ class Store:
             ids = collection.get(where={"source": source}, include=[])["ids"]
             if ids:
                 collection.delete(ids=ids)
+        self._catalogue(name)
         return len(ids)
 
     def _read(self, name: str, read):

@@ -10,7 +10,7 @@ from lab.config import BatchConfig, DecodingConfig, RetrievalConfig
 from lab.display import as_text
 from lab.errors import LabError
 from lab.evaluation.golden import parse_golden
-from pages.sections import golden_picker, leakage_view
+from pages.sections import decision_view, golden_picker, leakage_view
 from pages.ui import resources, state, widgets
 
 
@@ -32,6 +32,7 @@ def draw(paths: list[str], k: int, max_new: int, context: bool) -> None:
     except LabError:
         listed = None  # reported when the run is started
     exclude, leak = leakage_view.batch_warning(paths, listed[: int(limit) or None] if listed else None)
+    stop = decision_view.rule(paths)
     if st.button("Estimate first (dry run)", key="batch_dry_run", disabled=not (listed and paths),
                  help="Tokens, cost and time per path (timed on a few answers) and the smallest difference these "
                       "questions can detect; nothing is stored."):
@@ -51,7 +52,8 @@ def draw(paths: list[str], k: int, max_new: int, context: bool) -> None:
                 questions, name, paths, RetrievalConfig(k=int(k), passage_context=bool(context)),
                 DecodingConfig(max_new_tokens=int(max_new)),
                 BatchConfig(batch_size=int(batch_size)),
-                {**({"leakage": leak} if leak else {}), **({"golden": batch_set.manifest()} if batch_set else {})})
+                {**({"leakage": leak} if leak else {}), **({"golden": batch_set.manifest()} if batch_set else {})},
+                stop=stop)
         except LabError as exc:
             st.error(str(exc))
     try:
@@ -91,6 +93,7 @@ def show_progress(polling: bool = False) -> None:
         left = f", about {eta:.0f} s left" if eta is not None else ""
         st.progress(min(done / max(total, 1), 1.0),
                     text=f"Run {run.run_id}: {run.status}, {done}/{total} answers{left}")
+        decision_view.live(job, run.run_id, resources.run_store())
         if run.status == "failed":
             st.error(f"The run failed: {as_text(run.error or (job.error if job else '') or 'no reason recorded')}")
         if running and job is not None:

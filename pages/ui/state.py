@@ -66,11 +66,36 @@ def show_done(where: str) -> None:
 
 
 def collection_names() -> list[str]:
+    from lab.errors import DamagedStore
+
     try:
-        return store().names()  # (staging collections of unfinished ingests left out)
+        names = store().names()  # (staging collections of unfinished ingests left out)
+        show_done("rebuild")
+        return names
     except LabError as exc:
         st.error(str(exc))
+        if isinstance(exc, DamagedStore) and exc.restorable:
+            offer_rebuild()
         return []
+
+
+def offer_rebuild() -> None:
+    """A damaged Chroma store with a catalogue: one button rebuilds every collection (`lab.index.catalogue`)."""
+    if not st.button("Rebuild the collections", key="lab_rebuild_chroma", type="primary",
+                     help="Moves the damaged folder aside (kept) and embeds each collection's kept texts again."):
+        return
+    from lab.session import rebuild_collections
+
+    with st.status("Rebuilding the collections...", expanded=True) as box:
+        try:
+            result = rebuild_collections(PageResources, lambda message: box.write(message))
+        except LabError as exc:
+            box.update(label="Not rebuilt", state="error")
+            st.error(str(exc))
+            return
+        box.update(label="Rebuilt", state="complete" if not result.failed else "error")
+    st.session_state["_lab_done_rebuild"] = result.summary()
+    st.rerun()
 
 
 def active_collection(names: list[str] | None = None) -> str | None:
@@ -117,18 +142,19 @@ def retrievers(collection: str, reranker: str | None = None) -> tuple[dict, str 
 
 
 def start_compare(questions, questions_name: str, paths, retrieval: RetrievalConfig, decoding: DecodingConfig,
-                  batch: BatchConfig, extra_manifest: dict | None = None, collection: str | None = None) -> str:
+                  batch: BatchConfig, extra_manifest: dict | None = None, collection: str | None = None,
+                  stop=None) -> str:
     """Start a background batch run on `collection` (default: the active one); returns its run id (the job is kept
     in `jobs()`). The same request while its run is still going (a double click, a second tab, a start after a
     refresh) returns that run instead."""
     from lab.session import compare_job
 
     chosen = settings(collection, retrieval, decoding)
-    request = ("compare", chosen, questions_name, tuple(q.id for q in questions), tuple(paths), batch)
+    request = ("compare", chosen, questions_name, tuple(q.id for q in questions), tuple(paths), batch, stop)
     for job in list(jobs().values()):
         if job.request == request and job.running:
             return job.id
-    job = compare_job(chosen, PageResources, questions, questions_name, paths, batch, extra_manifest)
+    job = compare_job(chosen, PageResources, questions, questions_name, paths, batch, extra_manifest, stop=stop)
     job.request = request
     jobs()[job.run_id] = job.start()
     return job.run_id
