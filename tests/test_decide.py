@@ -97,7 +97,7 @@ def test_inconclusive_claim_says_how_many_questions_would_settle_it():
     records = rows("prompt", [0.0, 1.0, 0.0, 0.0, 1.0, 0.0]) + rows("rag", [1.0, 0.0, 1.0, 0.0, 1.0, 1.0])
     rag = claims_of(records)["rag_accuracy"]
     assert rag.verdict == INCONCLUSIVE and rag.effect.low <= 0 <= rag.effect.high
-    assert "questions would separate" in rag.measure
+    assert "questions to separate" in rag.measure
 
 
 def test_contradicted_and_orientation_independent_of_record_order():

@@ -26,4 +26,16 @@ def test_words_follow_the_numbers():
     warnings = summarize(records).warnings
     assert warnings[0].startswith("Only 1 question:")
     assert any("1 question cannot separate" in w for w in warnings)
-    assert not any("would separate an effect this size" in w for w in warnings if "1 question" in w)
+    assert not any("needs about" in w for w in warnings if "1 question" in w)
+
+
+def test_the_power_sentence_never_asks_for_fewer_questions_than_were_asked():
+    """15 questions, 5 splitting the paths 4-1: not separable, and any number of questions named is above 15 (the
+    sentence once read "15 questions cannot separate them ... about 9 questions would separate")."""
+    from lab.evaluation.stats import compare_pair
+
+    for wins, losses in ((4, 1), (3, 0), (5, 2), (2, 1), (6, 3)):
+        a = [1.0] * wins + [0.0] * losses + [0.0] * (15 - wins - losses)
+        b = [0.0] * wins + [1.0] * losses + [0.0] * (15 - wins - losses)
+        test = compare_pair(a, b)
+        assert test.questions_needed is None or (not test.separable and test.questions_needed > 15), test

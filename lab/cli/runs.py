@@ -125,10 +125,15 @@ def cmd_compare(args) -> int:
             res.endpoint(settings.endpoint).served_models((settings.endpoint.adapter,) if settings.endpoint.adapter
                                                           else ())  # a wrong URL, key or name: before any work
         if args.dry_run:
-            from lab.experiments.estimate import dry_run, dry_run_text
+            from lab.experiments.estimate import dry_run, dry_run_text, planning_sd
+            from lab.experiments.run_store import RunStore
 
+            if args.difference is not None and not 0 < args.difference < 1:
+                raise InputError(f"--difference must be above 0 and below 1, not {args.difference}.")
             estimate = dry_run(path_context(settings, res, names), questions, names,
-                               concurrency=settings.endpoint.concurrency if settings.endpoint else 1)
+                               concurrency=settings.endpoint.concurrency if settings.endpoint else 1,
+                               planning=planning_sd(RunStore(), settings.collection, names),
+                               difference=args.difference)
             emit(args, estimate.to_dict(), dry_run_text(estimate))
             return 0
         stop = _stop_rule(args, names)
@@ -312,6 +317,9 @@ def register(sub, p: Parents) -> None:
     cmd.add_argument("--resume", default=None, metavar="RUN_ID",
                      help="finish a stopped run (interrupted, failed or cancelled) with its own settings and "
                           "questions, asking only what was not answered")
+    cmd.add_argument("--difference", type=float, default=None,
+                     help="with --dry-run: the difference in accuracy that matters to you; says how many questions "
+                          "it needs")
     cmd.add_argument("--stop-when", default=None, metavar="A:B[,C:D]",
                      help="stop as soon as every named pair is decided by an anytime-valid 95%% confidence sequence "
                           "(one path better, or equivalent within --margin); the rest is not asked")

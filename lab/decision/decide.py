@@ -196,8 +196,8 @@ def verdict(diff: Estimate, expect: str, p_value: float = 0.0, margin: float = M
 
 def _measure_text(a: str, b: str, test: PairTest | None) -> str:
     base = f"Compare page, golden set (batch) with paths {a} and {b}"
-    if test is not None and test.questions_needed:
-        return f"{base}: about {test.questions_needed} questions would separate an effect this size."
+    if test is not None and test.questions_needed and test.questions_needed > test.diff.n:
+        return f"{base}: an effect this size needs about {test.questions_needed} questions to separate."
     return base + " (30+ questions)."
 
 

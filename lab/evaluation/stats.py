@@ -62,7 +62,7 @@ class PairTest:
     ties: int
     losses: int
     separable: bool  # p < 0.05, which is the same as the interval excluding 0
-    questions_needed: int | None  # rough n at which an effect of this size would separate
+    questions_needed: int | None  # n at which an effect of this size and spread separates with 80% power (> n)
     p_holm: float | None = None  # the p-value adjusted for reading all the run's pairs together (Holm)
     separable_holm: bool | None = None  # p_holm < 0.05: the verdict when several pairs are read together
 
@@ -189,9 +189,10 @@ def compare_pair(a: Sequence[float | None], b: Sequence[float | None], name_a: s
     low, high = test.interval()
     separable = bool(p_value < ALPHA)
     needed = None
-    if not separable and observed != 0:
+    if not separable and observed != 0:  # only a number above n: "n cannot separate ... fewer would" never reads
         sd = diffs.std(ddof=1) if diffs.size > 1 else 0.0
-        needed = int(np.ceil((1.96 * sd / abs(observed)) ** 2)) if sd > 0 else None
+        needed = questions_needed(abs(observed), sd) if sd > 0 else None
+        needed = needed if needed and needed > diffs.size else None
     return PairTest(name_a, name_b, Estimate(observed, low, high, int(diffs.size)), p_value,
                     int((diffs > 0).sum()), int((diffs == 0).sum()), int((diffs < 0).sum()), separable, needed)
 

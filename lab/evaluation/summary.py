@@ -83,8 +83,8 @@ def summarize(records: Sequence[AnswerRecord], metric: str = "correct", seed: in
                                 paired_values(table, b, questions, metric), a, b, seed)
             pairs.append(test)
             if not test.separable and test.diff.n and test.diff.mean != 0:
-                need = f"; about {test.questions_needed} questions would separate an effect this size" \
-                    if test.questions_needed and test.questions_needed > test.diff.n else ""
+                need = (f"; an effect this size needs about {test.questions_needed} questions to separate with 80% "
+                        "power" if test.questions_needed and test.questions_needed > test.diff.n else "")
                 n = f"{test.diff.n} question" + ("" if test.diff.n == 1 else "s")
                 warnings.append(f"{a} vs {b}: {n} cannot separate them on {metric} (difference "
                                 f"{signed(test.diff.mean)}, 95% CI {signed(test.diff.low)} to "

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from lab.evaluation.costs import PriceTable, query_cost
 from lab.evaluation.golden import GoldenQuestion
-from lab.evaluation.stats import ASSUMED_SD, detectable_difference
+from lab.evaluation.stats import ASSUMED_SD, detectable_difference, questions_needed
 from lab.experiments.answer_paths import PathContext, generate, is_endpoint_path, prepare, retrieves
 
 SAMPLE = 3  # answers generated per path to time it
@@ -40,6 +40,9 @@ class DryRun:
     price_source: str
     detectable: float              # smallest difference in accuracy detectable at 5% with 80% power
     assumed_sd: float = ASSUMED_SD
+    sd_source: str = "assumed (no earlier run of these paths on this collection)"
+    difference: float | None = None  # the difference the user cares about, if given
+    needed: int | None = None        # questions that difference needs
 
     @property
     def cost_usd(self) -> float:
@@ -52,7 +55,8 @@ class DryRun:
     def to_dict(self) -> dict:
         return {"dry_run": True, "questions": self.questions, "paths": [asdict(p) for p in self.paths],
                 "cost_usd": self.cost_usd, "seconds": self.seconds, "price_source": self.price_source,
-                "detectable_difference": self.detectable, "assumed_sd": self.assumed_sd}
+                "detectable_difference": self.detectable, "assumed_sd": self.assumed_sd, "sd_source": self.sd_source,
+                "difference": self.difference, "questions_needed": self.needed}
 
 
 def _prompt_tokens(ctx: PathContext, path: str, messages: list[dict]) -> tuple[int, bool]:
@@ -63,8 +67,11 @@ def _prompt_tokens(ctx: PathContext, path: str, messages: list[dict]) -> tuple[i
 
 
 def dry_run(ctx: PathContext, questions: Sequence[GoldenQuestion], paths: Sequence[str],
-            table: PriceTable = PriceTable(), concurrency: int = 1, sample: int = SAMPLE) -> DryRun:
-    """The estimate of a batch of `questions` x `paths` (nothing is stored)."""
+            table: PriceTable = PriceTable(), concurrency: int = 1, sample: int = SAMPLE,
+            planning: tuple[float, str] | None = None, difference: float | None = None) -> DryRun:
+    """The estimate of a batch of `questions` x `paths` (nothing is stored). `planning`: (sd, where it comes from)
+    of the paired differences (`planning_sd`); `difference`: the one the user cares about, answered with the
+    number of questions it needs."""
     estimates = []
     for path in paths:
         prepared = [prepare(path, q.question, ctx) for q in questions]
@@ -80,7 +87,38 @@ def dry_run(ctx: PathContext, questions: Sequence[GoldenQuestion], paths: Sequen
         flight = max(1, concurrency) if is_endpoint_path(path) else 1
         estimates.append(PathEstimate(path, n, sum(t for t, _ in counted), round(out * n), cost,
                                       ms / 1000 * n / flight, len(good), any(e for _, e in counted), errors))
-    return DryRun(len(questions), estimates, table.source, detectable_difference(len(questions)))
+    sd, source = planning or (ASSUMED_SD, DryRun.sd_source)
+    needed = questions_needed(difference, sd) if difference else None
+    return DryRun(len(questions), estimates, table.source, detectable_difference(len(questions), sd), sd, source,
+                  difference, needed)
+
+
+def planning_sd(runs, collection: str | None, paths: Sequence[str], metric: str = "correct"
+                ) -> tuple[float, str] | None:
+    """The spread of per-question differences measured by the latest complete run on `collection` that holds two
+    or more of `paths`: the largest sd over its pairs (the hardest pair to separate), and which run it is."""
+    import numpy as np
+
+    for run in runs.list():
+        if run.status != "done" or run.manifest.blind or run.manifest.collection != collection:
+            continue
+        shared = [p for p in paths if p in run.manifest.paths]
+        if len(shared) < 2:
+            continue
+        scores: dict[str, dict[str, float]] = {}
+        for record in runs.answers(run.run_id):
+            value = record.metric(metric)
+            if value is not None and record.error is None:
+                scores.setdefault(record.question_id, {})[record.path] = float(value)
+        sds = []
+        for i, a in enumerate(shared):
+            for b in shared[i + 1:]:
+                diffs = [row[a] - row[b] for row in scores.values() if a in row and b in row]
+                if len(diffs) >= 5:
+                    sds.append(float(np.std(diffs, ddof=1)))
+        if sds and max(sds) > 0:
+            return max(sds), f"measured: run {run.run_id} ({len(scores)} questions, the widest of its pairs)"
+    return None
 
 
 def dry_run_text(estimate: DryRun) -> str:
@@ -93,8 +131,18 @@ def dry_run_text(estimate: DryRun) -> str:
     lines.append(f"total: ${estimate.cost_usd:.4f}, about {estimate.seconds / 60:.1f} min (time measured on "
                  f"{max((p.sampled for p in estimate.paths), default=0)} answers a path); prices: "
                  f"{estimate.price_source}")
-    lines.append(f"with {estimate.questions} questions a paired comparison detects a difference in accuracy of "
-                 f"about {estimate.detectable:.2f} or more (5% level, 80% power, assuming the per-question "
-                 f"differences vary with sd {estimate.assumed_sd}); ~ marks token counts estimated at 4 characters "
-                 "a token")
+    lines.append(power_text(estimate) + "; ~ marks token counts estimated at 4 characters a token")
     return "\n".join(lines)
+
+
+def power_text(estimate: DryRun) -> str:
+    """One sentence on what the run can detect, and what the user's difference needs (the two cannot disagree:
+    both come from the same sd)."""
+    question = "question" if estimate.questions == 1 else "questions"
+    text = (f"with {estimate.questions} {question} a paired comparison detects a difference in accuracy of about "
+            f"{estimate.detectable:.2f} or more (5% level, 80% power; per-question differences with sd "
+            f"{estimate.assumed_sd:.2f}, {estimate.sd_source})")
+    if estimate.difference:
+        enough = "enough" if estimate.needed <= estimate.questions else "more than this run asks"
+        text += f"; a difference of {estimate.difference:.2f} needs about {estimate.needed} questions ({enough})"
+    return text

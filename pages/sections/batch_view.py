@@ -33,10 +33,11 @@ def draw(paths: list[str], k: int, max_new: int, context: bool) -> None:
         listed = None  # reported when the run is started
     exclude, leak = leakage_view.batch_warning(paths, listed[: int(limit) or None] if listed else None)
     stop = decision_view.rule(paths)
+    planning = decision_view.power(paths, len(listed[: int(limit) or None]) if listed else 0)
     if st.button("Estimate first (dry run)", key="batch_dry_run", disabled=not (listed and paths),
                  help="Tokens, cost and time per path (timed on a few answers) and the smallest difference these "
                       "questions can detect; nothing is stored."):
-        _dry_run(paths, listed[: int(limit) or None], k, max_new, context)
+        _dry_run(paths, listed[: int(limit) or None], k, max_new, context, planning)
     if st.button("Start batch run", key="batch_start", type="primary"):
         try:
             if not paths:
@@ -105,15 +106,16 @@ def show_progress(polling: bool = False) -> None:
             widgets.link_to("pages/results.py", "See the results", icon=":material/bar_chart:")
 
 
-def _dry_run(paths, questions, k: int, max_new: int, context: bool) -> None:
-    from lab.experiments.estimate import dry_run
+def _dry_run(paths, questions, k: int, max_new: int, context: bool, planning) -> None:
+    from lab.experiments.estimate import dry_run, power_text
 
     try:
         ctx = state.path_context(paths, retrieval=RetrievalConfig(k=int(k), passage_context=bool(context)),
                                  decoding=DecodingConfig(max_new_tokens=int(max_new)))
         remote = st.session_state.get("endpoint") or {}
         with st.spinner("Preparing every question and timing a few answers per path..."):
-            estimate = dry_run(ctx, questions, paths, concurrency=int(remote.get("concurrency", 8)))
+            estimate = dry_run(ctx, questions, paths, concurrency=int(remote.get("concurrency", 8)),
+                               planning=planning[0], difference=planning[1])
     except LabError as exc:
         st.error(str(exc))
         return
@@ -123,6 +125,4 @@ def _dry_run(paths, questions, k: int, max_new: int, context: bool) -> None:
                    "problem": p.errors[0] if p.errors else ""} for p in estimate.paths],
                  hide_index=True, key="batch_dry_run_table")
     st.caption(f"Total ${estimate.cost_usd:.4f}, about {estimate.seconds / 60:.1f} min (timed on a few answers a "
-               f"path; prices: {as_text(estimate.price_source)}). With {estimate.questions} questions a paired "
-               f"comparison detects a difference in accuracy of about {estimate.detectable:.2f} or more (5% level, "
-               f"80% power, assuming per-question differences with sd {estimate.assumed_sd}).")
+               f"path; prices: {as_text(estimate.price_source)}). {as_text(power_text(estimate)).capitalize()}.")

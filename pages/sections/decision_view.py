@@ -27,6 +27,28 @@ def rule(paths: list[str]) -> StopRule | None:
     return StopRule(tuple(tuple(text.split(" vs ")) for text in chosen), margin=float(margin))
 
 
+def power(paths: list[str], questions: int) -> tuple[tuple[float, str] | None, float]:
+    """Before a run: what `questions` can detect and what the user's difference needs, from the latest complete
+    run of these paths on the active collection when there is one. Returns (planning sd, difference)."""
+    from lab.evaluation.stats import ASSUMED_SD, detectable_difference, questions_needed
+    from lab.experiments.estimate import planning_sd
+    from pages.ui import resources
+
+    difference = st.number_input("Difference in accuracy that matters to you", 0.01, 0.99, 0.1, 0.05,
+                                 key="batch_difference")
+    try:
+        planning = planning_sd(resources.run_store(), st.session_state.get("collection"), paths)
+    except LabError:
+        planning = None
+    sd, source = planning or (ASSUMED_SD, "assumed: no earlier run of these paths on this collection")
+    if questions and len(paths) > 1:
+        need = questions_needed(float(difference), sd)
+        st.caption(as_text(f"{questions} question{'s' if questions != 1 else ''} detect a difference of about "
+                           f"{detectable_difference(questions, sd):.2f} or more (5% level, 80% power; sd {sd:.2f}, "
+                           f"{source}); {difference:.2f} needs about {need} questions."))
+    return planning, float(difference)
+
+
 def live(job, run_id: str, runs) -> None:
     """The watched pairs of a run: live from its job while it runs, else what was stored when it stopped."""
     states = job.states() if job is not None and job.stop is not None else []
