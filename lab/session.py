@@ -215,7 +215,22 @@ def path_context(settings: Settings, res: Resources, paths: Sequence[str] | None
     adapter = local.load_adapter(settings.adapter) if settings.adapter and local is not None else None
     return PathContext(local, modes.get("dense"), modes.get("rerank") or modes.get("hybrid"), settings.retrieval.k,
                        settings.decoding, adapter, remote, passage_context=settings.retrieval.passage_context,
-                       endpoint_adapter=settings.endpoint.adapter if settings.endpoint else None)
+                       endpoint_adapter=settings.endpoint.adapter if settings.endpoint else None,
+                       answer_format=answer_format_of(settings))
+
+
+def answer_format_of(settings: Settings):
+    """The format answers are scored against: the schema the chosen adapter was trained on (a served adapter's, when
+    the lab holds a folder of that name), else the sample's shape (`lab.evaluation.answer_format`)."""
+    from lab.evaluation.answer_format import of_adapter
+
+    folder = settings.adapter
+    if not folder and settings.endpoint is not None and settings.endpoint.adapter:
+        from lab.generation.adapters import adapters_dir
+
+        served = adapters_dir() / settings.endpoint.adapter
+        folder = str(served) if (served / "manifest.json").is_file() else None
+    return of_adapter(folder)
 
 
 def compare_job(settings: Settings, res: Resources, questions: Sequence[GoldenQuestion], questions_name: str,

@@ -172,7 +172,7 @@ def fake_loop(monkeypatch):
 
     import lab.finetune.loop as loop
 
-    def fake_train(model, tokenizer, examples, cfg, device, report, check_cancel):
+    def fake_train(model, tokenizer, examples, cfg, device, report, check_cancel, splits=None):
         for step in range(1, 1000):
             check_cancel()
             if cfg.seed == 99:

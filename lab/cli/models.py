@@ -17,6 +17,11 @@ def cmd_train(args) -> int:
     from lab.finetune.job import run_training
 
     config = LoraTrainConfig(**picked(LoraTrainConfig, args))
+    schema = None
+    if args.schema:  # checked before anything loads
+        from lab.finetune.behaviour import parse_schema, read_user_file
+
+        schema = parse_schema(read_user_file(args.schema, "The JSON schema"), f"The JSON schema {args.schema}")
 
     def progress(status) -> None:
         loss = f" loss {status.train_losses[-1][1]:.3f}" if status.train_losses else ""
@@ -24,7 +29,7 @@ def cmd_train(args) -> int:
         print(f"[{status.step}/{status.total_steps}] {status.phase}{loss}{eta} {status.tokens_per_second:.0f} tok/s",
               file=sys.stderr)
 
-    status, manifest = run_training(args.data, args.out, config, args.model, progress)
+    status, manifest = run_training(args.data, args.out, config, args.model, progress, schema=schema)
     document = {"state": status.state, "message": status.message, "out": args.out, "manifest": manifest}
     emit(args, document, json.dumps(document, indent=2) if manifest else f"{status.state}: {status.message}")
     return 0 if status.state == "done" else 1
@@ -59,6 +64,9 @@ def register(sub, p: Parents) -> None:
     cmd.add_argument("--data", required=True, help='JSONL: {"prompt","completion"} or {"messages": [...]} lines')
     cmd.add_argument("--out", required=True, help="adapter folder to create (e.g. data/adapters/NAME)")
     cmd.add_argument("--model", default=None, help="base model folder or Hugging Face id (default: embedded)")
+    cmd.add_argument("--schema", default=None, help="JSON schema of the answers the data teaches (default: the "
+                                                    "behaviour set's schema.json, when --data is its train.jsonl); "
+                                                    "recorded so comparisons score format against it")
     add_options(cmd, LoraTrainConfig, {"evaluate": "--no-eval"})
     cmd.set_defaults(func=cmd_train)
 

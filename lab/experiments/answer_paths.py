@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from lab.config import DecodingConfig, RetrievalConfig
 from lab.corpus.chunking import with_context
 from lab.errors import InputError, LabError, PathUnavailable
+from lab.evaluation.answer_format import SAMPLE, AnswerFormat
 from lab.generation import prompts
 from lab.generation.models import Generation, Generator
 from lab.index.retrieval import Hit, Retriever
@@ -61,6 +62,7 @@ class PathContext:
     continuous: bool = True  # greedy answers decode by continuous batching; False: fixed batches (the old way)
     passage_context: bool = RetrievalConfig.passage_context  # each passage shown after its title and heading
     endpoint_adapter: str | None = None  # the adapter's name on the endpoint (finetuned@endpoint, hybrid@endpoint)
+    answer_format: AnswerFormat = SAMPLE  # what format compliance is scored against (the adapter's schema)
 
 
 @dataclass

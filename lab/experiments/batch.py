@@ -90,7 +90,7 @@ class CompareJob(BackgroundJob):
             generate(prepared, self.ctx, self._answered, lambda answer: self._store(answer, asked[id(answer)]))
 
     def _store(self, answer, question: GoldenQuestion) -> None:
-        record = score(answer, question, self.table)
+        record = score(answer, question, self.table, self.ctx.answer_format)
         add_semantic_similarity([record], self.embedder)
         record.run_id = self.run_id
         self.runs.add_answers(self.run_id, [record])
@@ -158,6 +158,7 @@ def manifest_for(ctx: PathContext, collection: str | None, questions_name: str,
         "adapter": ctx.adapter, "adapter_hash": getattr(ctx.generator, "adapter_hashes", {}).get(ctx.adapter),
         "k": ctx.k, "decoding": asdict(ctx.decoding), "seed": 0,
         **({"passage_context": True} if ctx.passage_context else {}),  # absent when off, as in runs made before it
+        **({"answer_format": ctx.answer_format.to_dict()} if ctx.answer_format.schema else {}),  # the user's schema
         "python": platform.python_version(), "packages": versions, **(extra or {}),
     })
 
@@ -167,7 +168,8 @@ COMPARABLE_ON = {"collection_hash": "corpus contents", "chunk_config": "chunking
                  "model": "model", "model_hash": "model weights", "backend": "generation backend",
                  "endpoint": "endpoint", "adapter_hash": "adapter weights", "decoding": "decoding",
                  "k": "chunks per question (k)", "passage_context": "passages shown with their title and heading",
-                 "retrieval": "retrieval settings", "questions_file": "golden set"}
+                 "retrieval": "retrieval settings", "questions_file": "golden set",
+                 "answer_format": "answer format scored against"}
 
 
 def differences(one: RunManifest | dict, other: RunManifest | dict) -> list[str]:

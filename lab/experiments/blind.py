@@ -86,7 +86,8 @@ def question_id(question: str) -> str:
     return "typed-" + hashlib.sha256(question.strip().encode()).hexdigest()[:8]
 
 
-def store_answers(answers, question, runs, manifest: RunManifest | dict, embedder=None, table=None) -> str:
+def store_answers(answers, question, runs, manifest: RunManifest | dict, embedder=None, table=None,
+                  fmt=None) -> str:
     """Store one question's answers (lab.experiments.answer_paths.Answer) as a finished run marked blind; returns its run id.
 
     `question` is a `lab.evaluation.golden.GoldenQuestion`; with an empty gold answer the gold-based scores are left
@@ -96,7 +97,9 @@ def store_answers(answers, question, runs, manifest: RunManifest | dict, embedde
     from lab.experiments.scoring import add_semantic_similarity, score
 
     table = table or PriceTable()
-    records = [score(a, question, table) for a in answers]
+    from lab.evaluation.answer_format import SAMPLE
+
+    records = [score(a, question, table, fmt or SAMPLE) for a in answers]
     if question.answer:
         add_semantic_similarity(records, embedder)
     else:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 
 from lab.evaluation.costs import PriceTable
 
-_DICTS = ("decoding", "packages", "chunk_config", "retrieval", "golden", "leakage")
+_DICTS = ("decoding", "packages", "chunk_config", "retrieval", "golden", "leakage", "answer_format")
 _INTS = ("k", "batch_size", "questions", "seed")
 _FLAGS = ("passage_context", "blind")
 
@@ -71,6 +71,7 @@ class RunManifest:
     leakage: dict | None = None                  # the leakage check of a run with an adapter path
     blind: bool = False                          # a blind-mode question, stored as a one-question run
     judge: str | None = None                     # the judge model that graded the run, once it has
+    answer_format: dict | None = None            # the user's answer schema format was scored against (absent: sample)
     extra: dict = field(default_factory=dict)    # keys of other versions, kept as they were
     # the keys of a stored run as read, so that it is written back (and hashed) as it was stored
     stored_keys: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
@@ -102,7 +103,7 @@ class RunManifest:
                 continue
             if f.name in ("backend", "endpoint_adapter", "batching", "collection_hash", "embedder", "chunk_config", "retrieval",
                           "batch_size",
-                          "price_table", "questions", "golden", "leakage", "judge") and value is None:
+                          "price_table", "questions", "golden", "leakage", "judge", "answer_format") and value is None:
                 continue
             if f.name == "price_table":
                 value = dataclasses.asdict(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lab.evaluation import metrics
+from lab.evaluation.answer_format import SAMPLE, AnswerFormat
 from lab.evaluation.costs import PriceTable, record_cost
 from lab.evaluation.golden import GoldenQuestion
 from lab.evaluation.injection import obeyed_injection
@@ -14,12 +15,14 @@ from lab.evaluation.retrieval import hit_at_k
 from lab.experiments.answer_paths import Answer
 
 
-def score(answer: Answer, question: GoldenQuestion, table: PriceTable) -> AnswerRecord:
-    """The answer's record: text, metrics, latency, tokens, cost (scores None when the answer failed)."""
+def score(answer: Answer, question: GoldenQuestion, table: PriceTable, fmt: AnswerFormat = SAMPLE) -> AnswerRecord:
+    """The answer's record: text, metrics, latency, tokens, cost (scores None when the answer failed). `fmt`: the
+    answer format (`lab.evaluation.answer_format`) that format compliance, the answer text and citations are read
+    with."""
     text = answer.text
-    content = metrics.json_answer(text)
+    content = fmt.content(text)
     retrieved = [h.source for h in answer.hits]
-    cited = metrics.cited(text)
+    cited = fmt.cited(text)
     record = AnswerRecord(
         question_id=question.id, question=question.question, kind=question.kind, path=answer.path,
         answer=text, gold=question.answer,
@@ -38,7 +41,7 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable) -> Answer
         record.f1 = metrics.token_f1(content, question.answer, question.aliases)
         record.grounded = metrics.groundedness(content, [h.text for h in answer.hits])
         record.citation_valid = metrics.citation_validity(cited, len(answer.hits))
-        record.format_ok = 1.0 if metrics.json_format_ok(text) else 0.0
+        record.format_ok = 1.0 if fmt.ok(text) else 0.0
         record.abstained = 1.0 if metrics.abstained(content) else 0.0
         record.obeyed_injection = obeyed_injection(text)
         record.cost_usd = record_cost(record, table)

@@ -23,6 +23,7 @@ from pathlib import Path
 from lab.atomic import replace_folder, stage_folder
 from lab.config import DecodingConfig
 from lab.errors import InputError
+from lab.evaluation.answer_format import SCHEMA_FILE
 from lab.evaluation.golden import GoldenQuestion
 from lab.finetune.data import split_examples
 from lab.outputs import check_out_folder
@@ -32,13 +33,43 @@ GENERAL_SHARE = 0.15  # default share of general examples in training (the guide
 
 
 def completion_from_gold(q: GoldenQuestion, schema: dict | None) -> str:
+    """The golden answer in the target format: the schema's answer field holds the answer, its sources field the
+    gold documents, an enum its first confident value, other fields an empty value of their type; the result must
+    pass the schema (else a teacher is needed, and the message says so)."""
     if not schema:
         return q.answer
-    known = {"answer": q.answer, "sources": list(q.sources), "confidence": "high", "question": q.question}
-    fields = list((schema.get("properties") or {}).keys())
-    if not fields:
+    from lab.evaluation.answer_format import AnswerFormat
+
+    fmt = AnswerFormat(schema)
+    properties = fmt.properties
+    if not properties:
         raise InputError("The JSON schema has no 'properties': name the fields of the answer.")
-    return json.dumps({f: known.get(f, "") for f in fields}, ensure_ascii=False)
+    known = {"answer": q.answer, "sources": list(q.sources), "confidence": "high", "question": q.question}
+    value = {name: _field_value(name, spec if isinstance(spec, dict) else {}, q, fmt, known)
+             for name, spec in properties.items()}
+    text = json.dumps(value, ensure_ascii=False)
+    if not fmt.ok(text):
+        raise InputError(f"The golden answers cannot fill this schema by themselves (e.g. {text[:160]}): build the "
+                         "set with a teacher endpoint, or give a schema whose fields are the answer, its sources "
+                         "and simple values.")
+    return text
+
+
+_CONFIDENT = ("high", "sure", "certain", "yes", "confident", "true")
+
+
+def _field_value(name: str, spec: dict, q: GoldenQuestion, fmt, known: dict):
+    kind = spec.get("type")
+    if name == fmt.answer_field:
+        return q.answer
+    if name == fmt.sources_field:
+        items = (spec.get("items") or {}).get("type") if isinstance(spec.get("items"), dict) else None
+        return [] if items in ("integer", "number") else list(q.sources)
+    if isinstance(spec.get("enum"), list) and spec["enum"]:
+        return next((v for v in spec["enum"] if str(v).lower() in _CONFIDENT), spec["enum"][0])
+    if name in known and kind in (None, "string" if isinstance(known[name], str) else "array"):
+        return known[name]
+    return {"string": "", "integer": 0, "number": 0, "boolean": True, "array": [], "object": {}}.get(kind, "")
 
 
 def teacher_messages(q: GoldenQuestion, schema: dict | None, examples: Sequence[str]) -> list[dict]:
@@ -56,6 +87,7 @@ class BehaviourSet:
     test: list[dict] = field(default_factory=list)
     general_in_train: int = 0
     teacher: str | None = None
+    schema: dict | None = None  # the answer format the set teaches, kept as schema.json beside the splits
 
     def files(self) -> dict[str, str]:
         return {part: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -69,10 +101,21 @@ class BehaviourSet:
         partial = stage_folder(folder)
         for part, text in self.files().items():
             (partial / f"{part}.jsonl").write_text(text, encoding="utf-8")
+        if self.schema:
+            (partial / SCHEMA_FILE).write_text(json.dumps(self.schema, indent=2) + "\n", encoding="utf-8")
         (partial / MARK).write_text(json.dumps({"train": len(self.train), "validation": len(self.validation),
                                                 "test": len(self.test), "general_in_train": self.general_in_train,
-                                                "teacher": self.teacher}) + "\n", encoding="utf-8")
+                                                "teacher": self.teacher, "schema": bool(self.schema)}) + "\n",
+                                    encoding="utf-8")
         return replace_folder(partial, folder)
+
+
+def schema_of_set(data: str | Path) -> dict | None:
+    """The schema of the behaviour set a training file belongs to (`schema.json` beside it), if any."""
+    path = Path(data).parent / SCHEMA_FILE
+    if not path.is_file() or not (Path(data).parent / MARK).is_file():
+        return None
+    return parse_schema(path.read_text(encoding="utf-8"), str(path))
 
 
 def is_behaviour_set(folder: Path) -> bool:
@@ -123,7 +166,7 @@ def build(questions: Sequence[GoldenQuestion], schema: dict | None = None, examp
     mixed = [{"prompt": user_message(g.question), "completion": g.answer} for g in pool[:n_general]]
     train = train + mixed
     random.Random(seed + 1).shuffle(train)
-    return BehaviourSet(train, val, test, len(mixed), getattr(teacher, "name", None))
+    return BehaviourSet(train, val, test, len(mixed), getattr(teacher, "name", None), schema)
 
 
 MAX_SCHEMA_BYTES = 64 * 1024

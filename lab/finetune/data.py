@@ -62,8 +62,9 @@ def _messages(row: dict, number: int) -> tuple[list[dict], str]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}], completion
 
 
-def parse_examples(text: str, name: str = "fine-tuning set") -> list[Example]:
-    """Every line is checked; all problems are reported together (up to ten), each with its line number."""
+def parse_examples(text: str, name: str = "fine-tuning set", least: int = 10) -> list[Example]:
+    """Every line is checked; all problems are reported together (up to ten), each with its line number; fewer
+    than `least` examples are refused (a file to be split 80/10/10 needs ten)."""
     examples, problems = [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -82,21 +83,22 @@ def parse_examples(text: str, name: str = "fine-tuning set") -> list[Example]:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise InputError(f"{name}: {shown}. Each line must be {{\"prompt\": ..., \"completion\": ...}} or "
                          '{"messages": [...]} ending with an assistant turn.')
-    if len(examples) < 10:
-        raise InputError(f"{name}: {len(examples)} example(s); at least 10 are needed for an 80/10/10 split.")
+    if len(examples) < least:
+        raise InputError(f"{name}: {len(examples)} example(s); at least {least} are needed"
+                         + (" for an 80/10/10 split." if least == 10 else "."))
     return examples
 
 
 MAX_FILE_BYTES = 512 * 2**20
 
 
-def load_examples(path: str | Path) -> tuple[list[Example], str]:
+def load_examples(path: str | Path, least: int = 10) -> tuple[list[Example], str]:
     """The examples of a JSONL file and the file's sha256 (recorded in the adapter manifest)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Fine-tuning file {path} not found.")
     raw = read_regular(path, MAX_FILE_BYTES)
-    return parse_examples(decode_text(raw, path.name), path.name), hashlib.sha256(raw).hexdigest()
+    return parse_examples(decode_text(raw, path.name), path.name, least), hashlib.sha256(raw).hexdigest()
 
 
 def split_examples(examples: list, seed: int = 0) -> tuple[list, list, list]:

@@ -72,7 +72,7 @@ class TrainingJob(BackgroundJob):
     kind = "train"
 
     def __init__(self, data: str | Path, out: str | Path, config: LoraTrainConfig | None = None,
-                 base_model: str | None = None, data_name: str | None = None):
+                 base_model: str | None = None, data_name: str | None = None, schema: dict | None = None):
         from lab.finetune.data import load_examples
         from lab.outputs import check_out_folder
 
@@ -80,6 +80,10 @@ class TrainingJob(BackgroundJob):
         check_out_folder(out, "The adapter output folder", ours=lambda folder: (folder / STATUS_FILE).is_file())
         self.config = config or LoraTrainConfig()
         self.examples, self.data_sha256 = load_examples(data)
+        from lab.finetune.behaviour import schema_of_set
+
+        self.schema = schema or schema_of_set(data)  # the answer format taught, recorded for scoring
+        self.splits = set_splits(data, self.examples)  # a behaviour set's own split, kept as it was made
         self.data_name = data_name or Path(data).name
         self.out = Path(out).expanduser().resolve()
         if (self.out / "manifest.json").exists():
@@ -126,15 +130,19 @@ class TrainingJob(BackgroundJob):
         start = time.perf_counter()
         self._save_status(phase="loading the base model")
         model, tokenizer, device, base_name = load_for_training(self.base_model, cfg)
-        result = train_loop(model, tokenizer, self.examples, cfg, device, self._on_progress, self.check_cancel)
+        result = train_loop(model, tokenizer, self.examples, cfg, device, self._on_progress, self.check_cancel,
+                            self.splits)
         train_seconds = time.perf_counter() - start
         evaluation = None
         if cfg.evaluate:
             from lab.finetune.evaluation import evaluate_adapter
 
             self._save_status(phase="evaluating base vs adapter", eta_seconds=None)
+            from lab.evaluation.answer_format import AnswerFormat
+
             evaluation = evaluate_adapter(model, tokenizer, base_name, result.test, cfg, self.check_cancel,
-                                          progress=self._evaluation_progress(time.perf_counter()))
+                                          progress=self._evaluation_progress(time.perf_counter()),
+                                          fmt=AnswerFormat(self.schema))
         self._save_status(phase="saving")
         self.check_cancel()
         self.manifest = {
@@ -146,7 +154,7 @@ class TrainingJob(BackgroundJob):
             "steps": result.steps, "train_loss": result.final_train_loss, "val_loss": result.final_val_loss,
             "train_seconds": round(train_seconds, 1), "tokens_per_second": round(result.tokens_per_second, 1),
             "device": device, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "metrics": evaluation,
+            "metrics": evaluation, **({"answer_schema": self.schema} if self.schema else {}),
         }
         self.manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
         self.status.evaluation = evaluation
@@ -179,7 +187,8 @@ class TrainingJob(BackgroundJob):
             self.manifest["merged_model"] = "merged"
         from lab.finetune.data import EXAMPLES_FILE, save_training_texts, split_examples
 
-        save_training_texts(tmp, split_examples(self.examples, self.config.seed)[0])  # for the leakage check
+        trained = self.splits[0] if self.splits else split_examples(self.examples, self.config.seed)[0]
+        save_training_texts(tmp, trained)  # for the leakage check
         self.manifest["training_examples"] = EXAMPLES_FILE
         write_json_atomic(tmp / "manifest.json", self.manifest)
         self.status.phase, self.status.state = "finished", "done"
@@ -187,10 +196,25 @@ class TrainingJob(BackgroundJob):
         replace_folder(tmp, self.out)
 
 
+def set_splits(data: str | Path, examples: list) -> tuple[list, list, list] | None:
+    """(train, validation, test) of the behaviour set `data` is the train.jsonl of: its 80/10/10 split is used as
+    made, not split again; None for any other file."""
+    from lab.finetune.behaviour import MARK
+    from lab.finetune.data import load_examples
+
+    folder = Path(data).parent
+    if Path(data).name != "train.jsonl" or not (folder / MARK).is_file():
+        return None
+    parts = [folder / "validation.jsonl", folder / "test.jsonl"]
+    if not all(p.is_file() and p.stat().st_size for p in parts):
+        return None
+    return (examples, *(load_examples(p, least=1)[0] for p in parts))
+
+
 def run_training(data: str | Path, out: str | Path, config: LoraTrainConfig, base_model: str | None = None,
-                 progress=None, poll: float = 2.0) -> tuple[TrainingStatus, dict | None]:
+                 progress=None, poll: float = 2.0, schema: dict | None = None) -> tuple[TrainingStatus, dict | None]:
     """Train in the foreground (CLI): `progress(status)` every `poll` seconds; Ctrl-C cancels cleanly."""
-    job = TrainingJob(data, out, config, base_model).start()
+    job = TrainingJob(data, out, config, base_model, schema=schema).start()
     try:
         while job.running:
             job.wait(poll)

@@ -162,14 +162,15 @@ def skipped_note(skipped: int, total: int, max_length: int, longest: int) -> str
             f"{longest} tokens: set max_length to {longest} to keep them all.")
 
 
-def train_loop(model, tokenizer, examples: list, cfg, device: str, report, check_cancel) -> LoopResult:
-    """Train `model` in place. `report(**status fields)` is called after every step; `check_cancel()` raises."""
+def train_loop(model, tokenizer, examples: list, cfg, device: str, report, check_cancel, splits=None) -> LoopResult:
+    """Train `model` in place. `report(**status fields)` is called after every step; `check_cancel()` raises.
+    `splits`: (train, validation, test) as given (a behaviour set's own), instead of splitting `examples`."""
     import torch
 
     from lab.errors import InputError
     from lab.jobs import eta
 
-    train, val, test = split_examples(examples, cfg.seed)
+    train, val, test = splits or split_examples(examples, cfg.seed)
     train_rows, skipped = encode_all(train, tokenizer, cfg.max_length)
     val_rows, skipped_val = encode_all(val, tokenizer, cfg.max_length)
     longest = max(skipped + skipped_val + [len(ids) for ids, _ in train_rows + val_rows])

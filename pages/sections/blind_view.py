@@ -21,7 +21,8 @@ def store_question(answers, question: str, chosen, ctx) -> tuple[str, str]:
     qid = chosen.id if chosen else blind.question_id(question)
     golden = GoldenQuestion(qid, question, chosen.answer if chosen else "", list(chosen.aliases) if chosen else [])
     manifest = manifest_for(ctx, state.active_collection(), "one question (blind mode)")
-    return blind.store_answers(answers, golden, resources.run_store(), manifest, resources.embedder()), qid
+    return blind.store_answers(answers, golden, resources.run_store(), manifest, resources.embedder(),
+                               fmt=ctx.answer_format), qid
 
 
 def _step(ids: list[str], by: int) -> None:
