@@ -125,6 +125,8 @@ def test_the_batch_tab_stops_a_run_once_its_pair_is_decided(fake_app, tmp_path, 
     at.session_state["collection"] = fake_app
     at.run()
     at.multiselect(key="paths").set_value(["prompt", "rag"]).run()
+    chosen = next(o for o in at.selectbox(key="batch_golden").options if o.startswith("passages@"))
+    at.selectbox(key="batch_golden").set_value(chosen).run()  # other tests keep sets in the same data directory
     at.toggle(key="batch_stop").set_value(True).run()
     at.multiselect(key="batch_stop_pairs").set_value(["prompt vs rag"]).run()
     at.button(key="batch_start").click().run()

@@ -108,7 +108,9 @@ def test_config_has_help_for_every_field():
 def test_eta_and_scores():
     assert eta(10.0, 2, 10) == 40.0 and eta(0.0, 0, 10) is None
     good = '{"answer": "x", "sources": [1], "confidence": "high"}'
-    assert score_answers([good, "y"], [good, "z"], True) == {"exact_match": 0.5, "token_f1": 0.5, "json_format": 0.5}
+    # compliance counts the examples whose reference is in the format: the plain reference "z" is not
+    assert score_answers([good, "y"], [good, "z"], True) == {"exact_match": 0.5, "token_f1": 0.5, "json_format": 1.0}
+    assert score_answers(["y", "y"], [good, "z"], True)["json_format"] == 0.0
     assert score_answers(["Paris."], ["Paris"], False)["json_format"] is None
 
 
@@ -182,6 +184,7 @@ def fake_loop(monkeypatch):
 
     monkeypatch.setattr(loop, "load_for_training", lambda base, cfg: (None, None, "cpu", "fake-base"))
     monkeypatch.setattr(loop, "train_loop", fake_train)
+    monkeypatch.setattr(loop, "check_targets", lambda base, targets: None)  # reads the model's config
 
 
 def _data(tmp_path):
