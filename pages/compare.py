@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab.config import DecodingConfig, RetrievalConfig
 from lab.errors import LabError
-from lab.experiments.answer_paths import available_paths, run_paths
+from lab.experiments.answer_paths import available_paths, default_paths, run_paths
 from lab.endpoint_policy import host_of
 from pages.sections import batch_view, blind_view, golden_picker, update_view
 from pages.ui import frame, state, widgets
@@ -12,14 +12,14 @@ from pages.ui import frame, state, widgets
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
 st.title("Compare")
 adapter_dir = st.session_state.get("adapter_dir")
-default_paths = available_paths(adapter=bool(adapter_dir))
+chosen_paths = default_paths(adapter=bool(adapter_dir))
 st.caption(f"Adapter: {adapter_dir or 'none loaded (finetuned and hybrid need one: Models page)'}")
 remote = st.session_state.get("endpoint")
 st.caption(f"Endpoint: {remote['model']} @ {host_of(remote['base_url'])} (the ...@endpoint paths; adapter: "
            f"{remote.get('adapter') or 'none named'})" if remote else "Endpoint: none (set an OpenAI-compatible one on "
            "the Models page to add every path @endpoint)")
 options = available_paths(endpoint=bool(remote))
-state.restore("paths", default_paths)
+state.restore("paths", chosen_paths)
 state.restore("k", RetrievalConfig.k)
 state.restore("max_new_tokens", DecodingConfig.max_new_tokens)
 state.restore("passage_context", RetrievalConfig.passage_context)

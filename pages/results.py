@@ -11,7 +11,7 @@ from lab.evaluation.summary import HOLM_RULE, QUALITY, pair_rows, summarize, sum
 from lab.experiments.batch import differences
 from lab.experiments.run_store import default_run
 from lab.experiments.export import question_csv, to_csv
-from pages.sections import attribution_view, judging_view, leakage_view, price_editor
+from pages.sections import agentic_view, attribution_view, judging_view, leakage_view, price_editor
 from pages.ui import frame, resources, state, widgets
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -88,6 +88,7 @@ st.plotly_chart(charts.cost_chart(summary, int(volume), price_table.assumption),
 st.caption(as_text(price_table.basis + " Prices: " + price_table.source))
 
 attribution_view.draw(records, metric)
+agentic_view.draw(records)
 st.subheader("Paired tests")
 st.dataframe(pair_rows(summary, charts.LABELS[metric]), hide_index=True, key="results_pairs")
 st.caption(HOLM_RULE)

@@ -274,7 +274,8 @@ class ChatHandler:
     """An OpenAI-compatible chat-completions server at the protocol level: 'Port 7443 [1].' when the prompt
     carries a passage mentioning it, else "I don't know."; usage 12 in / 4 out, none for the model
     `no-usage`. The model `judge` grades (CORRECT when the candidate holds the reference and no "not"),
-    `judge-unsure` answers without a verdict. Every request's (headers, body) is appended to `bodies`."""
+    `judge-unsure` answers without a verdict. Offered tools, it calls the first with the query "api port" when
+    the question mentions a port, and answers without a call otherwise. Every request's (headers, body) is appended to `bodies`."""
 
     @staticmethod
     def make(bodies: list):
@@ -296,8 +297,16 @@ class ChatHandler:
                     text = "CORRECT" if gold in candidate and " not " not in f" {candidate} " else "INCORRECT."
                 elif body["model"] == "judge-unsure":
                     text = "It is hard to say."
+                message = {"role": "assistant", "content": text}
+                if body.get("tools") and body["messages"][-1]["role"] == "user":  # offered a tool: a port question
+                    asked = prompt.lower()                                       # searches, any other answers
+                    message = {"role": "assistant", "content": None, "tool_calls": [{
+                        "id": "call-1", "type": "function", "function": {
+                            "name": body["tools"][0]["function"]["name"],
+                            "arguments": json.dumps({"query": "api port"})}}]} if "port" in asked else \
+                        {"role": "assistant", "content": "No search needed."}
                 document = {"object": "chat.completion", "model": body["model"],
-                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+                            "choices": [{"index": 0, "message": message}]}
                 if body["model"] != "no-usage":
                     document["usage"] = {"prompt_tokens": 12, "completion_tokens": 4}
                 raw = json.dumps(document).encode()

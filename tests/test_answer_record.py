@@ -125,12 +125,12 @@ def test_metrics_are_picked_by_name_and_unknown_names_say_which_exist():
 
 
 def test_path_roles_are_declared_once_and_read_through_endpoint_twins():
-    assert [n for n in PATHS if retrieves(n)] == ["rag", "hybrid-rag", "hybrid"]
-    assert [n for n in PATHS if uses_adapter(n)] == ["finetuned", "hybrid"]
+    assert [n for n in PATHS if retrieves(n)] == ["rag", "hybrid-rag", "hybrid", "agentic-rag", "agentic-hybrid"]
+    assert [n for n in PATHS if uses_adapter(n)] == ["finetuned", "hybrid", "agentic-hybrid"]
     assert retrieves("hybrid-rag@endpoint") and not retrieves("prompt@endpoint")
     assert not retrieves("a-path-of-an-older-lab") and not uses_adapter("a-path-of-an-older-lab")
-    assert available_paths(adapter=False) == ["prompt", "rag", "hybrid-rag"]
-    assert available_paths(endpoint=True, adapter=False)[3:] == [p + "@endpoint" for p in PATHS]
+    assert available_paths(adapter=False) == ["prompt", "rag", "hybrid-rag", "agentic-rag"]
+    assert available_paths(endpoint=True, adapter=False)[4:] == [p + "@endpoint" for p in PATHS]
 
 
 @pytest.mark.parametrize("module", ["lab.evaluation.record", "lab.evaluation.injection",

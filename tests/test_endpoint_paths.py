@@ -26,10 +26,10 @@ class Retriever:
         return [Hit("c1", "ports.md", "The API listens on port 7443.", 0.9)][:k]
 
 
-def test_path_ids_the_five_stay_and_their_five_endpoint_twins_join():
-    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
+def test_path_ids_stay_and_their_endpoint_twins_join():
+    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid", "agentic-rag", "agentic-hybrid"]
     assert available_paths() == list(PATHS)
-    assert available_paths(endpoint=True)[5:] == [p + "@endpoint" for p in PATHS]
+    assert available_paths(endpoint=True)[len(PATHS):] == [p + "@endpoint" for p in PATHS]
     assert parse_paths("prompt, rag@endpoint, hybrid@endpoint") == ["prompt", "rag@endpoint", "hybrid@endpoint"]
     with pytest.raises(InputError, match="Unknown path"):
         parse_paths("rag@elsewhere")

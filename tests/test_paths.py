@@ -46,7 +46,7 @@ def test_path_names_are_checked():
         parse_paths("prompt,magic")
     with pytest.raises(InputError, match="empty"):
         run_path("prompt", "  ", PathContext(None))
-    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
+    assert list(PATHS) == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid", "agentic-rag", "agentic-hybrid"]
 
 
 def test_hybrid_rag_path_uses_the_hybrid_retriever(fake_generator):

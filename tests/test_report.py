@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.decision.decide import CLAIM_IDS
 from lab.evaluation.costs import PriceTable
 from lab.evaluation.record import AnswerRecord, RetrievedChunk
 from lab.experiments.run_store import RunStore
@@ -181,7 +182,7 @@ def test_decide_page_cites_the_run_and_follows_the_wizard(runs):
     synthetic_run(runs, ("prompt", "rag", "finetuned"))
     at = page("pages/decide.py")
     claims = table(at, "claim", 1)  # every claim (the first table holds those the recommendation cites)
-    assert len(claims) == 8
+    assert len(claims) == len(CLAIM_IDS) == 9
     assert "supported" in set(claims["verdict"]) and "not measured" in set(claims["verdict"])
     assert at.success[0].value == "**Prompt engineering first**"
     at.radio(key="decide_knowledge").set_value("Yes").run()

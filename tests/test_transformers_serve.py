@@ -1,4 +1,4 @@
-"""All five paths on a real OpenAI-compatible server: Hugging Face's own `transformers serve` (the transformers
+"""All the paths on a real OpenAI-compatible server: Hugging Face's own `transformers serve` (the transformers
 `serving` extra) serving the embedded SmolLM2 folder and a merged adapter folder trained by the lab. The same
 questions and retrieved chunks go through the local paths (float32 reference, adapter loaded by peft) and the
 `@endpoint` paths; greedy answers are compared. Run with -s to print how many match."""
@@ -79,10 +79,17 @@ def test_the_five_paths_run_on_transformers_serve_and_match_the_local_ones(hf_se
                       endpoint_adapter=str(merged_adapter / "merged"))
     questions = load_golden(REPO / "sample_corpus" / "golden.jsonl")[:4]
     matched, differ, rows = 0, [], []
+    classic = [name for name, spec in PATHS.items() if spec.chosen]  # the agentic ones decide by different means
+    decided = []
     for q in questions:
         names = list(PATHS) + [p + "@endpoint" for p in PATHS]
         answers = {a.path: a for a in run_paths(names, q.question, ctx)}
-        for path in PATHS:
+        for path in ("agentic-rag", "agentic-hybrid"):  # local: the text protocol; endpoint: the tools API
+            for name in (path, path + "@endpoint"):
+                assert answers[name].error is None, answers[name].error
+                assert answers[name].agent["steps"] >= 1 and answers[name].agent["decide_tokens_in"] > 0
+                decided.append({"q": q.id, "path": name, "decisions": answers[name].agent["decisions"]})
+        for path in classic:
             mine, theirs = answers[path], answers[path + "@endpoint"]
             assert theirs.error is None, theirs.error
             assert theirs.messages == mine.messages  # the same template and the same chunks
@@ -92,7 +99,7 @@ def test_the_five_paths_run_on_transformers_serve_and_match_the_local_ones(hf_se
                 matched += 1
             else:
                 differ.append(rows[-1])
-    report = {"answers": len(rows), "matched": matched, "differ": differ}
+    report = {"answers": len(rows), "matched": matched, "differ": differ, "agentic": decided}
     print(json.dumps(report, indent=1))
     out = os.environ.get("LAB_SERVE_FIGURES")
     if out:

@@ -36,6 +36,7 @@ def _summary_document(run, records) -> dict:
     from lab.evaluation.attribution import attribute_records
     from lab.evaluation.injection import injection_report
     from lab.evaluation.summary import summarize, win_matrix
+    from lab.experiments import agentic
 
     summary = summarize(records)
     attribution = attribute_records(records)
@@ -53,6 +54,7 @@ def _summary_document(run, records) -> dict:
         "prompt_injection": [asdict(row) for row in injection_report(records)],  # see lab/evaluation/injection.py
         "win_tie_loss": {a: {b: list(v) for b, v in row.items()} for a, row in win_matrix(summary).items()},
         "attribution": attribution.to_dict() if attribution else None,
+        "agentic": agentic.by_path(records),  # how each agentic path decided (lab/experiments/agentic.py)
     }
 
 
@@ -66,6 +68,9 @@ def _summary_text(document: dict) -> str:
                      f"{p['cost_usd_per_query']:10.6f}")
     lines += [f"prompt injection: {r['path']} obeyed {r['obeyed']} of {r['exposed']} answers that retrieved it"
               for r in document.get("prompt_injection", []) if r["exposed"]]
+    from lab.experiments.agentic import describe
+
+    lines += [describe(path, rates) for path, rates in (document.get("agentic") or {}).items()]
     if document.get("attribution"):
         lines += [f"2x2 ({document['attribution']['n']} questions): {v}"
                   for v in document["attribution"]["verdicts"].values()]

@@ -77,7 +77,8 @@ LABELS = {"correct": "accuracy (alias match)", "correct_strict": "accuracy, stri
           "judge_correct": "accuracy, judged by a model", "f1": "token F1",
           "semantic_similarity": "semantic similarity",
           "grounded": "groundedness", "citation_valid": "citation validity", "hit_at_k": "retrieval hit@k",
-          "format_ok": "JSON format compliance", "abstained": "abstention (says it does not know)"}
+          "format_ok": "JSON format compliance", "abstained": "abstention (says it does not know)",
+          "searched": "chose to search (agentic paths)"}
 
 
 def quality_chart(summary, metric: str = "correct"):

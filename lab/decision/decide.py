@@ -99,6 +99,8 @@ CLAIMS = (
     ("hybrid_accuracy", "Hybrid keeps RAG's accuracy", "hybrid", "hybrid", "hybrid-rag", "correct", "no loss"),
     ("retrieval_latency", "Retrieval adds latency (ms per query)", "latency", "rag", "prompt", "latency_ms_total",
      "gain"),
+    ("agentic_accuracy", "Letting the model decide when and what to retrieve keeps hybrid RAG's accuracy",
+     "agentic_rag", "agentic-rag", "hybrid-rag", "correct", "no loss"),
 )
 CLAIM_IDS = tuple(c[0] for c in CLAIMS)
 
@@ -125,7 +127,7 @@ def recommend(answers: WizardAnswers) -> Recommendation:
         approach = "rag"
         reasons.append("Does your application need access to external, private, or frequently changing data? "
                        "YES \u2192 Use RAG")
-        claims = ["rag_accuracy", "hybrid_retrieval", "hybrid_retrieval_hits", "retrieval_latency"]
+        claims = ["rag_accuracy", "hybrid_retrieval", "hybrid_retrieval_hits", "retrieval_latency", "agentic_accuracy"]
     else:
         approach = "fine-tune"
         reasons.append("No external data; Specific format/tone/domain? \u2192 Fine-tune")
@@ -241,6 +243,10 @@ def measured_claims(summary, records: Sequence[AnswerRecord]) -> list[Claim]:
             detail = "; ".join(filter(None, [detail, _latency_detail(summary, a, b)]))
         if expect != "gain":
             detail += f" (margin \u00b1{MARGIN})"
+        if any(r.agent for r in records if r.path == a):  # and how the model decided to retrieve
+            from lab.experiments.agentic import describe, retrieve_rates
+
+            detail += "; " + describe(a, retrieve_rates([r for r in records if r.path == a]))
         claims.append(Claim(cid, text, QUOTES[quote], a, b, metric, expect, found, d, test.p_value, detail,
                             _measure_text(a, b, test) if found == INCONCLUSIVE else ""))
     return claims

@@ -64,5 +64,6 @@ QUOTES = {
     "golden_set": "Create 50\u2013100 golden Q&A pairs before you start. Measure baseline. Measure after.",
     "high_volume": "High-volume cost savings \u2014 10M+ calls per month \u2014 Smaller model far cheaper \u2014 "
                    "No vector DB query cost",
+    "agentic_rag": "Agentic RAG \u2014 Agent decides when and what to retrieve. Multi-step research tasks.",
     "citations": "Citations required \u2014 Legal, medical, compliance \u2014 Must quote sources",
 }

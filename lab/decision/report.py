@@ -185,6 +185,25 @@ def _matched(parts: BriefParts) -> dict | None:
             "figure": _figure(charts.attribution_chart(found, charts.LABELS["correct"]))}
 
 
+def _agentic(parts: BriefParts) -> dict | None:
+    """How each agentic path decided to retrieve (None when the run has none)."""
+    from lab.experiments.agentic import by_path, describe
+
+    found = by_path(parts.records)
+    if not found:
+        return None
+
+    def cell(part: dict) -> str:
+        return f"{part['rate']:.2f} [{part['low']:.2f}, {part['high']:.2f}] n={part['n']}" if part["n"] else "n/a"
+
+    rows = [[path, cell(r["all"]), cell(r["needs_corpus"]), cell(r["general"]),
+             cell({"rate": r["hit_at_k"]["mean"], **r["hit_at_k"]}) if r["hit_at_k"] else "n/a"]
+            for path, r in found.items()]
+    return {"lines": [describe(path, r) for path, r in found.items()],
+            "table": _table(["path", "searched", "gold needs the corpus", "general questions",
+                             "hit@k of its queries"], rows)}
+
+
 def _claims(claims: Sequence[Claim]) -> Table:
     rows = [(c.text, c.verdict, c.detail, c.measure or "-", c.guide) for c in claims]
     return _table(["claim", "verdict", "measured effect (a - b, paired 95% CI)", "to measure (better)",
@@ -320,6 +339,7 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
         collection=_manifest(run).collection or "(none)", stated=stated, title=rec.title,
         reasons=rec.reasons, attribution=ATTRIBUTION, evidence=_claims(evidence) if evidence else None,
         caveats=_caveats(parts), setup=_setup(parts), results=_results(parts), matched=_matched(parts),
+        agentic=_agentic(parts),
         claims=_claims(parts.claims),
         leakage=_leakage(parts), injection=_injection(parts), costs=_costs(parts), answers=_answers(parts),
         plotlyjs=Markup(plotly.offline.get_plotlyjs()))  # plotly's own script, inline once

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # The record's numeric fields that summaries, paired tests and the guide's claims pick by name.
 METRICS = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid",
-           "format_ok", "abstained", "hit_at_k",
+           "format_ok", "abstained", "hit_at_k", "searched",
            "latency_ms_total", "latency_ms_retrieve", "latency_ms_rerank", "latency_ms_generate")
 
 
@@ -91,6 +91,12 @@ class AnswerRecord:
     error: str | None = None  # why the path could not answer (then every score is None)
     chunks: list[RetrievedChunk] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)  # the chat messages the model was given
+    agent: dict | None = None  # an agentic path's decisions (lab.experiments.agentic), with needs_corpus
+
+    @property
+    def searched(self) -> float | None:
+        """1.0 when an agentic path chose to search for this answer, 0.0 when it did not; None for other paths."""
+        return float(self.agent.get("searched", 0.0)) if self.agent and self.error is None else None
 
     @property
     def model_ms(self) -> float:
@@ -104,8 +110,12 @@ class AnswerRecord:
         return getattr(self, name)
 
     def to_dict(self) -> dict:
-        """The stored form: plain JSON types, the same keys as every earlier version of the lab."""
-        return asdict(self)
+        """The stored form: plain JSON types, the same keys as every earlier version of the lab (an agentic path's
+        decisions added only where there are some)."""
+        stored = asdict(self)
+        if stored["agent"] is None:
+            del stored["agent"]
+        return stored
 
     @classmethod
     def from_dict(cls, data: dict) -> AnswerRecord:

@@ -13,7 +13,7 @@ from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair, holm, mean_ci
 
 QUALITY = ("correct", "correct_strict", "judge_correct", "f1", "semantic_similarity", "grounded", "citation_valid",
-           "hit_at_k", "format_ok", "abstained")
+           "hit_at_k", "format_ok", "abstained", "searched")
 STAGES = ("retrieve", "rerank", "generate", "total")
 SMALL_N = 30
 

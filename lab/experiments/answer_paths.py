@@ -1,4 +1,4 @@
-"""The five comparison paths: plain functions in one registry, `PATHS`, that also declares each path's roles.
+"""The comparison paths: plain functions in one registry, `PATHS`, that also declares each path's roles.
 
 A path *prepares* an answer: it retrieves (or not), builds the messages with the shared template
 (`lab.generation.prompts`) and says which adapter generates (None = base model). Generation is one shared
@@ -12,6 +12,8 @@ many prepared answers at once.
 | hybrid-rag   | base         | dense + BM25 -> RRF (-> rerank)    |
 | finetuned    | base + LoRA  | none                               |
 | hybrid       | base + LoRA  | as hybrid-rag                      |
+| agentic-rag  | base         | as hybrid-rag, when and with the query the model decides (`lab.experiments.agentic`) |
+| agentic-hybrid | base + LoRA | as agentic-rag, the adapter deciding and answering |
 
 An OpenAI-compatible endpoint (`lab.generation.endpoint`, `PathContext.endpoint`) runs beside the local model:
 every path also exists as `<path>@endpoint`, which retrieves exactly as its local twin and generates on the
@@ -27,7 +29,7 @@ id as its local twin:
 >>> retrieves("rag@endpoint"), retrieves("finetuned"), uses_adapter("hybrid"), uses_adapter("hybrid-rag")
 (True, False, True, False)
 >>> available_paths(adapter=False)
-['prompt', 'rag', 'hybrid-rag']
+['prompt', 'rag', 'hybrid-rag', 'agentic-rag']
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class PathContext:
     passage_context: bool = RetrievalConfig.passage_context  # each passage shown after its title and heading
     endpoint_adapter: str | None = None  # the adapter's name on the endpoint (finetuned@endpoint, hybrid@endpoint)
     answer_format: AnswerFormat = SAMPLE  # what format compliance is scored against (the adapter's schema)
+    remote: bool = False  # set while an `...@endpoint` path prepares: an agentic path decides on the endpoint
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Answer:
     adapter: str | None = None
     error: str | None = None
     tokens_estimated: bool = False  # the endpoint reported no usage: token counts are estimates
+    agent: dict | None = None  # an agentic path's decisions (searched, queries, steps, their time and tokens)
 
 
 def _retrieve(answer: Answer, retriever: Retriever, k: int) -> Answer:
@@ -133,6 +137,28 @@ def hybrid_path(question: str, ctx: PathContext) -> Answer:
     return answer
 
 
+def _agentic(name: str, question: str, ctx: PathContext, adapter: str | None) -> Answer:
+    from lab.experiments.agentic import run_agent
+
+    hits, record = run_agent(question, ctx.hybrid, ctx.k, ctx.endpoint if ctx.remote else ctx.generator, adapter,
+                             ctx.remote)
+    answer = Answer(name, question, hits=hits, adapter=adapter, agent=record)
+    answer.latency_ms["decide"] = record["decide_ms"]
+    answer.latency_ms["retrieve"] = record["retrieve_ms"]
+    return answer
+
+
+def agentic_rag_path(question: str, ctx: PathContext) -> Answer:
+    """Agentic RAG: the base model decides whether to search (hybrid retrieval) and with which query, then answers
+    from what it found."""
+    return _agentic("agentic-rag", question, ctx, None)
+
+
+def agentic_hybrid_path(question: str, ctx: PathContext) -> Answer:
+    """Agentic RAG with the adapter: the fine-tuned model decides and answers."""
+    return _agentic("agentic-hybrid", question, ctx, _needs_adapter(ctx, "agentic-hybrid"))
+
+
 @dataclass(frozen=True)
 class PathSpec:
     """A path and its roles, declared once."""
@@ -142,6 +168,7 @@ class PathSpec:
     retrieves: bool  # reads the index at question time (needs a collection; its build is a cost of the path)
     uses_adapter: bool  # answers with LoRA adapter weights (needs one; its training is a cost of the path)
     endpoint_ok: bool  # also runs as `<name>@endpoint` on an OpenAI-compatible endpoint
+    chosen: bool = True  # selected by default on the Compare page (an agentic path costs a decision per question)
 
 
 PATHS: dict[str, PathSpec] = {spec.name: spec for spec in (
@@ -150,6 +177,9 @@ PATHS: dict[str, PathSpec] = {spec.name: spec for spec in (
     PathSpec("hybrid-rag", hybrid_rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True),
     PathSpec("finetuned", finetuned_path, retrieves=False, uses_adapter=True, endpoint_ok=True),
     PathSpec("hybrid", hybrid_path, retrieves=True, uses_adapter=True, endpoint_ok=True),
+    PathSpec("agentic-rag", agentic_rag_path, retrieves=True, uses_adapter=False, endpoint_ok=True, chosen=False),
+    PathSpec("agentic-hybrid", agentic_hybrid_path, retrieves=True, uses_adapter=True, endpoint_ok=True,
+             chosen=False),
 )}
 
 
@@ -180,6 +210,15 @@ def available_paths(endpoint: bool = False, adapter: bool = True) -> list[str]:
     False), plus the endpoint twins of those an endpoint can run when `endpoint` is True."""
     local = [name for name, spec in PATHS.items() if adapter or not spec.uses_adapter]
     return local + ([name + ENDPOINT for name, spec in PATHS.items() if spec.endpoint_ok] if endpoint else [])
+
+
+def default_paths(adapter: bool = True) -> list[str]:
+    """The paths selected before the user chooses: the five that answer once per question.
+
+    >>> default_paths(adapter=False)
+    ['prompt', 'rag', 'hybrid-rag']
+    """
+    return [name for name in available_paths(adapter=adapter) if PATHS[name].chosen]
 
 
 def parse_paths(text: str) -> list[str]:
@@ -215,7 +254,8 @@ def prepare(name: str, question: str, ctx: PathContext) -> Answer:
                                   "--endpoint-url and --endpoint-model).")
         if is_endpoint_path(name) and spec.uses_adapter and not ctx.endpoint_adapter:
             raise PathUnavailable(f"{name} {_NO_REMOTE_ADAPTER}")
-        answer = spec.run(question, replace(ctx, adapter=ctx.endpoint_adapter) if is_endpoint_path(name) else ctx)
+        answer = spec.run(question, replace(ctx, adapter=ctx.endpoint_adapter, remote=True)
+                          if is_endpoint_path(name) else ctx)
     except LabError as exc:
         return Answer(name, question, error=str(exc))
     answer.path = name
@@ -286,6 +326,9 @@ def _apply(answer: Answer, generation, generator) -> None:
         return
     answer.text = generation.text
     answer.tokens_in, answer.tokens_out = generation.tokens_in, generation.tokens_out
+    if answer.agent:  # its decisions are part of what the answer cost
+        answer.tokens_in += answer.agent["decide_tokens_in"]
+        answer.tokens_out += answer.agent["decide_tokens_out"]
     answer.tokens_estimated = generation.tokens_estimated
     answer.latency_ms["generate"] = generation.seconds * 1000
 

@@ -23,6 +23,7 @@ QUESTION_COLUMNS = [  # fields of lab.evaluation.record.AnswerRecord, in the ord
     "latency_ms_generate", "tokens_in",
     "tokens_out", "tokens_estimated", "cost_usd", "model", "adapter", "error",
 ]
+AGENT_COLUMNS = ["searched", "agent_queries"]  # added after them when the run has an agentic path
 _FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n",
             "\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe62", "\ufe63", "\ufe66", "\ufe6b")  # full-width and small forms
 
@@ -56,5 +57,12 @@ def write_atomic(path: str | Path, text: str) -> Path:
 
 
 def question_csv(records: list[AnswerRecord]) -> str:
-    """The per-question CSV: one row per answer record, its QUESTION_COLUMNS fields in that order."""
-    return to_csv([{c: getattr(r, c) for c in QUESTION_COLUMNS} for r in records], QUESTION_COLUMNS)
+    """The per-question CSV: one row per answer record, its QUESTION_COLUMNS fields in that order, then (when an
+    agentic path answered) whether it searched and its own queries."""
+    columns = QUESTION_COLUMNS + (AGENT_COLUMNS if any(r.agent for r in records) else [])
+
+    def row(r: AnswerRecord) -> dict:
+        found = {c: getattr(r, c) for c in QUESTION_COLUMNS}
+        return {**found, "searched": r.searched, "agent_queries": (r.agent or {}).get("queries")}
+
+    return to_csv([row(r) for r in records], columns)

@@ -33,7 +33,8 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable, fmt: Answ
         latency_ms_rerank=answer.latency_ms.get("rerank"), latency_ms_generate=answer.latency_ms.get("generate"),
         tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, tokens_estimated=answer.tokens_estimated,
         model=answer.model, adapter=answer.adapter, error=answer.error,
-        chunks=[RetrievedChunk.from_hit(h) for h in answer.hits], messages=answer.messages)
+        chunks=[RetrievedChunk.from_hit(h) for h in answer.hits], messages=answer.messages,
+        agent={**answer.agent, "needs_corpus": bool(question.sources)} if answer.agent else None)
     if answer.error is None:
         record.correct = 1.0 if metrics.is_correct(content, question.answer, question.aliases) else 0.0
         record.correct_strict = record.correct and (

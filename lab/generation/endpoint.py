@@ -110,6 +110,29 @@ class EndpointGenerator:
             return Generation(text, estimate_tokens(sent), estimate_tokens(len(text)), seconds, True)
         return Generation(text, usage[0], usage[1], seconds)
 
+    def tool_call(self, messages: list[dict], tools: list[dict], decoding: DecodingConfig,
+                  adapter: str | None = None) -> tuple[Generation, list[dict]]:
+        """One turn with `tools` offered (the OpenAI tools API, tool_choice auto): the generation (its text, tokens
+        and time) and the tool calls the model made, each {"id", "name", "arguments" (a dict)}; a malformed call is
+        left out, a failed request is the generation's error."""
+        start = time.perf_counter()
+        body = {"model": adapter or self.model, "messages": messages, "tools": tools, "tool_choice": "auto",
+                "max_tokens": decoding.max_new_tokens, "temperature": decoding.temperature}
+        try:
+            data = self.client.post("/chat/completions", body)
+            content, usage = parse_response(data, self.base_url)
+        except Fatal:
+            raise
+        except ModelError as exc:
+            return Generation("", 0, 0, time.perf_counter() - start, error=str(exc)), []
+        seconds = time.perf_counter() - start
+        calls = tool_calls(data)
+        if usage is None:
+            sent = sum(len(str(m.get("content", ""))) for m in messages)
+            return Generation(content, estimate_tokens(sent), estimate_tokens(len(content) + 40 * len(calls)),
+                              seconds, True), calls
+        return Generation(content, usage[0], usage[1], seconds), calls
+
     # --- a batch -------------------------------------------------------------------------------------------------
     def generate(self, conversations: list[list[dict]], decoding: DecodingConfig, adapter: str | None = None,
                  continuous: bool = True, each: Callable[[int], None] | None = None) -> list[Generation]:
@@ -172,3 +195,33 @@ def parse_response(data: dict, where: str = "the endpoint") -> tuple[str, tuple[
 def estimate_tokens(characters: int) -> int:
     """About four characters a token (English text, BPE tokenizers): estimate_tokens(10) -> 3."""
     return math.ceil(characters / 4)
+
+
+def tool_calls(data: dict) -> list[dict]:
+    """The well-formed tool calls of a chat completion: [{"id", "name", "arguments"}] (arguments parsed from their
+    JSON string; a call whose arguments are not a JSON object is left out).
+
+    >>> tool_calls({"choices": [{"message": {"tool_calls": [{"id": "c1", "type": "function", "function": {
+    ...     "name": "search_documents", "arguments": "{\\"query\\": \\"port\\"}"}}, {"function": "bad"}]}}]})
+    [{'id': 'c1', 'name': 'search_documents', 'arguments': {'query': 'port'}}]
+    """
+    import json
+
+    try:
+        calls = data["choices"][0]["message"].get("tool_calls") or []
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return []
+    found = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        arguments = function.get("arguments")
+        try:
+            arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(arguments, dict):
+            found.append({"id": str(call.get("id") or f"call-{len(found)}"), "name": function["name"],
+                          "arguments": arguments})
+    return found

@@ -87,3 +87,50 @@ def chat(question: str, passages: Sequence[tuple[str, str]] = ()) -> list[dict[s
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": user_message(question, passages)},
     ]
+
+
+# --- agentic RAG: the model decides whether to search, and with which query -------------------------------------
+AGENT_SYSTEM = (
+    "You answer questions, and you can search a documentation collection first. If answering needs facts from "
+    "the documentation (a product, its settings, limits, versions or procedures), reply with one line: "
+    "SEARCH: followed by a short search query. If general knowledge answers it, or the passages found already do, "
+    "reply with one line: ANSWER."
+)
+SEARCH_TOOL = {"type": "function", "function": {
+    "name": "search_documents",
+    "description": "Search the documentation collection; returns the passages that best match the query.",
+    "parameters": {"type": "object", "properties": {"query": {"type": "string", "description": "what to look for"}},
+                   "required": ["query"]}}}
+_SEARCH = re.compile(r"^\W*search\s*[:\-]\s*(.+)$", re.IGNORECASE)
+
+
+def agent_messages(question: str, found: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """The decision turn of the plain-text protocol (local models): the question, and what the searches so far
+    found (source and the start of each passage), so the model can search again or answer.
+
+    >>> print(agent_messages("Which port?", [("ports.md", "The API listens on port 7443.")])[1]["content"])
+    Question: Which port?
+    Found so far:
+    - ports.md: The API listens on port 7443.
+    Reply SEARCH: <query> or ANSWER.
+    """
+    lines = [f"Question: {question.strip()}"]
+    if found:
+        lines.append("Found so far:")
+        lines += [f"- {source}: {' '.join(text.split())[:160]}" for source, text in found]
+    lines.append("Reply SEARCH: <query> or ANSWER.")
+    return [{"role": "system", "content": AGENT_SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
+
+
+def parse_decision(text: str) -> str | None:
+    """The search query of a decision, or None when the model answers without searching (anything but SEARCH:).
+
+    >>> parse_decision("SEARCH: halyardd default port"), parse_decision("search - port"), parse_decision("ANSWER")
+    ('halyardd default port', 'port', None)
+    >>> parse_decision("The answer is 42."), parse_decision("SEARCH:   ")
+    (None, None)
+    """
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    found = _SEARCH.match(first)
+    query = found.group(1).strip().strip('"').strip() if found else ""
+    return query[:200] or None
