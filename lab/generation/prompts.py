@@ -104,22 +104,45 @@ SEARCH_TOOL = {"type": "function", "function": {
 _SEARCH = re.compile(r"^\W*search\s*[:\-]\s*(.+)$", re.IGNORECASE)
 
 
-def agent_messages(question: str, found: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
-    """The decision turn of the plain-text protocol (local models): the question, and what the searches so far
-    found (source and the start of each passage), so the model can search again or answer.
+# Worked decisions shown before the question (as earlier turns): small models follow the protocol from examples,
+# not from the instruction alone. About no corpus in particular.
+AGENT_EXAMPLES = (
+    ("What is the capital of Italy?", (), "ANSWER"),
+    ("What is the default request timeout of the gateway service?", (), "SEARCH: gateway default request timeout"),
+    ("How many days are in a week?", (), "ANSWER"),
+    ("Which command rotates the signing keys?", (), "SEARCH: command to rotate signing keys"),
+    ("Which command rotates the signing keys?", (("keys.md", "Run `vault rotate --all` to rotate the signing keys."),),
+     "ANSWER"),
+)
 
-    >>> print(agent_messages("Which port?", [("ports.md", "The API listens on port 7443.")])[1]["content"])
-    Question: Which port?
-    Found so far:
-    - ports.md: The API listens on port 7443.
-    Reply SEARCH: <query> or ANSWER.
-    """
+
+def _decision_turn(question: str, found: Sequence[tuple[str, str]]) -> str:
     lines = [f"Question: {question.strip()}"]
     if found:
         lines.append("Found so far:")
         lines += [f"- {source}: {' '.join(text.split())[:160]}" for source, text in found]
     lines.append("Reply SEARCH: <query> or ANSWER.")
-    return [{"role": "system", "content": AGENT_SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
+    return "\n".join(lines)
+
+
+def agent_messages(question: str, found: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """The decision turn of the plain-text protocol (local models): the worked examples, then the question and what
+    the searches so far found (source and the start of each passage), so the model can search again or answer.
+
+    >>> messages = agent_messages("Which port?", [("ports.md", "The API listens on port 7443.")])
+    >>> print(messages[-1]["content"])
+    Question: Which port?
+    Found so far:
+    - ports.md: The API listens on port 7443.
+    Reply SEARCH: <query> or ANSWER.
+    >>> [m["role"] for m in messages[:3]], messages[2]["content"]
+    (['system', 'user', 'assistant'], 'ANSWER')
+    """
+    messages = [{"role": "system", "content": AGENT_SYSTEM}]
+    for example, seen, reply in AGENT_EXAMPLES:
+        messages += [{"role": "user", "content": _decision_turn(example, seen)},
+                     {"role": "assistant", "content": reply}]
+    return messages + [{"role": "user", "content": _decision_turn(question, found)}]
 
 
 def parse_decision(text: str) -> str | None:
