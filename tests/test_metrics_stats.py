@@ -171,3 +171,43 @@ def test_a_few_questions_give_a_finite_interval_at_once(diffs):
     assert math.isfinite(t.diff.low) and math.isfinite(t.diff.high)
     assert (t.diff.low > 0 or t.diff.high < 0) == t.separable == (t.p_value < 0.05)
     assert t.diff.low <= t.diff.mean <= t.diff.high
+
+
+def test_an_answer_that_loops_is_flagged_in_the_run_and_on_the_page(fake_app, monkeypatch):
+    """The Home demo's hybrid-rag once answered "1. HALYARD 4.1 RELEASE NOTES" four times: the summary counts such
+    answers per path and the answer card says the model looped instead of showing the loop as an answer."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from lab.evaluation.record import AnswerRecord
+    from lab.evaluation.summary import summarize
+    from pages.ui import resources
+
+    loop = "1. HALYARD 4.1 RELEASE NOTES 2. HALYARD 4.1 RELEASE NOTES 3. HALYARD 4.1 RELEASE NOTES 4. HALYARD 4.1"
+    records = [AnswerRecord(question_id=f"q{i}", path=path, answer=loop if path == "rag" and i < 2 else "Port 7443.",
+                            correct=1.0, tokens_in=9, tokens_out=4, cost_usd=0.0, latency_ms_total=5.0)
+               for i in range(3) for path in ("rag", "prompt")]
+    warnings = summarize(records).warnings
+    assert "rag: 2 answers looped on a repeated phrase instead of answering (scored as written; see the answer " \
+           "column)." in warnings and not any(w.startswith("prompt:") for w in warnings)
+
+    fake = resources.generator()
+
+    class Loops(type(fake)):
+        def generate(self, conversations, decoding, adapter=None, **kw):
+            from dataclasses import replace
+
+            return [replace(g, text=loop) for g in super().generate(conversations, decoding, adapter, **kw)]
+
+    looping = Loops()
+    monkeypatch.setattr(resources, "generator", lambda name=None, backend="transformers": looping)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "compare.py"), default_timeout=60)
+    at.session_state["collection"] = fake_app
+    at.run()
+    at.multiselect(key="paths").set_value(["prompt"]).run()
+    at.text_area(key="question_(type your own)").set_value("Which port?").run()
+    at.button(key="ask").click().run()
+    assert not at.exception, at.exception
+    assert any('the model looped on "halyard 4' in w.value and 'release notes"' in w.value for w in at.warning), \
+        [w.value for w in at.warning]

@@ -215,3 +215,26 @@ def json_answer(text: str) -> str:
     except (json.JSONDecodeError, ValueError):
         return text
     return str(value.get("answer", text)) if isinstance(value, dict) else text
+
+
+def repeats(text: str, n: int = 4, times: int = 3) -> str | None:
+    """The phrase an answer loops on, when it degenerated into repetition (None otherwise): a run of `n` words that
+    comes back at least `times` times and, with its repeats, makes up at least half of the answer. A small model at
+    greedy decoding can fall into such a loop; it is not an answer, however the scores read it.
+
+    >>> repeats("1. HALYARD 4.1 RELEASE NOTES 2. HALYARD 4.1 RELEASE NOTES 3. HALYARD 4.1 RELEASE NOTES "
+    ...         "4. HALYARD 4.1 RELEASE NOTES")
+    'halyard 4.1 release notes'
+    >>> repeats("The API listens on port 7443 [1]. Set the port in halyard.toml; the port is 7443 by default.")
+    >>> repeats("yes " * 12), repeats("Paris. Paris. Paris.")
+    ('yes yes yes yes', None)
+    """
+    words = [w.strip(string.punctuation).lower() for w in text.split()]
+    words = [w for w in words if w]
+    if len(words) < n * times:
+        return None
+    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    gram, count = grams.most_common(1)[0]
+    if count >= times and count * n * 2 >= len(words):
+        return " ".join(gram)
+    return None

@@ -4,11 +4,13 @@ pairwise tests and the win/tie/loss matrix. The charts, the CSV and the brief al
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lab.evaluation.metrics import repeats
 from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair, holm, mean_ci
 
@@ -99,6 +101,10 @@ def summarize(records: Sequence[AnswerRecord], metric: str = "correct", seed: in
     for p in paths:
         if p.errors:
             warnings.append(f"{p.path}: {p.errors} answer(s) could not be produced (see the error column).")
+    looped = Counter(r.path for r in records if r.error is None and repeats(r.answer))
+    for path, count in looped.items():
+        warnings.append(f"{path}: {count} answer{'' if count == 1 else 's'} looped on a repeated phrase instead of "
+                        "answering (scored as written; see the answer column).")
     return RunSummary(paths, pairs, metric, len(questions), warnings)
 
 

@@ -8,6 +8,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from lab.display import as_text
 from lab.errors import LabError
 from lab.evaluation.metrics import cited as cited_passages
+from lab.evaluation.metrics import repeats
 from pages.ui import resources
 
 
@@ -79,7 +80,14 @@ def show_answers(answers, gold: str | None = None, key: str = "answers") -> None
             if answer.error:
                 st.error(f"Could not run: {as_text(answer.error)}")
                 continue
-            st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
+            looped = repeats(answer.text)
+            if looped:  # a loop is not an answer: say so, keep what it wrote one click away
+                st.warning(f"No answer: the model looped on \"{as_text(looped, one_line=True)}\" (repetition at "
+                           "greedy decoding). A run counts such answers per path in its warnings.")
+                with st.expander("What it wrote"):
+                    st.code(answer.text, language=None, wrap_lines=True)
+            else:
+                st.code(answer.text or "(empty answer)", language=None, wrap_lines=True)
             cited = cited_passages(answer.text)
             if cited:
                 st.caption("Cites: " + "; ".join(
