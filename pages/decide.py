@@ -61,7 +61,7 @@ else:
     st.info("No runs yet: every claim below is not measured yet. Run a golden set on the Compare page.")
 summary = summarize(records)
 claims = measured_claims(summary, records)
-recommendation = recommend(answers)
+recommendation = recommend(answers, claims)
 
 # 2. Recommendation -----------------------------------------------------------------------------------------------
 st.subheader("2. Recommendation")

@@ -218,3 +218,22 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted and not result.failed
+
+
+@pytest.mark.parametrize("supported, approach", [
+    ((), "prompt"), (("rag_accuracy",), "rag"), (("rag_accuracy", "hybrid_format"), "hybrid"),
+    (("finetune_format",), "fine-tune"), (("hybrid_format",), "prompt")])
+def test_with_no_need_stated_the_headline_follows_the_measured_claims(supported, approach):
+    from lab.decision.decide import (CLAIMS, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Claim, WizardAnswers,
+                                     recommend)
+
+    claims = [Claim(cid, text, "", a, b, metric, expect, SUPPORTED if cid in supported else INCONCLUSIVE,
+                    detail=f"{a} - {b}") for cid, text, _, a, b, metric, expect in CLAIMS]
+    rec = recommend(WizardAnswers(), claims)
+    assert rec.approach == approach and rec.reasons[0].startswith("No need is stated")
+    assert ("Neither retrieval nor the adapter" in " ".join(rec.reasons)) == (approach == "prompt")
+    # a stated need, or a run that measured nothing, keeps the guide's framework
+    assert recommend(WizardAnswers(not_sure=True), claims).approach == "prompt"
+    assert recommend(WizardAnswers(knowledge=True), claims).approach == "rag"
+    unmeasured = [Claim(c.id, c.text, "", c.a, c.b, c.metric, c.expect, NOT_MEASURED) for c in claims]
+    assert recommend(WizardAnswers(), unmeasured).reasons[0].startswith("No external data")

@@ -125,7 +125,9 @@ def test_cli_report_writes_the_brief_and_prints_json(runs, tmp_path, capsys):
     assert document == {"run_id": run_id, "out": str(out), "bytes": out.stat().st_size}
     html = out.read_text()
     assert "$ / month at 5,000" in html and "Only 12 questions" in html
-    assert "Needs not stated" in html and "Decision brief: Prompt engineering first" in html
+    # no need stated: the headline follows the run, where rag beats prompt (not the wizard's default)
+    assert "Needs not stated" in html and "Decision brief: RAG" in html
+    assert "No need is stated in the wizard: this follows what your run measured." in html
     assert not list(out.parent.glob("*.partial")), "written atomically"
 
 
@@ -184,9 +186,11 @@ def test_decide_page_cites_the_run_and_follows_the_wizard(runs):
     claims = table(at, "claim", 1)  # every claim (the first table holds those the recommendation cites)
     assert len(claims) == len(CLAIM_IDS) == 9
     assert "supported" in set(claims["verdict"]) and "not measured" in set(claims["verdict"])
-    assert at.success[0].value == "**Prompt engineering first**"
+    assert at.success[0].value == "**RAG**", "no need stated: the run's measurements decide the headline"
+    assert any("No need is stated in the wizard" in m.value for m in at.markdown)
     at.radio(key="decide_knowledge").set_value("Yes").run()
     assert at.success[0].value == "**RAG**"
+    assert not any("No need is stated" in m.value for m in at.markdown)
     evidence = table(at, "claim")
     assert evidence.iloc[0]["claim"] == "RAG raises accuracy over prompt-only"
     assert evidence.iloc[0]["verdict"] == "supported" and "95% CI [" in evidence.iloc[0, 2]

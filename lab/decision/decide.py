@@ -105,8 +105,20 @@ CLAIMS = (
 CLAIM_IDS = tuple(c[0] for c in CLAIMS)
 
 
-def recommend(answers: WizardAnswers) -> Recommendation:
-    """The guide's framework applied to the answers; caveats say what to measure before trusting it."""
+def stated(answers: WizardAnswers | None) -> bool:
+    """Whether the wizard says anything: stated(WizardAnswers()) -> False."""
+    from dataclasses import astuple
+
+    return answers is not None and any(astuple(answers))
+
+
+def recommend(answers: WizardAnswers | None, claims: Sequence[Claim] = ()) -> Recommendation:
+    """The guide's framework applied to the answers; caveats say what to measure before trusting it. With no need
+    stated and a run's `claims` measured, the headline follows what the run measured instead
+    (`from_measurements`)."""
+    if not stated(answers) and any(c.verdict != NOT_MEASURED for c in claims):
+        return from_measurements(claims)
+    answers = answers or WizardAnswers()
     knowledge = answers.knowledge or answers.citations
     reasons, caveats = [], []
     if answers.not_sure or not (knowledge or answers.behaviour):
@@ -150,6 +162,43 @@ def recommend(answers: WizardAnswers) -> Recommendation:
                        "priced from your run.")
     caveats.append(QUOTES["golden_set"])
     return Recommendation(approach, APPROACHES[approach], reasons, caveats, list(dict.fromkeys(claims)))
+
+
+def from_measurements(claims: Sequence[Claim]) -> Recommendation:
+    """The approach a run's measured claims point to when no need is stated: retrieval that beats prompting, plus
+    fine-tuning where the run shows the adapter adds the format on top of it; fine-tuning alone where only the
+    format gain is measured; otherwise prompting first, saying why.
+
+    >>> from lab.evaluation.stats import Estimate
+    >>> gain = dict(verdict=SUPPORTED, effect=Estimate(0.3, 0.1, 0.5, 40), detail="rag - prompt = +0.30")
+    >>> rec = from_measurements([Claim("rag_accuracy", "RAG raises accuracy over prompt-only", "", "rag", "prompt",
+    ...                                "correct", "gain", **gain)])
+    >>> rec.approach, rec.reasons[0]
+    ('rag', 'No need is stated in the wizard: this follows what your run measured.')
+    """
+    by_id = {c.id: c for c in claims}
+
+    def holds(cid: str) -> bool:
+        return cid in by_id and by_id[cid].verdict == SUPPORTED
+
+    retrieval = holds("rag_accuracy")
+    if retrieval and holds("hybrid_format"):
+        approach, ids = "hybrid", ["rag_accuracy", "hybrid_format", "hybrid_accuracy"]
+    elif retrieval:
+        approach, ids = "rag", ["rag_accuracy", "hybrid_retrieval", "agentic_accuracy"]
+    elif holds("finetune_format"):
+        approach, ids = "fine-tune", ["finetune_format", "finetune_no_knowledge", "rag_accuracy"]
+    else:
+        approach, ids = "prompt", ["rag_accuracy", "finetune_format"]
+    reasons = ["No need is stated in the wizard: this follows what your run measured."]
+    reasons += [f"{by_id[i].text}: {by_id[i].verdict} ({by_id[i].detail})" for i in ids
+                if i in by_id and by_id[i].verdict != NOT_MEASURED]
+    if approach == "prompt":
+        reasons.append("Neither retrieval nor the adapter measured a separable gain over prompting on this run.")
+    reasons.append(BOTTOM_LINE[approach])
+    caveats = ["Answer the wizard above: your needs (facts from your data, a format, citations, latency, volume) "
+               "decide the approach; the measurements then say whether it delivers.", QUOTES["golden_set"]]
+    return Recommendation(approach, APPROACHES[approach], reasons, caveats, ids)
 
 
 def _flip(test: PairTest) -> PairTest:

@@ -95,7 +95,8 @@ def brief_parts(run, records: list[AnswerRecord], answers: WizardAnswers | None 
     inputs = inputs or OwnershipInputs(volume=volume, train_hours=training.seconds / 3600 if training else 0.0,
                                        index_hours=index.seconds / 3600 if index else 0.0)
     costs = path_costs({p.path: p.cost_usd for p in summary.paths}, inputs)
-    return BriefParts(run, records, summary, measured_claims(summary, records), recommend(answers or WizardAnswers()),
+    claims = measured_claims(summary, records)
+    return BriefParts(run, records, summary, claims, recommend(answers, claims),
                       answers, table, inputs, costs, training, index)
 
 
