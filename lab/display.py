@@ -28,3 +28,22 @@ def as_text(value: object, one_line: bool = False) -> str:
     """`value` as Markdown that displays as exactly its text; `one_line` folds line breaks (for labels)."""
     text = " ".join(str(value).split()) if one_line else "\n".join(line.strip() for line in str(value).splitlines())
     return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(ZERO_WIDTH_SPACE, text))
+
+
+def count(n: int, word: str, many: str | None = None) -> str:
+    """A number and its noun, singular for one: count(1, "question"), count(3, "question") -> '1 question',
+    '3 questions'; count(2, "chunk", "chunks") -> '2 chunks'.
+
+    >>> count(1, "question"), count(0, "answer"), count(1_234, "chunk")
+    ('1 question', '0 answers', '1,234 chunks')
+    """
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """A signed number that never reads -0.00: signed(-0.0001) -> '+0.00', signed(0.25) -> '+0.25'.
+
+    >>> signed(-0.0001), signed(0.25), signed(-0.1234, 3)
+    ('+0.00', '+0.25', '-0.123')
+    """
+    return f"{round(value, digits) + 0.0:+.{digits}f}"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lab.config import SEARCH_K
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.errors import LabError
 from pages.sections import ingest_view
 from pages.ui import frame, resources, state
@@ -103,12 +103,12 @@ if "retrieval_eval_results" in st.session_state:
 
 st.header("Browse")
 info = store.info(collection)
-st.caption(f"{info.name}: {info.chunks} chunks, embedder {info.embedder}, {info.chunking}")
+st.caption(f"{info.name}: {count(info.chunks, 'chunk')}, embedder {info.embedder}, {info.chunking}")
 sources = sorted(store.source_hashes(collection))
 picked = st.selectbox("Document", sources, key="browse_source")
 if picked:
     chunks = sorted(store.chunks(collection, picked), key=lambda c: c["meta"].get("start", 0))
-    st.caption(f"{len(chunks)} chunks")
+    st.caption(count(len(chunks), "chunk"))
     for chunk in chunks:
         meta = chunk["meta"]
         where = f"page {meta['page']}" if meta.get("page") else meta.get("heading") or ""

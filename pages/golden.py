@@ -4,7 +4,7 @@ search; draft questions with a model and review them; coverage; the chunk-size s
 import streamlit as st
 
 from lab.errors import LabError
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.evaluation.golden_store import GoldenStore
 from pages.sections import golden_builder, sweep_view
 from pages.ui import frame, resources, state
@@ -69,7 +69,7 @@ if upload is not None:
         try:
             saved = import_set(golden, resources.store(), name.strip(), upload.name, data, mapping,
                                tied.strip() or None)
-            st.success(f"Imported {len(saved.questions)} questions as {saved.label}.")
+            st.success(f"Imported {count(len(saved.questions), 'question')} as {saved.label}.")
         except LabError as exc:
             st.error(str(exc))
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
-from lab.display import as_text
+from lab.display import as_text, signed
 from lab.errors import LabError
 from pages.sections import decision_view
 from pages.ui import frame, resources, state, widgets
@@ -87,7 +87,7 @@ def _batch_results(run_id: str, polling: bool = False) -> None:
                   for p in summary.paths if "correct" in p.quality], hide_index=True, key="demo_batch_table")
     for t in summary.pairs:
         verdict = "separable" if t.separable else "not separable with this few questions"
-        st.caption(f"{t.a} − {t.b}: {t.diff.mean:+.2f} [{t.diff.low:+.2f}, {t.diff.high:+.2f}], p = {t.p_value:.3f}: "
+        st.caption(f"{t.a} − {t.b}: {signed(t.diff.mean)} [{signed(t.diff.low)}, {signed(t.diff.high)}], p = {t.p_value:.3f}: "
                    f"{verdict}.")
     widgets.link_to("pages/compare.py", "Run all the golden questions on the Compare page", icon=":material/play_arrow:")
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lab.decision import charts
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.errors import LabError
 from lab.evaluation.costs import reprice
 from lab.evaluation.injection import injection_report
@@ -30,7 +30,7 @@ records = resources.run_store().answers(run.run_id)
 if run.status != "done":
     st.warning(f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")
 if run.status in ("interrupted", "failed", "cancelled") and st.button(
-        f"Resume: ask the {run.total - run.done} answers left", key="results_resume",
+        f"Resume: ask the {count(run.total - run.done, 'answer')} left", key="results_resume",
         help="With the run's own settings and questions; nothing already answered is asked again."):
     try:
         state.resume_compare(run.run_id)

@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lab.display import count
 from lab.cli.common import Parents, add_endpoint, emit, utf8_text
 from lab.errors import InputError
 
@@ -26,7 +27,7 @@ def cmd_list(args) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     document = {"golden_sets": [{"name": i.name, "collection": i.collection, "fingerprint": i.fingerprint,
                                  "builtin": i.builtin, "versions": [asdict(v) for v in i.versions]} for i in infos]}
-    emit(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{i.latest.questions} questions\t"
+    emit(args, document, "\n".join(f"{i.name}\tv{i.latest.version}\t{count(i.latest.questions, 'question')}\t"
                                       f"collection {i.collection}\t{i.latest.created}" for i in infos) or "(none)")
     return 0
 
@@ -75,7 +76,7 @@ def cmd_import(args) -> int:
         print(f"columns: {', '.join(csv_header(text))}; mapping: "
               f"{', '.join(f'{k} <- {v}' for k, v in mapping.items())}", file=sys.stderr)
     gs = import_set(golden, res.store(), args.name or path.stem, path.name, data, mapping, args.collection)
-    emit(args, {**gs.manifest(), "mapping": mapping}, f"imported {len(gs.questions)} questions as {gs.label}")
+    emit(args, {**gs.manifest(), "mapping": mapping}, f"imported {count(len(gs.questions), 'question')} as {gs.label}")
     return 0
 
 
@@ -89,7 +90,7 @@ def cmd_export(args) -> int:
         sys.stdout.write(text)
         return 0
     Path(args.out).write_text(text, encoding="utf-8")
-    emit(args, {**gs.manifest(), "out": args.out}, f"{gs.label}: {len(gs.questions)} questions -> {args.out}")
+    emit(args, {**gs.manifest(), "out": args.out}, f"{gs.label}: {count(len(gs.questions), 'question')} -> {args.out}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
+from lab.display import count
 from lab.cli.common import Parents, add_endpoint, emit, golden_set, settings_of, utf8_text
 from lab.config import BatchConfig
 from lab.errors import InputError, LabError
@@ -72,7 +73,7 @@ def _summary_text(document: dict) -> str:
 
     lines += [describe(path, rates) for path, rates in (document.get("agentic") or {}).items()]
     if document.get("attribution"):
-        lines += [f"2x2 ({document['attribution']['n']} questions): {v}"
+        lines += [f"2x2 ({count(document['attribution']['n'], 'question')}): {v}"
                   for v in document["attribution"]["verdicts"].values()]
     return "\n".join(lines + [f"warning: {w}" for w in document["warnings"]])
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lab.display import signed
 from lab.evaluation.stats import Estimate, mean_ci
 
 CELLS = ("prompt", "retrieval", "finetuned", "hybrid")
@@ -45,10 +46,10 @@ class Attribution:
             if e.n == 0:
                 return f"{what}: not measured"
             if e.low > 0:
-                return f"{what} helps: {e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
+                return f"{what} helps: {signed(e.mean)} [{signed(e.low)}, {signed(e.high)}]"
             if e.high < 0:
-                return f"{what} hurts: {e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
-            return f"{what}: no separable effect, {e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
+                return f"{what} hurts: {signed(e.mean)} [{signed(e.low)}, {signed(e.high)}]"
+            return f"{what}: no separable effect, {signed(e.mean)} [{signed(e.low)}, {signed(e.high)}]"
 
         i = self.interaction
         if i.n and i.low > 0:
@@ -58,7 +59,7 @@ class Attribution:
         else:
             together = "their gains add up: no separable interaction"
         return {"retrieval": effect(self.retrieval, "retrieval"), "finetuning": effect(self.finetuning, "the adapter"),
-                "interaction": f"{together}, {i.mean:+.2f} [{i.low:+.2f}, {i.high:+.2f}]" if i.n else
+                "interaction": f"{together}, {signed(i.mean)} [{signed(i.low)}, {signed(i.high)}]" if i.n else
                 "interaction: not measured"}
 
     def to_dict(self) -> dict:

@@ -22,6 +22,8 @@ are equivalent within the difference the user cares about: more questions cannot
 from __future__ import annotations
 
 import math
+
+from lab.display import signed
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -89,7 +91,7 @@ class PairState:
     def text(self) -> str:
         said = {"a better": f"{self.a} is better", "b better": f"{self.b} is better",
                 "equivalent": "equivalent within the margin", "undecided": "not decided yet"}[self.verdict]
-        return (f"{self.a} − {self.b}: {self.mean:+.2f}, anytime 95% interval [{self.low:+.2f}, {self.high:+.2f}] "
+        return (f"{self.a} − {self.b}: {signed(self.mean)}, anytime 95% interval [{signed(self.low)}, {signed(self.high)}] "
                 f"after {self.n} question{'s' if self.n != 1 else ''}: {said}")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lab.display import signed  # noqa: F401 - read from here by the pages
 from lab.evaluation.metrics import repeats
 from lab.evaluation.record import AnswerRecord
 from lab.evaluation.stats import Estimate, PairTest, compare_pair, holm, mean_ci
@@ -141,7 +142,7 @@ def pair_rows(summary: RunSummary, label: str) -> list[dict]:
     rows = []
     for t in summary.pairs:
         row = {"a": t.a, "b": t.b, f"mean {label} difference (a - b)": round(t.diff.mean, 3) + 0.0,
-               "95% CI": f"[{t.diff.low:+.2f}, {t.diff.high:+.2f}]", "p": round(t.p_value, 4)}
+               "95% CI": f"[{signed(t.diff.low)}, {signed(t.diff.high)}]", "p": round(t.p_value, 4)}
         if t.p_holm is not None:
             row["p (Holm)"] = round(t.p_holm, 4)
         row.update({"W/T/L": f"{t.wins}/{t.ties}/{t.losses}", "separable": t.separable})
@@ -151,6 +152,3 @@ def pair_rows(summary: RunSummary, label: str) -> list[dict]:
     return rows
 
 
-def signed(value: float, digits: int = 2) -> str:
-    """A signed number that never reads -0.00: signed(-0.0001) -> '+0.00', signed(0.25) -> '+0.25'."""
-    return f"{round(value, digits) + 0.0:+.{digits}f}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from lab.display import signed
 from lab.config import ChunkConfig
 from lab.corpus.parsed_cache import load_parsed
 from lab.errors import InputError
@@ -127,7 +128,7 @@ def verdicts(settings: Sequence[SweepSetting], metric: str = "mrr") -> list[str]
                 continue
             ids = sorted(set(values[best]) & set(values[other]))
             test = compare_pair([values[best][i] for i in ids], [values[other][i] for i in ids], best, other)
-            parts.append(f"vs {other} {test.diff.mean:+.3f} [{test.diff.low:+.3f}, {test.diff.high:+.3f}]")
+            parts.append(f"vs {other} {signed(test.diff.mean, 3)} [{signed(test.diff.low, 3)}, {signed(test.diff.high, 3)}]")
             separable.append(test.separable)
         if not parts:
             lines.append(f"{mode}: only one setting ({best}), {metric} {means[best]:.3f}.")

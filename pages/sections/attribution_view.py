@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab.decision.charts import LABELS, attribution_chart
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.evaluation.attribution import attribute_records
 
 
@@ -24,6 +24,6 @@ def draw(records, metric: str) -> None:
     with right:
         for text in attribution.verdicts().values():
             st.markdown(f"- {as_text(text)}")
-        st.caption(f"{attribution.n} questions with all four cells; {LABELS[metric]}; retrieval cell: "
+        st.caption(f"{count(attribution.n, 'question')} with all four cells; {LABELS[metric]}; retrieval cell: "
                    f"{attribution.retrieval_path}. Effects are averaged over the other factor; the interaction is "
                    "(hybrid - finetuned) - (retrieval - prompt); 95% paired bootstrap CIs over questions.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lab.display import count
 from lab.errors import LabError
 
 
@@ -24,7 +25,7 @@ def pick(key: str, collection: str | None = None, label: str = "Golden set"):
     if not infos:
         st.info("No golden set yet: build or import one on the Golden sets page.")
         return None
-    labels = {f"{i.name}@v{i.latest.version} ({i.latest.questions} questions, collection {i.collection or '-'})": i
+    labels = {f"{i.name}@v{i.latest.version} ({count(i.latest.questions, 'question')}, collection {i.collection or '-'})": i
               for i in infos}
     names = list(labels)
     default = next((n for n, i in enumerate(labels.values()) if i.collection == collection), 0)

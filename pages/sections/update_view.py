@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab.corpus.parsing import SUPPORTED
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.errors import LabError
 from lab.experiments import update_demo
 from pages.ui import resources, state
@@ -22,7 +22,7 @@ def _update_sets(collection: str) -> dict[str, object]:
         if info.collection == collection:
             chosen = store.get(info.name)
             if chosen.questions and all(q.answer_before_update for q in chosen.questions):
-                found[f"{chosen.label} ({len(chosen.questions)} questions)"] = chosen
+                found[f"{chosen.label} ({count(len(chosen.questions), 'question')})"] = chosen
     return found
 
 
@@ -57,7 +57,7 @@ def _undo(collection: str, sources: list[str], key: str) -> None:
                  key=key):
         try:
             removed = update_demo.undo_update(resources.store(), collection, sources)
-            st.success(f"Removed {removed} chunks: {collection} is as it was before the demo.")
+            st.success(f"Removed {count(removed, 'chunk')}: {collection} is as it was before the demo.")
         except LabError as exc:
             st.error(as_text(exc))
 
