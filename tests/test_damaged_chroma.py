@@ -110,3 +110,26 @@ def test_the_corpus_page_offers_the_rebuild_and_it_works(tmp_path, monkeypatch):
     assert not [e.value for e in at.error if "damaged" in e.value], [e.value for e in at.error]
     assert any("Rebuilt 1 collection" in s.value for s in at.success), [s.value for s in at.success]
     assert _lab(env, "collections")["collections"][0]["name"] == "mine"
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_database_a_killed_writer_left_mid_transaction_is_sound_not_damaged(tmp_path, journal):
+    """A writer killed inside a transaction leaves a hot journal (or WAL): reading the file then needs a rollback,
+    which a read-only connection cannot do ("attempt to write a readonly database"). That is a sound database, not
+    a damaged one: the check rolls it back as Chroma's own open would, and keeps the committed rows."""
+    import sqlite3
+
+    from lab.index.chroma_client import probe
+
+    path = tmp_path / "chroma.sqlite3"
+    writer = (f"import os, sqlite3\n"
+              f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+              f"db.execute('pragma journal_mode={journal}'); db.execute('pragma cache_size=1')\n"
+              "db.execute('create table t (x text)'); db.execute(\"insert into t values ('kept')\")\n"
+              "db.execute('begin'); db.executemany('insert into t values (?)', [('x' * 500,)] * 2000)\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", writer], check=True)
+    assert any(p.name.endswith(("-journal", "-wal")) for p in tmp_path.iterdir()), "the writer left its journal"
+    probe(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("select count(*) from t").fetchone()[0] == 1

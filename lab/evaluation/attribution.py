@@ -57,7 +57,7 @@ class Attribution:
         elif i.n and i.high < 0:
             together = "together they do less than the sum of their parts (they get in each other's way)"
         else:
-            together = "their gains add up: no separable interaction"
+            together = "no separable interaction: the two effects add up"
         return {"retrieval": effect(self.retrieval, "retrieval"), "finetuning": effect(self.finetuning, "the adapter"),
                 "interaction": f"{together}, {signed(i.mean)} [{signed(i.low)}, {signed(i.high)}]" if i.n else
                 "interaction: not measured"}

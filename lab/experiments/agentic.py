@@ -135,7 +135,10 @@ def describe(path: str, rates: dict) -> str:
     ...     "needs_corpus": {"n": 10, "rate": 0.8, "low": 0.49, "high": 0.94},
     ...     "general": {"n": 10, "rate": 0.2, "low": 0.06, "high": 0.51},
     ...     "hit_at_k": {"mean": 0.75, "low": 0.38, "high": 1.0, "n": 8}, "decide_ms_mean": 410.0, "steps_mean": 1.6})
-    'agentic-rag searched on 50% of 20 questions [30%, 70%]: 80% of the 10 whose gold needs the corpus [49%, 94%], 20% of the 10 general ones [6%, 51%]; its own queries found a gold source in 75% [38%, 100%] of its searches; deciding took 410 ms and 1.6 steps a question'
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'agentic-rag searched on 50% of 20 questions [30%, 70%]: 80% of the 10 whose gold needs the corpus [49%, 94%],
+    20% of the 10 general ones [6%, 51%]; its own queries found a gold source in 75% [38%, 100%] of its searches;
+    deciding took 410 ms and 1.6 steps a question'
     """
     every, needed, general = rates["all"], rates["needs_corpus"], rates["general"]
     if not every["n"]:

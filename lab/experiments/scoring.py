@@ -34,7 +34,7 @@ def score(answer: Answer, question: GoldenQuestion, table: PriceTable, fmt: Answ
         tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, tokens_estimated=answer.tokens_estimated,
         model=answer.model, adapter=answer.adapter, error=answer.error,
         chunks=[RetrievedChunk.from_hit(h) for h in answer.hits], messages=answer.messages,
-        agent={**answer.agent, "needs_corpus": bool(question.sources)} if answer.agent else None)
+        agent={**answer.agent, "needs_corpus": bool(question.sources or question.passages)} if answer.agent else None)
     if answer.error is None:
         record.correct = 1.0 if metrics.is_correct(content, question.answer, question.aliases) else 0.0
         record.correct_strict = record.correct and (

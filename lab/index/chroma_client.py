@@ -27,11 +27,23 @@ def probe(path: Path) -> None:
     key = (str(path), info.st_size, info.st_mtime_ns)
     if key in _CHECKED:
         return
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
-        found = db.execute("pragma quick_check(1)").fetchone()
+    try:
+        found = _quick_check(path, "ro")
+    except sqlite3.OperationalError as exc:  # a hot journal left by a killed writer: reading it needs a rollback,
+        if "readonly" not in str(exc):       # which only a writable connection may do (as Chroma's own open does)
+            raise
+        found = _quick_check(path, "rw")
     if not found or found[0] != "ok":
         raise sqlite3.DatabaseError(f"integrity check: {found[0] if found else 'no answer'}")
     _CHECKED.add(key)
+
+
+def _quick_check(path: Path, mode: str):
+    db = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=30)
+    try:
+        return db.execute("pragma quick_check(1)").fetchone()
+    finally:
+        db.close()
 
 
 def client(host: str | None = None):
