@@ -60,15 +60,21 @@ if upload is not None:
                                     key=f"golden_map_{field}")
             if pick != "(none)":
                 mapping[field] = pick
+    from lab.experiments.golden_sets import IMPORT_MODES, import_set
+
     left, right = st.columns(2)
     name = left.text_input("Save as", value=upload.name.rsplit(".", 1)[0], key="golden_import_name")
-    tied = right.text_input("Collection it belongs to", value=collection or "", key="golden_import_collection")
-    if st.button("Import", key="golden_import", type="primary"):
-        from lab.experiments.golden_sets import import_set
-
+    tied = right.text_input("Collection it belongs to", value=collection or "",  # follows the active collection
+                            key=f"golden_import_collection_{collection}")
+    mode = None
+    if name.strip() and golden.exists(name.strip()):  # never replace questions without asking
+        mode = st.radio(f"{name.strip()} already exists: the import should", list(IMPORT_MODES), index=None,
+                        format_func=IMPORT_MODES.get, key="golden_import_mode")
+    if st.button("Import", key="golden_import", type="primary",
+                 disabled=bool(name.strip()) and golden.exists(name.strip()) and mode is None):
         try:
             saved = import_set(golden, resources.store(), name.strip(), upload.name, data, mapping,
-                               tied.strip() or None)
+                               tied.strip() or None, mode)
             st.success(f"Imported {count(len(saved.questions), 'question')} as {saved.label}.")
         except LabError as exc:
             st.error(str(exc))

@@ -141,3 +141,17 @@ def test_blind_mode_steps_through_a_finished_batch_run(fake_app, fake_generator)
     assert RunStore().votes(run_id, "s1") == {blind.blind_order(["prompt", "finetuned"], f"{run_id}:s1")[0]: 1}
     at.button(key="blind_prev").click().run()
     assert at.selectbox(key="blind_question").value == "s0"
+
+
+def test_blind_mode_takes_an_agentic_path_and_stores_its_decisions(fake_app):
+    at = _page(collection=fake_app)
+    at.multiselect(key="paths").set_value(["rag", "agentic-rag"])
+    at.selectbox(key="golden_pick").select_index(1)
+    at.toggle(key="blind_mode").set_value(True)
+    at.button(key="ask").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception or at.error]
+    run_id, _ = at.session_state["blind_current"]
+    assert [h.value for h in at.subheader] == ["Answer A", "Answer B"]
+    assert "agentic" not in _visible_text(at)
+    stored = {r.path: r for r in RunStore().answers(run_id)}
+    assert stored["agentic-rag"].agent["steps"] >= 1 and stored["rag"].agent is None

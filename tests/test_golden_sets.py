@@ -45,9 +45,38 @@ def test_the_sample_set_is_one_set_among_others(golden):
     assert SAMPLE_SET in golden.names() and golden.info(SAMPLE_SET).builtin
     sample = golden.get(SAMPLE_SET)
     assert sample.version == 1 and len(sample.questions) >= 80 and sample.collection == "sample"
-    golden.save(SAMPLE_SET, sample.questions[:3], note="edited")
-    assert [v.version for v in golden.info(SAMPLE_SET).versions] == [1, 2]
-    assert golden.get(SAMPLE_SET, 1).questions == sample.questions  # the original is kept as version 1
+    # the built-in set cannot be changed: edits make a new set, and the sample set stays as shipped
+    with pytest.raises(InputError, match="built-in sample set cannot be changed: save your edits under a new name"):
+        golden.save(SAMPLE_SET, sample.questions[:3], note="edited")
+    assert [v.version for v in golden.info(SAMPLE_SET).versions] == [1] and golden.info(SAMPLE_SET).builtin
+    mine = golden.save("sample-mine", sample.questions[:3], "sample", note="edited")
+    assert mine.version == 1 and golden.get(SAMPLE_SET).questions == sample.questions
+
+
+def test_importing_into_an_existing_set_appends_or_makes_a_new_version_as_asked(golden, tmp_path):
+    """Hand-written questions never vanish: an import into an existing name must say whether it appends to the
+    latest version or makes a new version of its own questions; every version stays readable."""
+    from lab.experiments.golden_sets import import_set
+
+    class NoStore:
+        def exists(self, name):
+            return False
+
+    def jsonl(*ids):
+        return "\n".join(f'{{"id": "{i}", "question": "Question {i}?", "answer": "A{i}"}}' for i in ids)
+
+    golden.save("hand", [GoldenQuestion("h1", "Written by hand?", "yes")], "c")
+    with pytest.raises(InputError, match="already exists: choose whether the import appends"):
+        import_set(golden, NoStore(), "hand", "more.jsonl", jsonl("q1", "q2"))
+    assert golden.info("hand").latest.version == 1
+    appended = import_set(golden, NoStore(), "hand", "more.jsonl", jsonl("q1", "h1"), mode="append")
+    assert [q.id for q in appended.questions] == ["h1", "q1", "h1-2"] and appended.version == 2
+    replaced = import_set(golden, NoStore(), "hand", "new.jsonl", jsonl("z1"), mode="new-version")
+    assert [q.id for q in replaced.questions] == ["z1"] and replaced.version == 3
+    assert [q.id for q in golden.get("hand", 1).questions] == ["h1"], "every version stays readable"
+    assert import_set(golden, NoStore(), "fresh", "f.jsonl", jsonl("a")).version == 1  # a new name needs no choice
+    with pytest.raises(InputError, match="mode"):
+        import_set(golden, NoStore(), "fresh", "f.jsonl", jsonl("a"), mode="merge")
 
 
 def test_jsonl_round_trip_keeps_passages_and_provenance():

@@ -229,6 +229,33 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     assert page.get_by_role("button", name="Delete", exact=True).is_disabled()  # the next one needs its own yes
 
 
+def test_importing_into_an_existing_golden_set_asks_and_keeps_every_version(app_url, lived_in, page, tmp_path):
+    """Import a set, import again under the same name: the page asks (append or a new version) before the button
+    works, and after "append" the hand-written questions are still there, every version listed."""
+    data, _ = lived_in
+    first, second = tmp_path / "hand.jsonl", tmp_path / "more.jsonl"
+    first.write_text(json.dumps({"id": "h1", "question": "Which licence is the GPL's third version?",
+                                 "answer": "GPL-3"}) + "\n")
+    second.write_text(json.dumps({"id": "m1", "question": "Which licence names the Mozilla Foundation?",
+                                  "answer": "MPL-2.0"}) + "\n")
+    page.goto(app_url)
+    settle(page)
+    go(page, "Golden sets")
+    for upload, expected in ((first, "hand@v1"), (second, "hand@v2")):
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(upload)])
+        settle(page)
+        fill(page, "Save as", "hand")
+        if upload == second:
+            assert page.get_by_role("button", name="Import", exact=True).is_disabled(), "it asks first"
+            page.get_by_text("add them to the latest version's questions").click()
+            settle(page)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text(f"as {expected}", exact=False).wait_for()
+        settle(page)
+    stored = [json.loads(line)["id"] for line in (data / "golden" / "hand" / "v0002.jsonl").read_text().splitlines()]
+    assert stored == ["h1", "m1"] and (data / "golden" / "hand" / "v0001.jsonl").is_file()
+
+
 def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(app_url, page):
     page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)

@@ -75,7 +75,8 @@ def cmd_import(args) -> int:
         mapping = mapping or guess_mapping(csv_header(text))
         print(f"columns: {', '.join(csv_header(text))}; mapping: "
               f"{', '.join(f'{k} <- {v}' for k, v in mapping.items())}", file=sys.stderr)
-    gs = import_set(golden, res.store(), args.name or path.stem, path.name, data, mapping, args.collection)
+    mode = "append" if args.append else "new-version" if args.new_version else None
+    gs = import_set(golden, res.store(), args.name or path.stem, path.name, data, mapping, args.collection, mode)
     emit(args, {**gs.manifest(), "mapping": mapping}, f"imported {count(len(gs.questions), 'question')} as {gs.label}")
     return 0
 
@@ -235,6 +236,11 @@ def register(sub, parents: Parents) -> None:
     p.add_argument("--name", default=None, help="golden set name (default: the file name without extension)")
     p.add_argument("--map", default=None, help="CSV column mapping FIELD=COLUMN,... (default: guessed from the "
                                                "header; fields: id, question, answer, aliases, sources, kind)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--append", action="store_true", help="into an existing set: add the questions to its latest "
+                                                           "version")
+    how.add_argument("--new-version", action="store_true", help="into an existing set: a new version holding only "
+                                                                "the imported questions")
     p.set_defaults(func=cmd_import)
     p = g.add_parser("export", parents=[common], help="write NAME[@vN] as JSONL")
     p.add_argument("name")

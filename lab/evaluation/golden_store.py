@@ -261,14 +261,14 @@ class GoldenStore:
               note: str) -> GoldenSet:
         if not questions:
             raise InputError(f"Golden set {name!r}: nothing to save (no questions).")
+        if name == SAMPLE_SET:
+            raise InputError(f"The built-in sample set cannot be changed: save your edits under a new name (e.g. "
+                             f"{SAMPLE_SET}-mine); runs and pickers keep reading the sample set as shipped.")
         ids = [q.id for q in questions]
         if len(set(ids)) != len(ids):
             raise InputError(f"Golden set {name!r}: question ids must be unique.")
         folder = self._folder(name)
         info = self.info(name) if self.exists(name) else None
-        if info is not None and info.builtin:  # first edit of the sample's set: keep the original as version 1
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(SAMPLE_GOLDEN, folder / "v0001.jsonl")
         folder.mkdir(parents=True, exist_ok=True)
         versions = list(info.versions) if info else []
         collection = collection if collection is not None else (info.collection if info else None)

@@ -23,11 +23,44 @@ def fingerprint_of(store, collection: str | None) -> str | None:
     return store.fingerprint(collection) if collection and store.exists(collection) else None
 
 
+IMPORT_MODES = {"append": "add them to the latest version's questions",
+                "new-version": "a new version holding only the imported questions (earlier versions stay)"}
+
+
 def import_set(golden: GoldenStore, store, name: str, filename: str, data: bytes | str,
-               mapping: dict[str, str] | None = None, collection: str | None = None) -> GoldenSet:
-    """Parse the whole file first (any bad line: nothing is stored), then store it as the next version."""
+               mapping: dict[str, str] | None = None, collection: str | None = None,
+               mode: str | None = None) -> GoldenSet:
+    """Parse the whole file first (any bad line: nothing is stored), then store it as the next version. Into an
+    existing set, `mode` must say how: "append" (the latest questions, then these; a repeated id gets a suffix) or
+    "new-version" (only these); either way every earlier version stays."""
+    if mode is not None and mode not in IMPORT_MODES:
+        raise InputError(f"Unknown import mode {mode!r}: choose {' or '.join(IMPORT_MODES)}.")
     questions = parse_file(filename, data, mapping)
-    return golden.save(name, questions, collection, fingerprint_of(store, collection), f"imported from {filename}")
+    with golden.writing(name):
+        if golden.exists(name) and mode is None:
+            raise InputError(f"Golden set {name!r} already exists: choose whether the import appends to its latest "
+                             "version or makes a new version of its own (--append or --new-version), or import "
+                             "under another name.")
+        if golden.exists(name) and mode == "append":
+            current = golden.get(name).questions
+            questions = list(current) + _unique_ids(questions, {q.id for q in current})
+        note = f"{'appended' if golden.exists(name) and mode == 'append' else 'imported'} from {filename}"
+        return golden.save(name, questions, collection, fingerprint_of(store, collection), note)
+
+
+def _unique_ids(questions: Sequence[GoldenQuestion], taken: set[str]) -> list[GoldenQuestion]:
+    """The questions with ids not in `taken` (h1 -> h1-2, h1-3, ...), in order."""
+    from dataclasses import replace
+
+    out = []
+    for q in questions:
+        qid, n = q.id, 1
+        while qid in taken:
+            n += 1
+            qid = f"{q.id}-{n}"
+        taken.add(qid)
+        out.append(replace(q, id=qid) if qid != q.id else q)
+    return out
 
 
 def add_questions(golden: GoldenStore, store, name: str, new: Sequence[GoldenQuestion], collection: str | None,

@@ -136,7 +136,11 @@ def _coverage(golden, collection: str, target: str) -> None:
 
 def draw(golden, collection: str) -> None:
     st.header(f"Build a golden set for {collection}")
-    target = st.text_input("Golden set to add to", value=collection, key="gb_target").strip()
+    from lab.evaluation.golden_store import SAMPLE_SET
+
+    default = f"{SAMPLE_SET}-mine" if collection == SAMPLE_SET else collection  # the shipped set is not edited
+    target = st.text_input("Golden set to add to", value=default, key=f"gb_target_{collection}",
+                           help="Follows the active collection; the built-in sample set cannot be changed.").strip()
     if not target:
         st.info("Name the golden set.")
         return
