@@ -288,3 +288,32 @@ def test_behaviour_set_splits_and_mixes_general_examples():
         build(questions)
     with pytest.raises(InputError, match="general examples"):
         build(questions, examples=["x"], share=0.1)
+
+
+def test_a_set_made_on_other_files_of_the_same_names_is_refused_by_content(tmp_path, store, fake_embedder):
+    """Two corpora that both hold a file named LICENSE (real licence texts, different ones): a set made on the
+    first names its gold document by content, so the second is refused as another corpus, not scored."""
+    from pathlib import Path
+
+    from lab.experiments.golden_sets import add_questions, evaluate_set
+    from lab.index.ingest import ingest
+    from lab.index.retrieval import bm25_index, retrievers_for
+
+    licences = Path("/usr/share/common-licenses")
+    for name, text in (("mit-like", "BSD"), ("copyleft", "GPL-3")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "LICENSE").write_text((licences / text).read_text())
+        if store.exists(name):
+            store.delete(name)
+        ingest([folder], name, fake_embedder, store)
+    golden = GoldenStore(tmp_path / "golden")
+    question = GoldenQuestion("q1", "Which licence text is this?", "BSD", [], ["LICENSE"])
+    saved = add_questions(golden, store, "bsd-set", [question], "mit-like", "written")
+    assert saved.documents == {"LICENSE": store.source_hashes("mit-like")["LICENSE"]}
+    own = retrievers_for(store, "mit-like", fake_embedder, bm25_index(store, "mit-like"))
+    results, _ = evaluate_set(own, store, "mit-like", golden.get("bsd-set"), k=1)
+    assert results and results[0].questions == 1
+    other = retrievers_for(store, "copyleft", fake_embedder, bm25_index(store, "copyleft"))
+    with pytest.raises(InputError, match=r"The question of bsd-set@v1 does not cite a file of collection 'copyleft' \(it cites LICENSE \(other content\)\): the set was made for another corpus"):
+        evaluate_set(other, store, "copyleft", golden.get("bsd-set"), k=1)

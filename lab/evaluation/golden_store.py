@@ -57,6 +57,7 @@ class GoldenVersion:
     note: str = ""
     collection: str | None = None
     fingerprint: str | None = None  # of the collection when this version was saved
+    documents: dict | None = None  # cited source -> sha256 of its content in that collection, when saved
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class GoldenSet:
     questions: list[GoldenQuestion]
     collection: str | None = None
     fingerprint: str | None = None
+    documents: dict | None = None  # the gold documents' contents when saved: source -> sha256
 
     @property
     def label(self) -> str:
@@ -226,7 +228,7 @@ class GoldenStore:
                                 f"{', '.join(str(v.version) for v in info.versions)}.")
         path = SAMPLE_GOLDEN if info.builtin else self._folder(name) / f"v{version:04d}.jsonl"
         chosen = next(v for v in info.versions if v.version == version)
-        return GoldenSet(name, version, load_golden(path), chosen.collection, chosen.fingerprint)
+        return GoldenSet(name, version, load_golden(path), chosen.collection, chosen.fingerprint, chosen.documents)
 
     @contextlib.contextmanager
     def writing(self, name: str):
@@ -250,15 +252,15 @@ class GoldenStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def save(self, name: str, questions: list[GoldenQuestion], collection: str | None = None,
-             fingerprint: str | None = None, note: str = "") -> GoldenSet:
+             fingerprint: str | None = None, note: str = "", documents: dict | None = None) -> GoldenSet:
         """Store `questions` as the next version of `name` (a new set when the name is new), under the set's writer
         lock. Refuses an empty set; the file is complete before the metadata names it, so a crash leaves the
         previous version."""
         with self.writing(name):
-            return self._save(name, questions, collection, fingerprint, note)
+            return self._save(name, questions, collection, fingerprint, note, documents)
 
     def _save(self, name: str, questions: list[GoldenQuestion], collection: str | None, fingerprint: str | None,
-              note: str) -> GoldenSet:
+              note: str, documents: dict | None = None) -> GoldenSet:
         if not questions:
             raise InputError(f"Golden set {name!r}: nothing to save (no questions).")
         if name == SAMPLE_SET:
@@ -278,9 +280,9 @@ class GoldenStore:
         path = folder / f"v{number:04d}.jsonl"
         write_text(path, text)
         versions.append(GoldenVersion(number, _now(), len(questions), hashlib.sha256(text.encode()).hexdigest()[:16],
-                                      note, collection, fingerprint))
+                                      note, collection, fingerprint, documents or None))
         self._write_meta(folder, name, collection, fingerprint, versions)
-        return GoldenSet(name, number, list(questions), collection, fingerprint)
+        return GoldenSet(name, number, list(questions), collection, fingerprint, documents or None)
 
     def delete(self, name: str) -> None:
         if self._meta(name) is None:

@@ -56,19 +56,42 @@ class SourceCheck:
                     "questions (Golden sets page) or add a 'sources' column with the document file names.")
         if self.matching == 0:
             shown = ", ".join(self.missing[:5]) + (f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else "")
-            return (f"None of the {self.with_sources} questions of {set_label} cites a file of collection "
-                    f"{collection!r} (it cites {shown}): the set was made for another corpus. Choose the golden set "
-                    "of this collection, or build one for it; scores against it would all be zero.")
+            some = "The question" if self.with_sources == 1 else f"None of the {self.with_sources} questions"
+            verb = "does not cite" if self.with_sources == 1 else "cites"
+            return (f"{some} of {set_label} {verb} a file of collection {collection!r} (it cites {shown}): the set "
+                    "was made for another corpus. Choose the golden set of this collection, or build one for it; "
+                    "scores against it would all be zero.")
         if self.matching < self.with_sources:
             return (f"{self.with_sources - self.matching} of {self.with_sources} questions cite only files that "
                     f"collection {collection!r} does not hold ({', '.join(self.missing[:5])}); they are left out.")
         return None
 
 
-def check_sources(questions: Sequence[GoldenQuestion], collection_sources: set[str]) -> SourceCheck:
+def check_sources(questions: Sequence[GoldenQuestion], collection_sources, documents: dict | None = None
+                  ) -> SourceCheck:
+    """How the questions' gold sources meet a collection: `collection_sources` maps its file names to their
+    content hashes (a set of names also works). Where the set recorded the content of a gold document when it was
+    saved (`documents`), a file of the same name but other content does not count as that document: two corpora
+    that both hold a faq.html are not one corpus.
+
+    >>> from lab.evaluation.golden import GoldenQuestion
+    >>> q = [GoldenQuestion("q1", "Q?", "A", sources=["faq.html"])]
+    >>> check_sources(q, {"faq.html": "aaa"}, {"faq.html": "aaa"}).matching, check_sources(q, {"faq.html": "bbb"},
+    ...     {"faq.html": "aaa"}).missing
+    (1, ['faq.html (other content)'])
+    """
+    hashes = collection_sources if isinstance(collection_sources, dict) else dict.fromkeys(collection_sources)
+    recorded = documents or {}
+
+    def held(source: str) -> bool:
+        if source not in hashes:
+            return False
+        return source not in recorded or hashes[source] is None or hashes[source] == recorded[source]
+
     cited = [q for q in questions if q.sources]
-    matching = [q for q in cited if set(q.sources) & collection_sources]
-    missing = sorted({s for q in cited for s in q.sources} - collection_sources)
+    matching = [q for q in cited if any(held(s) for s in q.sources)]
+    missing = sorted({s if s not in hashes else f"{s} (other content)" for q in cited for s in q.sources
+                      if not held(s)})
     return SourceCheck(len(questions), len(cited), len(matching), missing)
 
 

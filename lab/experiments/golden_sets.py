@@ -23,6 +23,16 @@ def fingerprint_of(store, collection: str | None) -> str | None:
     return store.fingerprint(collection) if collection and store.exists(collection) else None
 
 
+def documents_of(store, collection: str | None, questions: Sequence[GoldenQuestion]) -> dict | None:
+    """The content hashes of the gold documents the questions cite, as the collection holds them now (kept with
+    the version, so a later check knows a same-named file of other content from the one the set was made on)."""
+    if not collection or not store.exists(collection):
+        return None
+    hashes = store.source_hashes(collection)
+    cited = {s for q in questions for s in q.sources} | {p.source for q in questions for p in q.passages}
+    return {s: hashes[s] for s in sorted(cited) if s in hashes} or None
+
+
 IMPORT_MODES = {"append": "add them to the latest version's questions",
                 "new-version": "a new version holding only the imported questions (earlier versions stay)"}
 
@@ -45,7 +55,8 @@ def import_set(golden: GoldenStore, store, name: str, filename: str, data: bytes
             current = golden.get(name).questions
             questions = list(current) + _unique_ids(questions, {q.id for q in current})
         note = f"{'appended' if golden.exists(name) and mode == 'append' else 'imported'} from {filename}"
-        return golden.save(name, questions, collection, fingerprint_of(store, collection), note)
+        return golden.save(name, questions, collection, fingerprint_of(store, collection), note,
+                           documents_of(store, collection, questions))
 
 
 def _unique_ids(questions: Sequence[GoldenQuestion], taken: set[str]) -> list[GoldenQuestion]:
@@ -69,7 +80,9 @@ def add_questions(golden: GoldenStore, store, name: str, new: Sequence[GoldenQue
     set's writer lock: concurrent additions each land in a version, none overwritten."""
     with golden.writing(name):
         current = golden.get(name).questions if golden.exists(name) else []
-        return golden.save(name, list(current) + list(new), collection, fingerprint_of(store, collection), note)
+        questions = list(current) + list(new)
+        return golden.save(name, questions, collection, fingerprint_of(store, collection), note,
+                           documents_of(store, collection, questions))
 
 
 def draft_job(store, collection: str, generator, embedder=None, n: int = 20, seed: int = 0,
@@ -106,9 +119,10 @@ def review(golden: GoldenStore, store, name: str, accept: dict, reject: Sequence
     saved = None
     if len(questions) > len(current):
         info = golden.info(name) if golden.exists(name) else None
-        saved = golden.save(name, questions, collection or (info.collection if info else None),
-                            fingerprint_of(store, collection or (info.collection if info else None)),
-                            f"{len(questions) - len(current)} drafted question(s) accepted")
+        tied = collection or (info.collection if info else None)
+        saved = golden.save(name, questions, tied, fingerprint_of(store, tied),
+                            f"{len(questions) - len(current)} drafted question(s) accepted",
+                            documents_of(store, tied, questions))
     save_drafts(golden.drafts_path(name), reviewed)
     return saved
 
@@ -117,8 +131,9 @@ def evaluate_set(modes: dict, store, collection: str, golden_set: GoldenSet, k: 
                  progress=None) -> tuple[list[ModeScores], list[str]]:
     """Retrieval scores of a golden set on a collection, and notes; refuses, saying why, a set whose gold sources
     are not files of the collection (rather than showing zeros)."""
-    sources = set(store.source_hashes(collection))
-    check = check_sources(golden_set.questions, sources)
+    hashes = store.source_hashes(collection)
+    sources = set(hashes)
+    check = check_sources(golden_set.questions, hashes, golden_set.documents)
     message = check.message(collection, golden_set.label)
     if not check.ok:
         raise InputError(message)

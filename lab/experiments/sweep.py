@@ -179,8 +179,9 @@ class SweepJob(BackgroundJob):
     def work(self) -> None:
         from lab.index.ingest import ingest_documents
 
-        sources = set(self.store.source_hashes(self.collection))
-        check = check_sources(self.golden.questions, sources)
+        hashes = self.store.source_hashes(self.collection)
+        sources = set(hashes)
+        check = check_sources(self.golden.questions, hashes, self.golden.documents)
         message = check.message(self.collection, self.golden.label)
         if not check.ok:
             raise InputError(message)
