@@ -315,5 +315,6 @@ def test_a_set_made_on_other_files_of_the_same_names_is_refused_by_content(tmp_p
     results, _ = evaluate_set(own, store, "mit-like", golden.get("bsd-set"), k=1)
     assert results and results[0].questions == 1
     other = retrievers_for(store, "copyleft", fake_embedder, bm25_index(store, "copyleft"))
-    with pytest.raises(InputError, match=r"The question of bsd-set@v1 does not cite a file of collection 'copyleft' \(it cites LICENSE \(other content\)\): the set was made for another corpus"):
+    with pytest.raises(InputError, match=r"The question of bsd-set@v1 does not cite a file of collection 'copyleft' "
+                                         r"\(it cites LICENSE \(other content\)\): the set was made for another"):
         evaluate_set(other, store, "copyleft", golden.get("bsd-set"), k=1)
