@@ -140,3 +140,51 @@ def test_the_batch_tab_stops_a_run_once_its_pair_is_decided(fake_app, tmp_path, 
     at.run()
     assert any("stopping saved" in s.value for s in at.success), [s.value for s in at.success]
     assert any("rag is better" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_cancel_reads_cancelling_until_the_answer_in_progress_ends_and_keeps_what_was_stored(fake_app, monkeypatch):
+    """Cancel on the batch tab: the bar says "cancelling" at once (no second Cancel button), the run ends cancelled
+    with every stored answer kept and the count shown equal to what is stored."""
+    import threading
+    import time
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from lab.evaluation.golden import GoldenQuestion
+    from lab.evaluation.golden_store import GoldenStore
+    from lab.experiments.run_store import RunStore
+    from pages.ui import resources
+
+    gate = threading.Event()
+    fake = resources.generator()
+
+    class Held(type(fake)):
+        def generate(self, conversations, decoding, adapter=None, **kw):
+            gate.wait(30)  # the batch is generating when Cancel is pressed
+            return super().generate(conversations, decoding, adapter, **kw)
+
+    held = Held()
+    monkeypatch.setattr(resources, "generator", lambda name=None, backend="transformers": held)
+    GoldenStore().save("cancel-me", [GoldenQuestion(f"c{i}", f"Question {i}?", "x") for i in range(40)],
+                       collection=fake_app)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "compare.py"), default_timeout=60)
+    at.session_state["collection"] = fake_app
+    at.run()
+    at.multiselect(key="paths").set_value(["prompt"]).run()
+    chosen = next(o for o in at.selectbox(key="batch_golden").options if o.startswith("cancel-me@"))
+    at.selectbox(key="batch_golden").set_value(chosen).run()
+    at.number_input(key="batch_size").set_value(8).run()
+    at.button(key="batch_start").click().run()
+    run_id = at.session_state["batch_job"]
+    at.button(key=f"batch_cancel_{run_id}").click().run()
+    assert any("cancelling" in (p.text or "") for p in at.get("progress")), [p.text for p in at.get("progress")]
+    at.run()  # the next redraw (the page polls every 2 s)
+    assert not [b for b in at.button if b.key == f"batch_cancel_{run_id}"], "one cancel is enough"
+    assert any("cancelling" in (p.text or "") for p in at.get("progress"))
+    gate.set()
+    deadline = time.time() + 30
+    while RunStore().get(run_id).status == "running" and time.time() < deadline:
+        time.sleep(0.1)
+    record = RunStore().get(run_id)
+    assert record.status == "cancelled" and record.done == len(RunStore().answers(run_id)) < 40

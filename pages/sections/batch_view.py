@@ -89,20 +89,24 @@ def show_progress(polling: bool = False) -> None:
     for run in shown:
         job = resources.jobs().get(run.run_id)
         running = run.status == "running"
+        if running and job is not None and not job.cancelled and \
+                st.button("Cancel run", key=f"batch_cancel_{run.run_id}"):
+            job.cancel()
+        cancelling = running and job is not None and job.cancelled
+        status = "cancelling" if cancelling else run.status
         done, total = (job.progress.done, job.progress.total) if job is not None else (run.done, run.total)
-        eta = job.progress.eta_seconds if job is not None and running else None
+        eta = job.progress.eta_seconds if job is not None and running and not cancelling else None
         left = f", about {eta:.0f} s left" if eta is not None else ""
-        st.progress(min(done / max(total, 1), 1.0),
-                    text=f"Run {run.run_id}: {run.status}, {done}/{total} answers{left}")
+        st.progress(min(done / max(total, 1), 1.0), text=f"Run {run.run_id}: {status}, {done}/{total} answers{left}")
+        if cancelling:
+            st.caption("Cancelling: it stops as the answer being written ends; every answer stored so far is kept, "
+                       "and Resume on the Results page asks only the rest.")
         decision_view.live(job, run.run_id, resources.run_store())
         if run.status == "failed":
             st.error(f"The run failed: {as_text(run.error or (job.error if job else '') or 'no reason recorded')}")
-        if running and job is not None:
-            if st.button("Cancel run", key=f"batch_cancel_{run.run_id}"):
-                job.cancel()
-        elif running:
+        if running and job is None:
             st.caption("Started by another process (the command line?): it can be cancelled there.")
-        else:
+        elif not running:
             widgets.link_to("pages/results.py", "See the results", icon=":material/bar_chart:")
 
 
