@@ -138,7 +138,5 @@ def brief() -> str:
     return brief_for_run(run, records, st.session_state.get("decide_answers"), price_table, volume=int(volume))
 
 
-c.download_button("Download the brief (HTML)", brief, f"{run.run_id}-brief.html", "text/html",
-                  key="download_brief", on_click="ignore",
-                  help="One self-contained HTML file (charts embedded, opens offline); answer the wizard on "
-                       "the Decide page first to include your needs.")
+widgets.brief_download("results_brief", run.run_id,
+                       (st.session_state.get("decide_answers"), price_table, int(volume)), brief, where=c)

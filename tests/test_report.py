@@ -202,15 +202,25 @@ def test_decide_page_cites_the_run_and_follows_the_wizard(runs):
     assert len(table(at, "break-even")) == 3 and len(table(at, "one-off")) == 3 and at.get("plotly_chart")
     at.number_input(key="tco_index_hours").set_value(2.0).run()
     assert set(table(at, "one-off")["one-off"]) == {"none", "index build $0.20", "training $0.00"}  # 2 h x $0.1008
+    at.button(key="decide_brief_build").click().run()
+    assert not at.exception
     assert any(b.proto.label == "Download the brief (HTML)" for b in at.get("download_button"))
 
 
 @pytest.mark.usefixtures("show_error_details")
-def test_results_page_offers_the_brief(runs):
+def test_results_page_builds_the_brief_then_hands_over_the_kept_bytes(runs):
+    """Two steps: the brief is built on a click and kept for the run, so the download cannot come back empty after
+    the page redraws; other inputs (another volume) build it again."""
     synthetic_run(runs)
     at = page("pages/results.py")
     labels = {b.proto.label for b in at.get("download_button")}
-    assert "Download the brief (HTML)" in labels and "Download per-question CSV" in labels
+    assert "Download per-question CSV" in labels and "Download the brief (HTML)" not in labels
+    at.button(key="results_brief_build").click().run()
+    assert not at.exception
+    kept = at.session_state["results_brief"]
+    assert "<html" in kept[1] and len(kept[1]) > 10_000
+    at.run()  # a redraw (the polling of a running batch, another widget) keeps it
+    assert any(b.proto.label == "Download the brief (HTML)" for b in at.get("download_button"))
 
 
 # The brief's charts and tables, and self-hosted cost -----------------------------------------------

@@ -14,7 +14,7 @@ from lab.errors import LabError
 from lab.evaluation.costs import MACHINES, reprice
 from lab.evaluation.summary import summarize
 from pages.sections import price_editor
-from pages.ui import resources
+from pages.ui import resources, widgets
 
 
 def draw(run, records, answers) -> None:
@@ -79,5 +79,4 @@ def draw(run, records, answers) -> None:
         return brief_for_run(run, records, answers, table, inputs)
 
 
-    st.download_button("Download the brief (HTML)", brief, f"{run.run_id}-brief.html", "text/html",
-                       key="decide_download_brief", on_click="ignore")
+    widgets.brief_download("decide_brief", run.run_id, (answers, table, inputs), brief)

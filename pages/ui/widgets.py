@@ -124,3 +124,28 @@ def run_history():
             st.success(f"Restored {restored} run(s) from the backup; the damaged file is kept beside it.")
             st.rerun()
         return None
+
+
+def brief_download(key: str, run_id: str, inputs: tuple, build, where=None) -> None:
+    """The stakeholder brief in two steps: "Build the brief" makes it (a few seconds; it embeds plotly.js), then
+    "Download the brief (HTML)" hands over the bytes kept for this run and these inputs. A download whose file
+    is made on the click can vanish when the page redraws in between (the browser then gets nothing, silently);
+    bytes kept in the session cannot. A failed build says why."""
+    where = where or st
+    kept = st.session_state.get(key)
+    wanted = (run_id, repr(inputs))
+    if kept and kept[0] == wanted:
+        where.download_button("Download the brief (HTML)", kept[1], f"{run_id}-brief.html", "text/html",
+                              key=f"{key}_download", on_click="ignore",
+                              help="One self-contained HTML file (charts embedded, opens offline).")
+        return
+    if where.button("Build the brief (HTML)", key=f"{key}_build",
+                    help="Setup, results with CIs, claims, costs, recommendation and caveats in one file that opens "
+                         "offline; answer the wizard on the Decide page first to include your needs."):
+        try:
+            with st.spinner("Building the brief..."):
+                st.session_state[key] = (wanted, build())
+        except LabError as exc:
+            where.error(f"The brief could not be built: {as_text(exc)}")
+            return
+        st.rerun()
