@@ -123,8 +123,12 @@ class Store:
                               meta.get("embedder_spec"), int(dim) if isinstance(dim, (int, float)) else None)
 
     def record_build(self, name: str, seconds: float, chunks: int, whole: bool) -> None:
-        """Keep an ingest's measured time with the collection (for the index-build cost of ownership)."""
+        """Keep an ingest's measured time with the collection (for the index-build cost of ownership); a partial
+        ingest (an update, the update demo, its undo) never replaces a whole build's or a larger partial one."""
         collection = self._get(name)
+        known = self._info(name, collection).build
+        if not whole and known is not None and (known.whole or known.chunks >= chunks):
+            return
         collection.modify(metadata={**_settings(collection.metadata), "build_seconds": float(seconds),
                                     "build_chunks": int(chunks), "build_whole": bool(whole),
                                     "build_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
