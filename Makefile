@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-unit test-rest test-system browser bench clean-data
+.PHONY: setup run test test-unit test-rest test-system browser bench clean-data sample-adapter
 
 $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,16 @@ test-rest: setup $(BENCH_STAMP) test-system
 # The benchmark, with its optional LangChain peer (requirements-bench.txt, ~110 MB) and the browser for first render.
 bench: $(BENCH_STAMP) browser
 	$(PY) -m lab bench --out bench-results.json
+
+# The sample's behaviour adapter (sample_corpus/adapters/behaviour), rebuilt by the lab's own `train` from
+# sample_corpus/finetune_behaviour.jsonl; its manifest names the data's sha256 (tests/test_sample_adapter.py checks
+# they match). About 10 minutes on 2 CPU cores.
+SAMPLE_ADAPTER_ARGS := --rank 8 --targets q_proj,v_proj --epochs 1 --lr 0.002 --max-length 512 --general-limit 16
+sample-adapter: setup
+	rm -rf sample_corpus/adapters/behaviour.new
+	$(PY) -m lab train --data sample_corpus/finetune_behaviour.jsonl --out sample_corpus/adapters/behaviour.new \
+		$(SAMPLE_ADAPTER_ARGS)
+	rm -rf sample_corpus/adapters/behaviour && mv sample_corpus/adapters/behaviour.new sample_corpus/adapters/behaviour
 
 clean-data:
 	rm -rf data

@@ -22,6 +22,8 @@ SAMPLE_CORPUS = REPO_ROOT / "sample_corpus"
 SERVED_SCRIPT = REPO_ROOT / "pages" / "ui" / "server.py"
 SAMPLE_DOCS = SAMPLE_CORPUS / "docs"
 SAMPLE_GOLDEN = SAMPLE_CORPUS / "golden.jsonl"
+# The sample's behaviour adapter, built by the lab's own `train` from finetune_behaviour.jsonl (`make sample-adapter`)
+SAMPLE_ADAPTER = SAMPLE_CORPUS / "adapters" / "behaviour"
 DEFAULT_COLLECTION = "sample"
 
 

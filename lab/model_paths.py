@@ -2,7 +2,7 @@
 
 A folder typed into the app or the CLI is resolved (`~` expanded, symlinks followed) and must lie inside an
 allowed folder: the lab's models directory (`LAB_MODELS_DIR`), its data directory (`LAB_DATA_DIR`, which
-holds `adapters/`), or one listed in `LAB_ALLOWED_MODEL_DIRS` (separated by `os.pathsep`, ':' on Linux and
+holds `adapters/`), the sample's own adapter folder, or one listed in `LAB_ALLOWED_MODEL_DIRS` (separated by `os.pathsep`, ':' on Linux and
 macOS). So a shared demo cannot be pointed at arbitrary files on the server, and a symlink cannot lead out.
 Hugging Face hub ids (not existing paths) are not folders and pass through unchanged.
 
@@ -17,7 +17,7 @@ import os
 import struct
 from pathlib import Path
 
-from lab.config import data_dir, models_dir
+from lab.config import SAMPLE_ADAPTER, data_dir, models_dir
 from lab.errors import InputError, ModelError
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
@@ -31,7 +31,7 @@ ENV = "LAB_ALLOWED_MODEL_DIRS"
 
 def allowed_dirs() -> list[Path]:
     extra = [Path(p).expanduser().resolve() for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
-    return [models_dir(), data_dir(), *extra]
+    return [models_dir(), data_dir(), SAMPLE_ADAPTER.resolve(), *extra]  # (the shipped adapter is read, never written)
 
 
 def confine(path: str | Path, what: str) -> Path:

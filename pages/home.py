@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
+from lab.config import DEFAULT_COLLECTION, SAMPLE_ADAPTER, SAMPLE_DOCS, SAMPLE_GOLDEN, ChunkConfig, data_dir
 from lab.display import as_text, signed
 from lab.errors import LabError
 from pages.sections import decision_view
 from pages.ui import frame, resources, state, widgets
 
 DEMO_BATCH = 8  # questions answered together
-DEMO_PATHS = ("prompt", "rag", "hybrid-rag")
+DEMO_PATHS = ("prompt", "rag", "hybrid-rag")  # the background batch: every golden question, until decided
+SHOWCASE_PATHS = ("prompt", "rag", "hybrid-rag", "finetuned", "hybrid")  # the first question, side by side
 DEMO_RULE = (("rag", "prompt"),)  # the pair the demo keeps asking about until it is decided
 
 frame.login_gate()  # here too: before anything opens `/`, Streamlit may run a pages/ file on its own
@@ -26,8 +27,9 @@ st.markdown(
     "| `finetuned` | base + LoRA adapter | none | behaviour baked into weights |\n"
     "| `hybrid` | base + LoRA adapter | as `hybrid-rag` | both: the guide's recommended pattern |\n"
 )
-st.caption("finetuned and hybrid need an adapter: train one on the Models page (a sample behaviour set ships with "
-           "the lab), then compare all five on the Compare page; every path also runs on your own server.")
+st.caption("finetuned and hybrid need an adapter: the sample's behaviour adapter ships with the lab (built by its own "
+           "`train` from the sample behaviour set; the demo uses it unless you loaded another), or train your own on "
+           "the Models page; every path also runs on your own server.")
 
 st.header("What is loaded")
 names = state.collection_names()
@@ -94,9 +96,10 @@ def _batch_results(run_id: str, polling: bool = False) -> None:
 
 st.header("One-click demo")
 st.write("Ingests the sample corpus (a fictional product's documentation no model was trained on), asks one "
-         "golden question through `prompt`, `rag` and `hybrid-rag`, then keeps asking golden questions through the "
-         "same paths in the background until an anytime-valid interval decides `rag` against `prompt` (or the set "
-         "runs out), so the difference is measured, not one anecdote.")
+         "golden question through all five paths (the fine-tuned ones with the sample's behaviour adapter, which "
+         "answers in JSON), then keeps asking golden questions through `prompt`, `rag` and `hybrid-rag` in the "
+         "background until an anytime-valid interval decides `rag` against `prompt` (or the set runs out), so the "
+         "difference is measured, not one anecdote.")
 if st.button("Run the demo", key="demo", type="primary"):
     report = widgets.ingest_with_progress([SAMPLE_DOCS], DEFAULT_COLLECTION, ChunkConfig())
     if report is not None:
@@ -105,10 +108,12 @@ if st.button("Run the demo", key="demo", type="primary"):
 
         try:
             question = load_golden(SAMPLE_GOLDEN)[0]
-            ctx = state.path_context(collection=DEFAULT_COLLECTION)
-            with st.spinner("Answering through prompt, rag and hybrid-rag..."):
-                st.session_state["demo_answers"] = (
-                    run_paths(DEMO_PATHS, question.question, ctx), question)
+            shipped = SAMPLE_ADAPTER if (SAMPLE_ADAPTER / "adapter_config.json").is_file() else None
+            adapter = st.session_state.get("adapter_dir") or (str(shipped) if shipped else None)
+            paths = SHOWCASE_PATHS if adapter else DEMO_PATHS
+            ctx = state.path_context(collection=DEFAULT_COLLECTION, adapter=adapter)
+            with st.spinner(f"Answering through {', '.join(paths)}..."):
+                st.session_state["demo_answers"] = (run_paths(paths, question.question, ctx), question)
             st.session_state["demo_ingest"] = report
             st.session_state["demo_batch"] = _start_batch()
             state.select_collection(DEFAULT_COLLECTION)  # reruns: the counts above and the sidebar show it

@@ -286,3 +286,30 @@ def test_the_command_line_twin_runs_your_own_update_on_real_licence_texts_and_le
     code, out = lab("update-demo", "--collection", "lic", "--update", str(update), "--questions", str(questions),
                     "--undo")
     assert code == 0 and out["removed_chunks"] >= 1 and chunks() == before
+
+
+def test_an_edited_page_that_keeps_its_name_is_the_update_and_undo_puts_the_original_back(corpus, store,
+                                                                                          fake_embedder, tmp_path):
+    """The user edits pricing.md (same file name, new price): the demo takes it as the update, RAG answers the new
+    price after, and Undo restores the original page's chunks exactly (the collection's fingerprint as before).
+    The very same edited page again is refused until undone."""
+    name, _, _ = corpus
+    before = store.fingerprint(name)
+    original = {c["id"]: c["text"] for c in store.chunks(name, source="pricing.md")}
+    edited = tmp_path / "edited" / "pricing.md"
+    edited.parent.mkdir()
+    edited.write_text("# Pricing\n\nThe Team plan costs $15 per user per month.\n")
+    ctx = _ctx(store, name, fake_embedder, adapter=None)
+    update_demo.check_not_held(store, name, ["pricing.md"], {"pricing.md": edited})  # other content: allowed
+    result = update_demo.run_update_demo(name, [edited], QUESTIONS[:1], ctx, store, fake_embedder, paths=["rag"])
+    assert result.update_sources == ["pricing.md"] and result.replaced == ["pricing.md"]
+    assert "$15" in " ".join(c["text"] for c in store.chunks(name, source="pricing.md"))
+    summary = {s.path: s for s in result.summaries}["rag"]
+    assert summary.old_before == 1.0 and summary.new_after == 1.0
+    with pytest.raises(InputError, match="undo the update first"):
+        update_demo.check_not_held(store, name, ["pricing.md"], {"pricing.md": edited})
+    assert update_demo.undo_update(store, name, ["pricing.md"]) >= 1
+    assert store.fingerprint(name) == before, "the original page is back, not just the edit removed"
+    assert {c["id"]: c["text"] for c in store.chunks(name, source="pricing.md")} == original
+    # a second Undo (a double click, the command line after the page) leaves the original page alone
+    assert update_demo.undo_update(store, name, ["pricing.md"]) == 0 and store.fingerprint(name) == before

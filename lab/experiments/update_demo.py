@@ -78,6 +78,7 @@ class UpdateDemoResult:
     adapter: str | None
     ask_seconds: dict[str, float]
     summaries: list[PathUpdate]
+    replaced: list[str] = field(default_factory=list)  # edited pages the update replaced (Undo restores them)
 
     def answer(self, question_id: str, path: str, phase: str) -> UpdateAnswer | None:
         return next((a for a in self.answers if (a.question_id, a.path, a.phase) == (question_id, path, phase)), None)
@@ -190,12 +191,40 @@ def retrain_seconds(adapter_dir: str | Path | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def check_not_held(store, collection: str, sources: Sequence[str]) -> None:
-    """The demo's 'before' is the collection without the update: InputError when it already holds one of them."""
-    present = sorted(set(sources) & set(store.source_hashes(collection)))
+def check_not_held(store, collection: str, sources: Sequence[str], files: dict[str, Path] | None = None) -> None:
+    """The demo's 'before' is the collection without the update: InputError when it already holds one of them.
+    Given the update `files` by source name, a held document of the same name but other content is allowed: that
+    is an edited page, and the update replaces it (Undo puts the original back)."""
+    from lab.index.ingest import file_sha256
+
+    held = store.source_hashes(collection)
+    present = sorted(s for s in set(sources) & set(held)
+                     if files is None or s not in files or file_sha256(files[s]) == held[s])
     if present:
         raise InputError(f"Collection {collection!r} already holds {', '.join(present)}: undo the update first "
                          "(the demo's 'before' must be the collection without it).")
+
+
+def _records(collection: str) -> Path:
+    """Where the updates applied to `collection` are kept: source -> {"sha256", "snapshot"} (the original page's
+    chunks, when the update replaced one), so Undo removes only what the demo put there."""
+    from lab.config import data_dir
+
+    return data_dir() / "updates" / f"{collection}.json"
+
+
+def _applied(collection: str) -> dict | None:
+    import json
+
+    path = _records(collection)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _keep_applied(collection: str, records: dict) -> None:
+    from lab.atomic import write_text
+
+    _records(collection).parent.mkdir(parents=True, exist_ok=True)
+    write_text(_records(collection), __import__("json").dumps(records, indent=1))
 
 
 def run_update_demo(collection: str, update_paths: Sequence[str | Path], questions: Sequence[UpdateQuestion],
@@ -212,7 +241,7 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
     if not files:
         raise InputError("No update document: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
     sources = [(names or {}).get(f, f.name) for f in files]
-    check_not_held(store, collection, sources)
+    check_not_held(store, collection, sources, dict(zip(sources, files)))
     paths = list(paths)
     steps = 2 * len(paths) + 1
     t0 = time.perf_counter()
@@ -220,10 +249,14 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
     t1 = time.perf_counter()
     if progress:
         progress(f"Re-indexing {', '.join(sources)} into {collection}", len(paths), steps)
-    report = ingest(files, collection, embedder, store, info.chunk_config or ChunkConfig(), names=names)
+    replaced = sorted(set(sources) & set(store.source_hashes(collection)))  # edited pages: keep the originals
+    snapshots = {source: store.source_records(collection, source) for source in replaced}
+    report = ingest(files, collection, embedder, store, info.chunk_config or ChunkConfig(), names=names,
+                    replace_elsewhere=True)
     if not report.documents:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped) or "nothing new to add"
         raise InputError(f"The update was not ingested ({reasons}).")
+    _remember(store, collection, sources, snapshots)
     after_ctx = refreshed(ctx, store, collection, embedder)
     t2 = time.perf_counter()
     answers += ask(questions, paths, after_ctx, "after", progress, len(paths) + 1, steps)
@@ -232,12 +265,52 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
         progress("Done", steps, steps)
     return UpdateDemoResult(collection, sources, paths, list(questions), answers, report.seconds["total"],
                             report.chunks_added, retrain_seconds(adapter_dir), ctx.adapter,
-                            {"before": t1 - t0, "after": t3 - t2}, summarize_paths(answers, paths, sources))
+                            {"before": t1 - t0, "after": t3 - t2}, summarize_paths(answers, paths, sources),
+                            replaced)
+
+
+def _remember(store, collection: str, sources: Sequence[str], snapshots: dict[str, dict]) -> None:
+    import hashlib
+    import json
+
+    from lab.atomic import write_text
+
+    records = _applied(collection) or {}
+    held = store.source_hashes(collection)
+    for source in sources:
+        entry = {"sha256": held.get(source), "snapshot": None}
+        if source in snapshots:
+            path = _records(collection).parent / collection / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(path, json.dumps(snapshots[source]))
+            entry["snapshot"] = str(path)
+        records[source] = entry
+    _keep_applied(collection, records)
 
 
 def undo_update(store, collection: str, sources: Sequence[str]) -> int:
-    """Remove the update's chunks from the collection; returns how many chunks were removed."""
-    return sum(store.remove_source(collection, source) for source in sources)
+    """Take the update out of the collection: its chunks removed and, where it replaced a page of the same name,
+    the original page's chunks put back; returns how many chunks were removed. Only what the demo put there is
+    touched: a source it did not add (or already undid) is left alone."""
+    import json
+
+    records = _applied(collection)
+    removed = 0
+    for source in sources:
+        if records is None:  # applied before updates were recorded: the update is the whole source
+            removed += store.remove_source(collection, source)
+            continue
+        entry = records.pop(source, None)
+        if entry is None or store.source_hashes(collection).get(source) != entry["sha256"]:
+            continue
+        removed += store.remove_source(collection, source)
+        if entry["snapshot"]:
+            snapshot = Path(entry["snapshot"])
+            store.put_records(collection, json.loads(snapshot.read_text()))
+            snapshot.unlink(missing_ok=True)
+    if records is not None:
+        _keep_applied(collection, records)
+    return removed
 
 
 class UpdateDemoJob(BackgroundJob):

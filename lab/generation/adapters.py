@@ -61,8 +61,18 @@ def adapter_base(folder: str | Path) -> str | None:
 
 
 def list_adapters(root: str | Path | None = None) -> list[AdapterInfo]:
-    """Adapter folders under `<data dir>/adapters/` (or `root`), newest first."""
-    root = Path(root) if root else adapters_dir()
+    """Adapter folders under `<data dir>/adapters/` (or `root`), newest first; without `root`, the sample's own
+    behaviour adapter after them (shipped with the lab)."""
+    from lab.config import SAMPLE_ADAPTER
+
+    found = _listed(Path(root) if root else adapters_dir())
+    if root is None and (SAMPLE_ADAPTER / "adapter_config.json").is_file():
+        found.append(AdapterInfo("sample behaviour (shipped)", str(SAMPLE_ADAPTER), adapter_base(SAMPLE_ADAPTER),
+                                 read_manifest(SAMPLE_ADAPTER)))
+    return found
+
+
+def _listed(root: Path) -> list[AdapterInfo]:
     found = []
     for p in sorted(root.iterdir()):
         if p.is_dir() and (p / "adapter_config.json").is_file():

@@ -273,6 +273,11 @@ def plan_ingest(paths: Iterable[str | Path], collection: str, store: Store,
     return plan
 
 
+def file_sha256(path: Path) -> str:
+    """The content hash a collection keeps for each document (`doc_sha256`)."""
+    return _sha256(Path(path))
+
+
 def _sha256(path: Path) -> str:
     import hashlib
 

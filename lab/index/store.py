@@ -340,6 +340,21 @@ class Store:
         self._catalogue(name)
         return len(ids)
 
+    def source_records(self, name: str, source: str) -> dict:
+        """One source file's chunks as stored (ids, texts, metadata, vectors), for `put_records` to restore."""
+        got = self._get(name).get(where={"source": source}, include=["documents", "metadatas", "embeddings"])
+        return {"ids": list(got["ids"]), "documents": list(got["documents"]), "metadatas": list(got["metadatas"]),
+                "embeddings": [list(map(float, v)) for v in got["embeddings"]]}
+
+    def put_records(self, name: str, records: dict) -> None:
+        """Write back chunks `source_records` read (the same ids, texts, metadata and vectors)."""
+        with writer_lock(check_name(name), "restoring a document"), commit_lock(name, shared=False):
+            collection = self._get(name)
+            for i in range(0, len(records["ids"]), _BATCH):
+                collection.upsert(**{key: records[key][i:i + _BATCH] for key in
+                                     ("ids", "documents", "metadatas", "embeddings")})
+        self._catalogue(name)
+
     def _read(self, name: str, read):
         """`read(collection)` on a cached handle: a query then costs one Chroma call, not a listing of every
         collection first. A handle whose collection was deleted (and maybe rebuilt) is looked up again once."""

@@ -113,24 +113,24 @@ def active_collection(names: list[str] | None = None) -> str | None:
 
 
 def settings(collection: str | None = None, retrieval: RetrievalConfig | None = None,
-             decoding: DecodingConfig | None = None):
-    """The settings the paths run with: the active (or given) collection, the base model, adapter and endpoint
-    chosen on the Models page, and the retrieval and decoding settings of the calling page."""
+             decoding: DecodingConfig | None = None, adapter: str | None = None):
+    """The settings the paths run with: the active (or given) collection, the base model, adapter (unless one is
+    given) and endpoint chosen on the Models page, and the retrieval and decoding settings of the calling page."""
     from lab.session import EndpointSettings, Settings
 
     remote = st.session_state.get("endpoint")
     return Settings(collection=collection or active_collection(), model=st.session_state.get("model_name"),
-                    backend=st.session_state.get("backend"),
-                    adapter=st.session_state.get("adapter_dir"), endpoint=EndpointSettings(**remote) if remote else None,
+                    backend=st.session_state.get("backend"), adapter=adapter or st.session_state.get("adapter_dir"),
+                    endpoint=EndpointSettings(**remote) if remote else None,
                     retrieval=retrieval or RetrievalConfig(), decoding=decoding or DecodingConfig())
 
 
 def path_context(paths=None, collection: str | None = None, retrieval: RetrievalConfig | None = None,
-                 decoding: DecodingConfig | None = None):
+                 decoding: DecodingConfig | None = None, adapter: str | None = None):
     """The PathContext of the session (the local model loads only when one of `paths` needs it)."""
     from lab.session import path_context as build
 
-    return build(settings(collection, retrieval, decoding), PageResources, paths)
+    return build(settings(collection, retrieval, decoding, adapter), PageResources, paths)
 
 
 def retrievers(collection: str, reranker: str | None = None) -> tuple[dict, str | None]:
