@@ -47,3 +47,27 @@ def signed(value: float, digits: int = 2) -> str:
     ('+0.00', '+0.25', '-0.123')
     """
     return f"{round(value, digits) + 0.0:+.{digits}f}"
+
+
+_WORD = re.compile(r"\w+")
+
+
+def marked(text: str, query: str) -> str:
+    """`text` as Markdown that displays as exactly its text, with the words of `query` (three letters or more)
+    in bold, so a reader picking a gold passage sees where the query matched.
+
+    >>> print(marked("Set max_conn to 512 in halyard.toml.", "max_conn default halyard"))
+    Set **max\_conn** to 512 in **halyard**\.toml\.
+    """
+    def escape(part: str) -> str:
+        return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(ZERO_WIDTH_SPACE, part))
+
+    terms = {w.lower() for w in _WORD.findall(query) if len(w) >= 3}
+    out, last = [], 0
+    for found in _WORD.finditer(text):
+        out.append(escape(text[last:found.start()]))
+        word = escape(found.group())
+        out.append(f"**{word}**" if found.group().lower() in terms else word)
+        last = found.end()
+    out.append(escape(text[last:]))
+    return "\n".join(line.strip() for line in "".join(out).splitlines())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab.display import as_text
+from lab.display import as_text, marked
 from lab.errors import LabError
 from lab.experiments import golden_sets
 from pages.ui import resources, state
@@ -33,10 +33,14 @@ def _write(golden, collection: str, target: str) -> None:
             st.error(str(exc))
     hits = st.session_state.get("gb_hits", [])
     picked = []
-    for i, hit in enumerate(hits):
-        if st.checkbox(f"{as_text(hit.source, one_line=True)}: {as_text(hit.text[:160], one_line=True)}...",
-                       key=f"gb_pick_{hit.id}"):
-            picked.append(hit)
+    searched = (query or question).strip()
+    for i, hit in enumerate(hits, 1):
+        with st.container(border=True):  # the whole chunk, the query's words in bold: pick by what it says
+            where = f", p. {hit.page}" if hit.page else (f", {hit.heading}" if hit.heading else "")
+            if st.checkbox(f"[{i}] {as_text(hit.source + where, one_line=True)} (score {hit.score:.3f})",
+                           key=f"gb_pick_{hit.id}"):
+                picked.append(hit)
+            st.markdown(marked(hit.text, searched))
     if st.button("Add the question", key="gb_add", disabled=not hits):
         try:
             taken = {q.id for q in golden.get(target).questions} if golden.exists(target) else set()
