@@ -74,6 +74,8 @@ sample-adapter: setup
 	rm -rf sample_corpus/adapters/behaviour.new
 	$(PY) -m lab train --data sample_corpus/finetune_behaviour.jsonl --out sample_corpus/adapters/behaviour.new \
 		$(SAMPLE_ADAPTER_ARGS)
+	# (the model card and status name this machine's folders: not shipped)
+	rm -f sample_corpus/adapters/behaviour.new/README.md sample_corpus/adapters/behaviour.new/training_status.json
 	rm -rf sample_corpus/adapters/behaviour && mv sample_corpus/adapters/behaviour.new sample_corpus/adapters/behaviour
 
 clean-data:

@@ -165,6 +165,7 @@ def test_the_home_demo_twice_shows_the_collection_it_made(app_url, page):
         page.get_by_text("Question:", exact=False).first.wait_for()
         settle(page)
         assert page.get_by_role("heading", name="hybrid-rag").count() == 1
+        assert page.get_by_role("heading", name="finetuned").count() == 1  # the sample's shipped adapter
     assert page.locator("[data-testid='stSidebar']").get_by_text("Active collection").count() == 1
     # the measured batch beside the one question: asked until rag vs prompt is decided by an anytime-valid interval
     # (or the set runs out), then accuracy with CIs per path

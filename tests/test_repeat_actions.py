@@ -145,7 +145,8 @@ def test_the_home_demo_twice_counts_the_collection_it_made(fake_app, store, monk
         _clean(at)
         metrics = {m.label: m.value for m in at.metric}
         assert int(metrics["Collections"]) == before + 1  # counted after the demo made it, not before
-        assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
+        # the one question through all five paths, the fine-tuned two with the sample's shipped adapter
+        assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
         batch = resources.run_store().get(at.session_state["demo_batch"])
         assert batch.manifest.collection == "demo-journey"  # the demo's own collection, not the active one
         resources.jobs()[batch.run_id].wait(60)  # the measured batch, beside the one question
