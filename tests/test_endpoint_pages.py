@@ -42,8 +42,9 @@ def test_the_compare_page_offers_and_runs_the_endpoint_paths(server, tmp_path, m
     at = run("pages/compare.py")
     assert "prompt@endpoint" not in at.multiselect(key="paths").options
     at = run("pages/compare.py", endpoint={"base_url": server, "model": "tiny", "api_key_env": None})
-    assert at.multiselect(key="paths").options[5:] == ["prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint",
-                                                       "finetuned@endpoint", "hybrid@endpoint"]
+    assert at.multiselect(key="paths").options[7:] == ["prompt@endpoint", "rag@endpoint", "hybrid-rag@endpoint",
+                                                       "finetuned@endpoint", "hybrid@endpoint",
+                                                       "agentic-rag@endpoint", "agentic-hybrid@endpoint"]
     at.multiselect(key="paths").set_value(["prompt@endpoint"])
     at.text_area(key="question_(type your own)").set_value("Which port does the API use?")
     at.button(key="ask").click().run()

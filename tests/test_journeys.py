@@ -257,6 +257,29 @@ def test_importing_into_an_existing_golden_set_asks_and_keeps_every_version(app_
     assert stored == ["h1", "m1"] and (data / "golden" / "hand" / "v0001.jsonl").is_file()
 
 
+def test_the_golden_set_builder_writes_to_the_set_of_the_collection_in_view(app_url, lived_in, page):
+    """Active collection sample, then switched to licenses: the builder's target follows the switch (it kept
+    "sample" before), a written question lands in the licenses set, and the built-in sample set stays as shipped."""
+    data, _ = lived_in
+    page.goto(app_url)
+    settle(page)
+    choose(page, "Active collection", "sample")
+    go(page, "Golden sets")
+    assert page.get_by_label("Golden set to add to", exact=True).input_value() == "sample-mine"
+    choose(page, "Active collection", "licenses")
+    assert page.get_by_label("Golden set to add to", exact=True).input_value() == "licenses"
+    fill(page, "Question", "Which licence text is published as version 3 of the GPL?")
+    fill(page, "Gold answer (short)", "GPL-3")
+    page.get_by_role("button", name="Search", exact=True).click()
+    settle(page)
+    page.locator("[data-testid='stCheckbox']").first.click()
+    settle(page)
+    page.get_by_role("button", name="Add the question", exact=True).click()
+    page.get_by_text("to licenses@v", exact=False).wait_for()
+    settle(page)
+    assert (data / "golden" / "licenses" / "meta.json").is_file() and not (data / "golden" / "sample").exists()
+
+
 def test_models_training_is_found_again_after_leaving_and_a_refresh_and_cancels(app_url, page):
     page.goto(app_url)  # a deep link is its own test: a fresh session may be sent through Home first
     settle(page)

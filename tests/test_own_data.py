@@ -73,8 +73,8 @@ def _loop(corpus: Path, name: str, real_embedder, real_generator, tmp_path, n_dr
     behaviour = build(saved.questions, schema, general=load_golden(SAMPLE_CORPUS / "general_tasks.jsonl"))
     folder = behaviour.save(tmp_path / f"{name}-behaviour")
     pairs = behaviour.train + behaviour.validation + behaviour.test
-    assert sorted(p.name for p in folder.iterdir()) == ["behaviour_set.json", "test.jsonl", "train.jsonl",
-                                                         "validation.jsonl"]
+    assert sorted(p.name for p in folder.iterdir()) == ["behaviour_set.json", "schema.json", "test.jsonl",
+                                                         "train.jsonl", "validation.jsonl"]
     drafted = [p for p in pairs if p["completion"].startswith("{")]
     assert len(drafted) == len(saved.questions) and all(json.loads(p["completion"])["answer"] for p in drafted)
 

@@ -28,7 +28,8 @@ def test_home_loads_and_runs_the_demo(sample_collection):
     at.button(key="demo").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag"]
+    # the first question through all five paths, the fine-tuned two with the sample's shipped adapter
+    assert [h.value for h in at.subheader] == ["prompt", "rag", "hybrid-rag", "finetuned", "hybrid"]
     assert any(m.label == "Chunks in collection" and int(m.value) > 0 for m in at.metric)
     from pages.ui import resources
 
