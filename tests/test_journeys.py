@@ -270,7 +270,9 @@ def test_the_golden_set_builder_writes_to_the_set_of_the_collection_in_view(app_
     assert page.get_by_label("Golden set to add to", exact=True).input_value() == "licenses"
     fill(page, "Question", "Which licence text is published as version 3 of the GPL?")
     fill(page, "Gold answer (short)", "GPL-3")
-    page.get_by_role("button", name="Search", exact=True).click()
+    import re
+
+    page.get_by_test_id("stBaseButton-secondary").filter(has_text=re.compile(r"^Search$")).click()  # not a toolbar's
     settle(page)
     page.locator("[data-testid='stCheckbox']").first.click()
     settle(page)
