@@ -88,3 +88,25 @@ def test_compare_picker_lists_any_golden_set(fake_app):
     at = run("pages/compare.py", collection=fake_app)
     assert at.selectbox(key="golden_pick_set").value.endswith(f"collection {fake_app})")
     assert any("Team plan" in o for o in at.selectbox(key="golden_pick").options)
+
+
+def test_a_golden_set_chosen_for_one_collection_does_not_carry_over_a_switch(fake_app, fake_embedder, store,
+                                                                            tmp_path):
+    """The batch tab's set was chosen while one collection was active; after a switch to another, the picker starts
+    again from a set of the collection now in view (a run never takes the old choice silently)."""
+    from lab.evaluation.golden import GoldenQuestion
+    from lab.evaluation.golden_store import GoldenStore
+    from lab.index.ingest import ingest
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.md").write_text("# Notes\n\nThe office opens at nine.\n")
+    ingest([other], "fake-other", fake_embedder, store)
+    GoldenStore().save("other-set", [GoldenQuestion("o1", "When does the office open?", "nine")], "fake-other")
+    at = run("pages/compare.py", collection=fake_app)
+    stale = next(o for o in at.selectbox(key="batch_golden").options if o.startswith("other-set@"))
+    at.selectbox(key="batch_golden").set_value(stale).run()
+    at.session_state["collection"] = "sample"
+    at.run()
+    assert at.selectbox(key="batch_golden").value.startswith("sample@"), at.selectbox(key="batch_golden").value
+    store.delete("fake-other")

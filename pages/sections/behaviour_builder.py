@@ -44,7 +44,9 @@ def draw() -> None:
     use_teacher = mid.checkbox("The endpoint writes the answers", bool(remote), key="bh_teacher",
                                disabled=not remote, help="Set an endpoint above to use it as the teacher.")
     name = right.text_input("Save as", "my-behaviour", key="bh_name")
-    if st.button("Build the set", key="bh_build"):
+    if st.button(f"Build the set {name.strip() or '(name it)'} from {chosen.label if chosen else '(no golden set)'}",
+                 key="bh_build", help="Saved under data/finetune/ in the data directory; an existing name is refused "
+                                      "unless it is a behaviour set the lab made, which it replaces."):
         try:
             st.session_state["bh_last"] = _build(chosen, form, spec, share, use_teacher and remote, name)
         except LabError as exc:

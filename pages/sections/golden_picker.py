@@ -25,6 +25,10 @@ def pick(key: str, collection: str | None = None, label: str = "Golden set"):
     if not infos:
         st.info("No golden set yet: build or import one on the Golden sets page.")
         return None
+    owner = f"{key}__collection"  # a choice made for another collection does not carry over a switch
+    if st.session_state.get(owner) != collection:
+        st.session_state.pop(key, None)
+        st.session_state[owner] = collection
     labels = {f"{i.name}@v{i.latest.version} ({count(i.latest.questions, 'question')}, collection {i.collection or '-'})": i
               for i in infos}
     names = list(labels)

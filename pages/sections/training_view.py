@@ -33,7 +33,8 @@ def draw() -> None:
                           horizontal=True)
         upload = st.file_uploader("JSONL file", type=["jsonl"], key="train_upload",
                                   help='One object a line: {"prompt", "completion"} or {"messages": [...]}.')
-        name = st.text_input("Adapter name", value="my-adapter", key="train_name")
+        name = st.text_input("Adapter name", value="my-adapter", key="train_name",
+                             help="Where it is saved: the adapters folder of the data directory, under this name.")
         c = st.columns(4)
         rank = c[0].number_input("Rank", 1, 256, DEFAULTS.rank, key="train_rank", help=HELP["rank"])
         alpha = c[1].number_input("Alpha", 1, 1024, DEFAULTS.alpha, key="train_alpha", help=HELP["alpha"])

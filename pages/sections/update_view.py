@@ -124,7 +124,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
         picked = right.selectbox("...or a stored golden set", ["(none)", *sets], key="update_questions_set",
                                  help="Sets of this collection whose questions all carry answer_before_update")
         stored = sets.get(picked)
-    if st.button("Add the update and re-ask", key="update_start", type="primary"):
+    if st.button(f"Add the update to {collection} and re-ask", key="update_start", type="primary"):
         try:
             st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file, stored)
         except LabError as exc:
