@@ -264,10 +264,12 @@ def test_the_golden_set_builder_writes_to_the_set_of_the_collection_in_view(app_
     page.goto(app_url)
     settle(page)
     choose(page, "Active collection", "sample")
+    from playwright.sync_api import expect
+
     go(page, "Golden sets")
-    assert page.get_by_label("Golden set to add to", exact=True).input_value() == "sample-mine"
+    expect(page.get_by_label("Golden set to add to", exact=True)).to_have_value("sample-mine", timeout=30_000)
     choose(page, "Active collection", "licenses")
-    assert page.get_by_label("Golden set to add to", exact=True).input_value() == "licenses"
+    expect(page.get_by_label("Golden set to add to", exact=True)).to_have_value("licenses", timeout=30_000)
     fill(page, "Question", "Which licence text is published as version 3 of the GPL?")
     fill(page, "Gold answer (short)", "GPL-3")
     import re
