@@ -15,6 +15,7 @@ A collection that already holds the update document is refused (its "before" wou
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -214,8 +215,6 @@ def _records(collection: str) -> Path:
 
 
 def _applied(collection: str) -> dict | None:
-    import json
-
     path = _records(collection)
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -224,7 +223,7 @@ def _keep_applied(collection: str, records: dict) -> None:
     from lab.atomic import write_text
 
     _records(collection).parent.mkdir(parents=True, exist_ok=True)
-    write_text(_records(collection), __import__("json").dumps(records, indent=1))
+    write_text(_records(collection), json.dumps(records, indent=1))
 
 
 def run_update_demo(collection: str, update_paths: Sequence[str | Path], questions: Sequence[UpdateQuestion],
@@ -271,7 +270,6 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
 
 def _remember(store, collection: str, sources: Sequence[str], snapshots: dict[str, dict]) -> None:
     import hashlib
-    import json
 
     from lab.atomic import write_text
 
@@ -280,7 +278,8 @@ def _remember(store, collection: str, sources: Sequence[str], snapshots: dict[st
     for source in sources:
         entry = {"sha256": held.get(source), "snapshot": None}
         if source in snapshots:
-            path = _records(collection).parent / collection / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}.json"
+            kept = f"{hashlib.sha256(source.encode()).hexdigest()[:16]}.json"
+            path = _records(collection).parent / collection / kept
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text(path, json.dumps(snapshots[source]))
             entry["snapshot"] = str(path)
@@ -292,8 +291,6 @@ def undo_update(store, collection: str, sources: Sequence[str]) -> int:
     """Take the update out of the collection: its chunks removed and, where it replaced a page of the same name,
     the original page's chunks put back; returns how many chunks were removed. Only what the demo put there is
     touched: a source it did not add (or already undid) is left alone."""
-    import json
-
     records = _applied(collection)
     removed = 0
     for source in sources:
