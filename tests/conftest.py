@@ -275,7 +275,8 @@ class ChatHandler:
     carries a passage mentioning it, else "I don't know."; usage 12 in / 4 out, none for the model
     `no-usage`. The model `judge` grades (CORRECT when the candidate holds the reference and no "not"),
     `judge-unsure` answers without a verdict. Offered tools, it calls the first with the query "api port" when
-    the question mentions a port, and answers without a call otherwise. Every request's (headers, body) is appended to `bodies`."""
+    the question mentions a port, and answers without a call otherwise. Every request's (headers, body) is
+    appended to `bodies`."""
 
     @staticmethod
     def make(bodies: list):

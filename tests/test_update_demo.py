@@ -300,14 +300,14 @@ def test_an_edited_page_that_keeps_its_name_is_the_update_and_undo_puts_the_orig
     edited.parent.mkdir()
     edited.write_text("# Pricing\n\nThe Team plan costs $15 per user per month.\n")
     ctx = _ctx(store, name, fake_embedder, adapter=None)
-    update_demo.check_not_held(store, name, ["pricing.md"], {"pricing.md": edited})  # other content: allowed
+    update_demo.check_not_held(store, name, {"pricing.md": edited})  # other content: allowed
     result = update_demo.run_update_demo(name, [edited], QUESTIONS[:1], ctx, store, fake_embedder, paths=["rag"])
     assert result.update_sources == ["pricing.md"] and result.replaced == ["pricing.md"]
     assert "$15" in " ".join(c["text"] for c in store.chunks(name, source="pricing.md"))
     summary = {s.path: s for s in result.summaries}["rag"]
     assert summary.old_before == 1.0 and summary.new_after == 1.0
     with pytest.raises(InputError, match="undo the update first"):
-        update_demo.check_not_held(store, name, ["pricing.md"], {"pricing.md": edited})
+        update_demo.check_not_held(store, name, {"pricing.md": edited})
     assert update_demo.undo_update(store, name, ["pricing.md"]) >= 1
     assert store.fingerprint(name) == before, "the original page is back, not just the edit removed"
     assert {c["id"]: c["text"] for c in store.chunks(name, source="pricing.md")} == original

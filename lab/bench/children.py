@@ -25,7 +25,7 @@ from pathlib import Path
 from lab.bench.figure import Figure, meets
 from lab.errors import LabError
 
-MEMORY_LIMIT_MB = 4096  # issue #8, item 3: the default demo stays under 4 GB peak RSS
+MEMORY_LIMIT_MB = 4096  # the default demo stays under 4 GB peak RSS
 
 
 @dataclass

@@ -192,15 +192,14 @@ def retrain_seconds(adapter_dir: str | Path | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def check_not_held(store, collection: str, sources: Sequence[str], files: dict[str, Path] | None = None) -> None:
-    """The demo's 'before' is the collection without the update: InputError when it already holds one of them.
-    Given the update `files` by source name, a held document of the same name but other content is allowed: that
-    is an edited page, and the update replaces it (Undo puts the original back)."""
+def check_not_held(store, collection: str, files: dict[str, Path]) -> None:
+    """The demo's 'before' is the collection without the update (`files` by source name): InputError when it
+    already holds one of them as it is. A held document of the same name but other content is allowed: that is an
+    edited page, and the update replaces it (Undo puts the original back)."""
     from lab.index.ingest import file_sha256
 
     held = store.source_hashes(collection)
-    present = sorted(s for s in set(sources) & set(held)
-                     if files is None or s not in files or file_sha256(files[s]) == held[s])
+    present = sorted(s for s, path in files.items() if s in held and file_sha256(path) == held[s])
     if present:
         raise InputError(f"Collection {collection!r} already holds {', '.join(present)}: undo the update first "
                          "(the demo's 'before' must be the collection without it).")
@@ -240,7 +239,7 @@ def run_update_demo(collection: str, update_paths: Sequence[str | Path], questio
     if not files:
         raise InputError("No update document: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
     sources = [(names or {}).get(f, f.name) for f in files]
-    check_not_held(store, collection, sources, dict(zip(sources, files)))
+    check_not_held(store, collection, dict(zip(sources, files)))
     paths = list(paths)
     steps = 2 * len(paths) + 1
     t0 = time.perf_counter()

@@ -42,7 +42,7 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
     files, questions = update_demo.choose_update(resources.store().source_hashes(collection),
                                                  list(names) if names else None, questions)
     sources = [names[f] if names else f.name for f in files]
-    update_demo.check_not_held(resources.store(), collection, sources, dict(zip(sources, files)))
+    update_demo.check_not_held(resources.store(), collection, dict(zip(sources, files)))
     ctx = state.path_context(paths, collection, RetrievalConfig(k=k), DecodingConfig(max_new_tokens=max_new))
     from lab.session import collection_embedder
 
