@@ -36,7 +36,8 @@ run: setup
 # never install anything themselves; they skip with this target's name when a package is missing.
 TEST_PACKAGES := chromium:/usr/bin/chromium libffi-dev:/usr/share/doc/libffi8/html \
 	libtasn1-doc:/usr/share/doc/libtasn1-doc/libtasn1.pdf \
-	shared-mime-info:/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf
+	shared-mime-info:/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf \
+	valgrind:/usr/share/doc/valgrind/html/faq.html
 test-system:
 	@missing=""; for entry in $(TEST_PACKAGES); do \
 		[ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \

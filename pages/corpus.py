@@ -56,11 +56,12 @@ if searched and not query.strip():
 if searched and query.strip():
     try:
         modes, _ = state.retrievers(collection, reranker_path.strip() or None)
-        st.session_state["search_results"] = (query, {m: r.search(query, int(top_k)) for m, r in modes.items()})
+        found = {m: r.search(query, int(top_k)) for m, r in modes.items()}
+        state.keep_for(collection, "search_results", (query, found))
     except LabError as exc:
         st.error(str(exc))
-if "search_results" in st.session_state:
-    shown_query, results = st.session_state["search_results"]
+if state.kept_for(collection, "search_results"):
+    shown_query, results = state.kept_for(collection, "search_results")
     if "rerank" not in results:
         st.info("Rerank: no cross-encoder loaded, so no reranked ranking is shown. Give a CrossEncoder folder "
                 "(e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved where the hub is reachable).")
@@ -85,17 +86,17 @@ if st.button("Evaluate retrieval", key="retrieval_eval", disabled=eval_set is No
 
     try:
         bar = st.progress(0.0, text="Evaluating...")
-        st.session_state["retrieval_eval_results"] = evaluate_set(
+        state.keep_for(collection, "retrieval_eval_results", evaluate_set(
             state.retrievers(collection, reranker_path.strip() or None)[0], store, collection, eval_set, int(eval_k),
-            lambda d, t, m: bar.progress(d / t, text=f"{m} done"))
+            lambda d, t, m: bar.progress(d / t, text=f"{m} done")))
     except LabError as exc:
         st.session_state.pop("retrieval_eval_results", None)
         st.error(str(exc))
-if "retrieval_eval_results" in st.session_state:
+if state.kept_for(collection, "retrieval_eval_results"):
     from lab.decision.charts import retrieval_chart
     from lab.evaluation.retrieval import scores_table
 
-    results, notes = st.session_state["retrieval_eval_results"]
+    results, notes = state.kept_for(collection, "retrieval_eval_results")
     for note in notes:
         st.info(note)
     st.plotly_chart(retrieval_chart(results), key="retrieval_chart")

@@ -8,7 +8,6 @@ from lab.decision.guide import ATTRIBUTION, FRAMEWORK, FRAMEWORK_QUESTION, QUICK
 from lab.display import as_text
 from lab.evaluation.attribution import attribute_records
 from lab.evaluation.summary import summarize
-from lab.experiments.run_store import default_run
 from lab.experiments.answer_paths import PATHS
 from pages.sections import ownership_view
 from pages.ui import frame, resources, widgets
@@ -26,11 +25,22 @@ def claim_rows(claims):
 # 1. The wizard ------------------------------------------------------------------------------------------------
 st.subheader("1. What does your application need?")
 saved = st.session_state.get("decide_answers") or answers_from_url(st.query_params.get("needs"))
-knowledge = st.radio(FRAMEWORK_QUESTION, ["No", "Yes"], index=int(saved.knowledge), horizontal=True,
-                     key="decide_knowledge") == "Yes"
-behaviour = st.radio("Does it need specific behaviour?", ["No: a general improvement",
-                                                          "Yes: a specific format, tone or domain behaviour"],
-                     index=int(saved.behaviour), horizontal=True, key="decide_behaviour").startswith("Yes")
+
+
+def answer(value: str | None) -> bool | None:
+    """A radio's choice: None until the user picks (an unanswered question is not a No)."""
+    return None if value is None else value.startswith("Yes")
+
+
+def shown(saved_value: bool | None) -> int | None:
+    return None if saved_value is None else int(saved_value)
+
+
+knowledge = answer(st.radio(FRAMEWORK_QUESTION, ["No", "Yes"], index=shown(saved.knowledge), horizontal=True,
+                            key="decide_knowledge"))
+behaviour = answer(st.radio("Does it need specific behaviour?", ["No: a general improvement",
+                                                                 "Yes: a specific format, tone or domain behaviour"],
+                            index=shown(saved.behaviour), horizontal=True, key="decide_behaviour"))
 c1, c2, c3, c4 = st.columns(4)
 answers = WizardAnswers(
     knowledge, behaviour,
@@ -50,10 +60,7 @@ with st.expander("The guide's decision framework"):
 runs = [r for r in widgets.run_history() or [] if r.done]
 run, records = None, []
 if runs:
-    labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.paths)}": r
-              for r in runs}
-    run = labels[st.selectbox("Run whose measurements are cited", list(labels), index=default_run(runs),
-                              key="decide_run", help="Opens on the latest complete run.")]
+    run = widgets.pick_run(runs, "Run whose measurements are cited", "decide_run")
     records = resources.run_store().answers(run.run_id)
     if run.status != "done":
         st.warning(f"This run is {run.status}: {run.done} of {run.total} answers; the evidence covers those.")

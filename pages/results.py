@@ -9,7 +9,6 @@ from lab.evaluation.costs import reprice
 from lab.evaluation.injection import injection_report
 from lab.evaluation.summary import HOLM_RULE, QUALITY, pair_rows, summarize, summary_rows, win_matrix
 from lab.experiments.batch import differences
-from lab.experiments.run_store import default_run
 from lab.experiments.export import question_csv, to_csv
 from pages.sections import agentic_view, attribution_view, judging_view, leakage_view, price_editor
 from pages.ui import frame, resources, state, widgets
@@ -23,9 +22,7 @@ if not runs:
     st.info("No runs yet: start a golden-set batch run on the Compare page (or `python -m lab compare`).")
     st.stop()
 
-labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.paths)}": r for r in runs}
-run = labels[st.selectbox("Run", list(labels), index=default_run(runs), key="results_run",
-                          help="Opens on the latest complete run (blind-mode questions are runs too, listed here).")]
+run = widgets.pick_run(runs, "Run", "results_run")
 records = resources.run_store().answers(run.run_id)
 if run.status != "done":
     st.warning(f"This run is {run.status}: {run.done} of {run.total} answers finished; figures cover those.")

@@ -237,3 +237,23 @@ def test_with_no_need_stated_the_headline_follows_the_measured_claims(supported,
     assert recommend(WizardAnswers(knowledge=True), claims).approach == "rag"
     unmeasured = [Claim(c.id, c.text, "", c.a, c.b, c.metric, c.expect, NOT_MEASURED) for c in claims]
     assert recommend(WizardAnswers(), unmeasured).reasons[0].startswith("No external data")
+
+
+def test_no_and_no_is_an_answer_not_an_unanswered_wizard_in_the_page_the_address_the_brief_and_the_command_line():
+    from lab.decision.decide import (CLAIMS, FROM_RUN, SUPPORTED, Claim, WizardAnswers, answers_from_url,
+                                     answers_to_url, recommend, stated)
+    from lab.decision.report import parse_needs
+
+    claims = [Claim(cid, text, "", a, b, metric, expect, SUPPORTED, detail=f"{a} - {b}")
+              for cid, text, _, a, b, metric, expect in CLAIMS]
+    no_no = WizardAnswers(knowledge=False, behaviour=False)
+    assert not stated(WizardAnswers()) and stated(no_no)
+    assert recommend(WizardAnswers(), claims).reasons[0] == FROM_RUN
+    framework = recommend(no_no, claims)
+    assert framework.approach == "prompt" and framework.reasons[0].startswith("No external data")
+    for answers in (WizardAnswers(), no_no, WizardAnswers(knowledge=True, behaviour=False, citations=True)):
+        assert answers_from_url(answers_to_url(answers)) == answers  # a refresh keeps a No, and keeps no answer
+    assert answers_to_url(WizardAnswers()) == "" and answers_to_url(no_no) == "no-knowledge,no-behaviour"
+    assert parse_needs(None) is None and parse_needs("none") == no_no
+    assert parse_needs("knowledge") == WizardAnswers(knowledge=True, behaviour=False)
+

@@ -39,11 +39,11 @@ def test_import_write_draft_review_and_coverage(fake_app, tmp_path):
     at.text_input(key="gb_question").set_value("How much is the Team plan?")
     at.text_input(key="gb_answer").set_value("$14 per user per month")
     at.button(key="gb_search").click().run()
-    hit = at.session_state["gb_hits"][0]
+    hit = at.session_state["gb_hits"][1][0]
     # each hit's whole chunk is shown, the query's words in bold (not a 160-character preview)
     assert any("**Team** **plan** costs $14 per user per month" in m.value.replace("\\", "") for m in at.markdown), \
         [m.value for m in at.markdown]
-    at.checkbox(key=f"gb_pick_{[h for h in at.session_state['gb_hits'] if h.source == 'pricing.md'][0].id}").check()
+    at.checkbox(key=f"gb_pick_{[h for h in at.session_state['gb_hits'][1] if h.source == 'pricing.md'][0].id}").check()
     at.button(key="gb_add").click().run()
     assert not at.error, [e.value for e in at.error]
     saved = golden.get(fake_app)

@@ -318,3 +318,25 @@ def test_a_set_made_on_other_files_of_the_same_names_is_refused_by_content(tmp_p
     with pytest.raises(InputError, match=r"The question of bsd-set@v1 does not cite a file of collection 'copyleft' "
                                          r"\(it cites LICENSE \(other content\)\): the set was made for another"):
         evaluate_set(other, store, "copyleft", golden.get("bsd-set"), k=1)
+
+
+def test_the_built_in_sample_set_names_its_documents_by_content_so_another_faq_html_is_not_its_faq_html(golden):
+    """The sample's own files match; the Valgrind manual's faq.html (a real file of the same name) does not, so the
+    sample set on a collection holding it is refused as made for another corpus, not scored over the questions whose
+    file names happen to match."""
+    import hashlib
+    from pathlib import Path
+
+    from lab.config import SAMPLE_DOCS
+    from tests.conftest import need_system_files
+
+    sample = golden.get(SAMPLE_SET)
+    own = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in SAMPLE_DOCS.iterdir()}
+    assert sample.documents and check_sources(sample.questions, own, sample.documents).matching == \
+        sum(1 for q in sample.questions if q.sources)
+    manual = Path("/usr/share/doc/valgrind/html/faq.html")
+    need_system_files({"valgrind": manual})
+    check = check_sources(sample.questions, {"faq.html": hashlib.sha256(manual.read_bytes()).hexdigest()},
+                          sample.documents)
+    assert not check.ok and check.matching == 0
+    assert "faq.html (other content)" in check.missing

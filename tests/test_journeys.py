@@ -4,6 +4,7 @@ open a second tab. Every step checks that no Streamlit exception box and no reda
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVED, chromium, streamlit_app
+from tests.conftest import SERVED, chromium, need_system_files, streamlit_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
 LICENSES = Path("/usr/share/common-licenses")
+VALGRIND = Path("/usr/share/doc/valgrind/html")  # a real manual that, like the sample, holds a faq.html
+MANUAL_PAGES = ("faq.html", "QuickStart.html", "manual-intro.html", "dist.readme.html")
 PAGES = ["", "corpus", "golden", "models", "compare", "results", "decide"]
 TIMEOUT = 300_000
 
@@ -29,11 +32,25 @@ def _lab(env: dict, *args: str) -> dict:
 
 @pytest.fixture(scope="module")
 def lived_in(tmp_path_factory):
-    """A data directory a user has worked in: two collections (the sample and real licence texts), an adapter,
-    a run on a user's own golden set, a run whose adapter was deleted since, and an interrupted run."""
+    """A data directory a user has worked in: three collections (the sample, real licence texts, and pages of the
+    Valgrind manual, whose faq.html shares its name with the sample's), golden sets tied to them, an adapter, a run on
+    a user's own golden set, a run whose adapter was deleted since, and an interrupted run."""
+    need_system_files({"valgrind": VALGRIND / "faq.html"})
     data = tmp_path_factory.mktemp("lived-in")
     env = {**os.environ, "LAB_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
     _lab(env, "ingest", str(REPO / "sample_corpus" / "docs"), "--collection", "sample")
+    manual = data / "valgrind"
+    manual.mkdir()
+    for name in MANUAL_PAGES:
+        shutil.copy(VALGRIND / name, manual / name)
+    _lab(env, "ingest", str(manual), "--collection", "valgrind")
+    faq = data / "valgrind-questions.jsonl"
+    faq.write_text("".join(json.dumps(q) + "\n" for q in [
+        {"id": "name", "question": "What was Valgrind named before its release?", "answer": "Heimdall",
+         "sources": ["faq.html"]},
+        {"id": "say", "question": "How is the 'Val' in Valgrind pronounced?", "answer": "as in the word value",
+         "sources": ["faq.html"]}]))
+    _lab(env, "golden", "import", str(faq), "--name", "valgrind-faq", "--collection", "valgrind")
     licences = data / "licences"  # the licence texts carry no file extension: named as a user would save them
     licences.mkdir()
     for name in ("GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-3", "Artistic"):
@@ -85,11 +102,19 @@ def page(browser):
     context.close()
 
 
+# Words that cannot follow a number: "1 questions", a signed zero.
+MISREAD = re.compile(r"(?<![\d.,])1 (?:questions|answers|chunks|documents|files|runs|passages)\b"
+                     r"|(?<![\d.])[-\u2212]0\.0+(?![\d])")
+
+
 def clean(page) -> None:
-    """No exception box, no redacted 'This app has encountered an error' anywhere on the page."""
+    """No exception box, no redacted 'This app has encountered an error' anywhere on the page, and no words that
+    contradict their number."""
     errors = page.locator("[data-testid='stException']")
     assert errors.count() == 0, errors.all_inner_texts()
     assert page.get_by_text("This app has encountered an error").count() == 0
+    misread = MISREAD.findall(page.evaluate("document.body.innerText"))
+    assert not misread, misread
 
 
 IDLE = """() => {
@@ -121,8 +146,6 @@ def fill(page, label: str, value) -> None:
 def choose(page, label: str, option: str) -> None:
     """Pick the option ending in `option` from the selectbox labelled `label` (a first click after a form was
     submitted may only focus the box: open it until the options show)."""
-    import re
-
     box = page.get_by_text(label, exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
     wanted = page.get_by_role("option").filter(has_text=re.compile(re.escape(option) + "$")).first
     open_until(page, box, wanted)
@@ -212,21 +235,18 @@ def test_corpus_ingest_upload_and_reupload_each_twice(app_url, page, tmp_path):
     page.get_by_text("Chunks written").wait_for()
     settle(page)
     # rename the active collection, twice, then delete it: the sidebar follows each time, the page stays
-    select = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
-    active = lambda: select.evaluate(  # noqa: E731  (the chosen value: shown as text, or in the combobox input)
-        "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
-    assert "my-uploads" in active(), active()
+    assert "my-uploads" in active(page), active(page)
     for old, new in (("my-uploads", "renamed-once"), ("renamed-once", "twice-renamed")):
         fill(page, f"Rename {old} to", new)
         page.get_by_role("button", name="Rename", exact=True).click()
         settle(page)
-        assert new in active() and old not in active(), active()
+        assert new in active(page) and old not in active(page), active(page)
         page.get_by_label(f"Rename {new} to", exact=True).wait_for()  # the page names the collection it now acts on
     page.get_by_text("Yes, delete twice-renamed and its chunks").click()
     settle(page)
     page.get_by_role("button", name="Delete", exact=True).click()
     settle(page)
-    assert "twice-renamed" not in active(), active()
+    assert "twice-renamed" not in active(page), active(page)
     assert page.get_by_role("button", name="Delete", exact=True).is_disabled()  # the next one needs its own yes
 
 
@@ -268,15 +288,24 @@ def test_the_golden_set_builder_writes_to_the_set_of_the_collection_in_view(app_
 
     go(page, "Golden sets")
     expect(page.get_by_label("Golden set to add to", exact=True)).to_have_value("sample-mine", timeout=30_000)
+    hits = page.locator("[data-testid='stCheckbox']", has_text="(score")
+    search = page.get_by_test_id("stBaseButton-secondary").filter(has_text=re.compile(r"^Search$"))  # not a toolbar's
+    fill(page, "Question", "What does the FAQ say?")
+    for _ in range(2):
+        search.click()
+        settle(page)
+    assert hits.count() > 0
+    assert page.locator("[data-testid='stMarkdown'] strong").count() > 0, "the query's words are marked in each chunk"
+    hits.first.click()  # a passage of the sample, picked
+    settle(page)
     choose(page, "Active collection", "licenses")
     expect(page.get_by_label("Golden set to add to", exact=True)).to_have_value("licenses", timeout=30_000)
+    assert hits.count() == 0, "passages found in the sample are not offered as gold passages of licenses"
     fill(page, "Question", "Which licence text is published as version 3 of the GPL?")
     fill(page, "Gold answer (short)", "GPL-3")
-    import re
-
-    page.get_by_test_id("stBaseButton-secondary").filter(has_text=re.compile(r"^Search$")).click()  # not a toolbar's
+    search.click()
     settle(page)
-    page.locator("[data-testid='stCheckbox']").first.click()
+    hits.first.click()
     settle(page)
     page.get_by_role("button", name="Add the question", exact=True).click()
     page.get_by_text("to licenses@v", exact=False).wait_for()
@@ -411,6 +440,135 @@ def test_two_tabs_on_one_server_do_different_things_at_once(app_url, browser):
     settle(first)
     settle(second)
     context.close()
+
+
+def chunks_of(env: dict, name: str) -> int:
+    return next(c["chunks"] for c in _lab(env, "collections")["collections"] if c["name"] == name)
+
+
+def active(page) -> str:
+    """The sidebar's active collection (shown as text, or in the combobox input)."""
+    return chosen(page, "Active collection")
+
+
+def chosen(page, label: str) -> str:
+    """The value the selectbox labelled `label` shows."""
+    return page.get_by_text(label, exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']").evaluate(
+        "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
+
+
+def test_after_a_switch_ingest_names_its_target_and_asks_before_a_same_named_page_is_replaced(app_url, lived_in,
+                                                                                                page):
+    """The sequence that once replaced a user's page: the active collection switched to a manual holding a
+    faq.html, Home, back to Corpus, Ingest with the Documents radio on the sample. The button names the manual, each
+    click asks (nothing written), and the confirmed ingest reports the replaced page with its chunk counts."""
+    data, env = lived_in
+    _lab(env, "ingest", str(data / "valgrind"), "--collection", "manual-copy")  # this journey ends replacing a page
+    before = chunks_of(env, "manual-copy")
+    page.goto(app_url)
+    settle(page)
+    go(page, "Corpus")
+    choose(page, "Active collection", "manual-copy")
+    go(page, "Home")
+    go(page, "Corpus")
+    for _ in range(2):
+        page.get_by_role("button", name="Ingest into manual-copy", exact=True).click()
+        page.get_by_text("Same-named documents from elsewhere would be replaced: faq.html", exact=False).wait_for()
+        settle(page)
+    assert chunks_of(env, "manual-copy") == before, "nothing is written before the yes"
+    page.get_by_role("button", name="Yes, ingest into manual-copy", exact=True).click()
+    page.get_by_text("Replaced 1 document(s): faq.html:", exact=False).wait_for()
+    settle(page)
+    assert chunks_of(env, "manual-copy") > before
+
+
+def test_a_set_made_for_other_files_is_refused_though_both_corpora_hold_a_faq_html(app_url, page):
+    """The sample's golden set on the Valgrind manual (both hold a faq.html), and the manual's set on the sample:
+    each refused by content, not drawn over the questions whose file names happen to match; a result shown for one
+    collection is not shown after a switch to another."""
+    page.goto(app_url)
+    settle(page)
+    choose(page, "Active collection", "valgrind")
+    go(page, "Corpus")
+    chart = page.locator("[data-testid='stPlotlyChart']")
+    for wanted, refused in (("collection sample)", True), ("collection valgrind)", False)):
+        choose(page, "Golden set", wanted)
+        for _ in range(2):
+            page.get_by_role("button", name="Evaluate retrieval").click()
+            settle(page)
+            if refused:
+                page.get_by_text("made for another corpus", exact=False).first.wait_for()
+                assert chart.count() == 0
+            else:
+                chart.first.wait_for()
+    choose(page, "Active collection", "sample")
+    assert chart.count() == 0, "the manual's scores are not shown as the sample's"
+    choose(page, "Golden set", "collection valgrind)")
+    page.get_by_role("button", name="Evaluate retrieval").click()
+    page.get_by_text("made for another corpus", exact=False).first.wait_for()
+    settle(page)
+    assert chart.count() == 0
+
+
+def test_a_refresh_and_a_second_tab_keep_the_collection_the_adapter_and_the_wizards_answers(app_url, browser):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    tab.goto(app_url)
+    settle(tab)
+    choose(tab, "Active collection", "valgrind")
+    go(tab, "Models")
+    choose(tab, "Adapter folder", "/tiny")
+    tab.get_by_role("button", name="Load adapter", exact=True).click()
+    tab.get_by_text("Adapter tiny loaded", exact=False).wait_for()
+    settle(tab)
+    go(tab, "Decide")
+    tab.get_by_text("Yes", exact=True).click()
+    settle(tab)
+    second = context.new_page()
+    second.set_default_timeout(TIMEOUT)
+    for view in (tab, tab, second):  # F5 twice, then the same address in a second tab
+        if view is second:
+            second.goto(tab.url)
+        else:
+            view.reload()
+        view.locator("[data-testid='stSidebarNav']").get_by_text("Decide", exact=True).wait_for()
+        settle(view)
+        view.locator("[data-testid='stSidebar']").get_by_text("Adapter: tiny", exact=True).wait_for()
+        assert "valgrind" in active(view), active(view)
+        expect(view.get_by_role("radio", name="Yes", exact=True)).to_be_checked()
+    context.close()
+
+
+def test_a_blind_question_is_not_the_run_results_and_decide_open_on_and_no_answer_is_not_no(app_url, page):
+    """One blind-mode question, asked twice, is stored as runs; Results and Decide still open on the latest complete
+    batch run and say so. With the wizard unanswered the headline follows the run; answered No and No, the guide's
+    framework speaks."""
+    page.goto(app_url)
+    settle(page)
+    go(page, "Compare")
+    fill(page, "Max new tokens", 8)
+    page.get_by_text("Blind mode", exact=False).click()
+    settle(page)
+    page.get_by_label("Question", exact=True).fill("How is the name Valgrind pronounced?")
+    for _ in range(2):
+        page.get_by_role("button", name="Ask").click()
+        page.get_by_role("button", name="Vote for A").wait_for()
+        settle(page)
+    for name, label in (("Results", "Run"), ("Decide", "Run whose measurements are cited")):
+        go(page, name)
+        shown = chosen(page, label)
+        assert "blind" not in shown and " - done - " in shown, shown
+        page.get_by_text("the latest complete run", exact=False).first.wait_for()
+    unstated = page.get_by_text("No need is stated in the wizard", exact=False)
+    unstated.first.wait_for()
+    for _ in range(2):
+        for option in page.get_by_role("radio").filter(has_text=re.compile(r"^No")).all():
+            option.click()
+            settle(page)
+    assert unstated.count() == 0, "No and No are answers"
 
 
 @pytest.mark.parametrize("name", PAGES)

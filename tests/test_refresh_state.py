@@ -58,3 +58,18 @@ def test_a_refresh_keeps_the_wizards_answers(fake_app):
     assert "knowledge" in str(needs) and "citations" in str(needs)
     again = _fresh("pages/decide.py", needs="knowledge,citations")
     assert again.radio(key="decide_knowledge").value == "Yes" and again.checkbox(key="decide_citations").value
+
+
+def test_the_wizard_starts_unanswered_and_a_refresh_keeps_an_explicit_no(fake_app):
+    from lab.decision.decide import WizardAnswers
+
+    at = _fresh("pages/decide.py")
+    assert at.radio(key="decide_knowledge").value is None and at.radio(key="decide_behaviour").value is None
+    assert at.session_state["decide_answers"] == WizardAnswers()
+    at.radio(key="decide_knowledge").set_value("No").run()
+    at.radio(key="decide_behaviour").set_value("No: a general improvement").run()
+    assert at.session_state["decide_answers"] == WizardAnswers(knowledge=False, behaviour=False)
+    assert "no-knowledge,no-behaviour" in str(at.query_params["needs"])
+    again = _fresh("pages/decide.py", needs="no-knowledge,no-behaviour")
+    assert again.radio(key="decide_knowledge").value == "No"
+    assert again.radio(key="decide_behaviour").value == "No: a general improvement"

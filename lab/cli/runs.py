@@ -372,7 +372,8 @@ def register(sub, p: Parents) -> None:
     cmd.add_argument("--volume", type=int, default=100_000, help="queries per month for the cost section")
     cmd.add_argument("--months", type=int, default=12, help="months over which one-off costs are amortised")
     cmd.add_argument("--needs", default=None, help="comma-separated: knowledge, behaviour, not_sure, citations, "
-                                                   "latency_critical, high_volume (the Decide page's wizard)")
+                                                   "latency_critical, high_volume (the Decide page's wizard; a need "
+                                                   "not listed is a No; `none`: no need; left out: not stated)")
     cmd.add_argument("--index-hours", type=float, default=None,
                      help="index build time, hours (default: the time measured when the collection was ingested)")
     cmd.add_argument("--speedup", type=float, default=1.0,

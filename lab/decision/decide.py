@@ -46,8 +46,11 @@ MARGIN = 0.05  # a difference smaller than 5 points of a 0-1 score counts as "no
 class WizardAnswers:
     """What the user needs, in the terms of the guide's framework and quick reference."""
 
-    knowledge: bool = field(default=False, metadata={"help": "Needs external, private or frequently changing data."})
-    behaviour: bool = field(default=False, metadata={"help": "Needs a specific format, tone or domain behaviour."})
+    # The framework's two questions: None until answered (an unanswered wizard is not an answer of No and No).
+    knowledge: bool | None = field(default=None,
+                                   metadata={"help": "Needs external, private or frequently changing data."})
+    behaviour: bool | None = field(default=None,
+                                   metadata={"help": "Needs a specific format, tone or domain behaviour."})
     not_sure: bool = field(default=False, metadata={"help": "Not sure where the problem is."})
     citations: bool = field(default=False, metadata={"help": "Users need to see which source was used."})
     latency_critical: bool = field(default=False, metadata={"help": "Sub-100ms inference needed."})
@@ -106,10 +109,12 @@ CLAIM_IDS = tuple(c[0] for c in CLAIMS)
 
 
 def stated(answers: WizardAnswers | None) -> bool:
-    """Whether the wizard says anything: stated(WizardAnswers()) -> False."""
+    """Whether the wizard says anything; an answer of No is an answer:
+    stated(WizardAnswers()), stated(WizardAnswers(knowledge=False, behaviour=False)) -> (False, True)."""
     from dataclasses import astuple
 
-    return answers is not None and any(astuple(answers))
+    return answers is not None and (any(astuple(answers)) or answers.knowledge is not None
+                                    or answers.behaviour is not None)
 
 
 def recommend(answers: WizardAnswers | None, claims: Sequence[Claim] = ()) -> Recommendation:
@@ -164,6 +169,9 @@ def recommend(answers: WizardAnswers | None, claims: Sequence[Claim] = ()) -> Re
     return Recommendation(approach, APPROACHES[approach], reasons, caveats, list(dict.fromkeys(claims)))
 
 
+FROM_RUN = "No need is stated in the wizard: this follows what your run measured."
+
+
 def from_measurements(claims: Sequence[Claim]) -> Recommendation:
     """The approach a run's measured claims point to when no need is stated: retrieval that beats prompting, plus
     fine-tuning where the run shows the adapter adds the format on top of it; fine-tuning alone where only the
@@ -190,7 +198,7 @@ def from_measurements(claims: Sequence[Claim]) -> Recommendation:
         approach, ids = "fine-tune", ["finetune_format", "finetune_no_knowledge", "rag_accuracy"]
     else:
         approach, ids = "prompt", ["rag_accuracy", "finetune_format"]
-    reasons = ["No need is stated in the wizard: this follows what your run measured."]
+    reasons = [FROM_RUN]
     reasons += [f"{by_id[i].text}: {by_id[i].verdict} ({by_id[i].detail})" for i in ids
                 if i in by_id and by_id[i].verdict != NOT_MEASURED]
     if approach == "prompt":
@@ -307,11 +315,16 @@ def cited(recommendation: Recommendation, claims: Sequence[Claim]) -> list[Claim
     return [by_id[i] for i in recommendation.claim_ids if i in by_id]
 
 
+ANSWERED_NO = "no-"  # in the URL, the framework's questions answered No: "no-knowledge"
+
+
 def answers_to_url(answers: WizardAnswers) -> str:
-    """The wizard's answers as a URL parameter: answers_to_url(WizardAnswers(knowledge=True)) -> 'knowledge'."""
+    """The wizard's answers as a URL parameter; an unanswered question is left out, a No is kept:
+    answers_to_url(WizardAnswers(knowledge=True, behaviour=False)) -> 'knowledge,no-behaviour'."""
     from dataclasses import fields
 
-    return ",".join(f.name for f in fields(answers) if getattr(answers, f.name))
+    return ",".join(f.name if getattr(answers, f.name) else ANSWERED_NO + f.name for f in fields(answers)
+                    if getattr(answers, f.name) or getattr(answers, f.name) is False and f.default is None)
 
 
 def answers_from_url(text: str | None) -> WizardAnswers:
@@ -319,8 +332,17 @@ def answers_from_url(text: str | None) -> WizardAnswers:
 
     >>> answers_from_url("knowledge,citations,nonsense") == WizardAnswers(knowledge=True, citations=True)
     True
+    >>> answers_from_url("no-knowledge,no-behaviour") == WizardAnswers(knowledge=False, behaviour=False)
+    True
     """
     from dataclasses import fields
 
+    tri_state = {f.name for f in fields(WizardAnswers) if f.default is None}
     known = {f.name for f in fields(WizardAnswers)}
-    return WizardAnswers(**{n: True for n in (p.strip() for p in (text or "").split(",")) if n in known})
+    given: dict[str, bool] = {}
+    for name in (p.strip() for p in (text or "").split(",")):
+        if name in known:
+            given[name] = True
+        elif name.startswith(ANSWERED_NO) and name[len(ANSWERED_NO):] in tri_state:
+            given[name[len(ANSWERED_NO):]] = False
+    return WizardAnswers(**given)

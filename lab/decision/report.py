@@ -331,9 +331,7 @@ def build_brief(parts: BriefParts, generated: str | None = None) -> str:
 
     run, rec = parts.run, parts.recommendation
     generated = generated or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    needs = [text for name, text in NEEDS.items() if parts.answers and getattr(parts.answers, name)]
-    stated = ("Stated needs: " + "; ".join(needs) + ".") if needs else (
-        "Needs not stated (answer the Decide page wizard, or pass --needs): the guide's default applies.")
+    stated = _stated(parts)
     evidence = cited(rec, parts.claims)
     return _templates().get_template("brief.html.j2").render(
         run_id=run.run_id, generated=generated, approach=APPROACHES[rec.approach],
@@ -353,15 +351,35 @@ def brief_for_run(run, records: list[AnswerRecord], answers: WizardAnswers | Non
     return build_brief(brief_parts(run, records, answers, price_table, inputs, volume))
 
 
-def parse_needs(text: str | None) -> WizardAnswers:
-    """`--needs knowledge,behaviour` -> WizardAnswers(knowledge=True, behaviour=True)."""
+def _stated(parts: BriefParts) -> str:
+    """The brief's line on what the user said they need (an answer of No and No is an answer)."""
+    from lab.decision.decide import FROM_RUN, stated
+
+    needs = [text for name, text in NEEDS.items() if parts.answers and getattr(parts.answers, name)]
+    if needs:
+        return "Stated needs: " + "; ".join(needs) + "."
+    if stated(parts.answers):
+        return "Stated needs: none (no external data, no specific behaviour)."
+    if parts.recommendation.reasons[:1] == [FROM_RUN]:
+        return "Needs not stated (answer the Decide page wizard, or pass --needs): the headline follows the run."
+    return "Needs not stated (answer the Decide page wizard, or pass --needs): the guide's default applies."
+
+
+def parse_needs(text: str | None) -> WizardAnswers | None:
+    """`--needs knowledge,behaviour` -> WizardAnswers(knowledge=True, behaviour=True); a need not listed is a No
+    (`--needs none`: no external data, no specific behaviour); no --needs: not stated (None)."""
     from lab.errors import InputError
 
-    names = [n.strip().replace("-", "_") for n in (text or "").split(",") if n.strip()]
+    if text is None:
+        return None
+    names = [n.strip().replace("-", "_") for n in text.split(",") if n.strip()]
+    if names == ["none"]:
+        names = []
     unknown = [n for n in names if n not in NEEDS]
     if unknown:
-        raise InputError(f"Unknown need(s) {', '.join(unknown)}: use a comma-separated list of {', '.join(NEEDS)}.")
-    return WizardAnswers(**{n: True for n in names})
+        raise InputError(f"Unknown need(s) {', '.join(unknown)}: use none, or a comma-separated list of "
+                         f"{', '.join(NEEDS)}.")
+    return WizardAnswers(**{n: True for n in names} | {n: n in names for n in ("knowledge", "behaviour")})
 
 
 

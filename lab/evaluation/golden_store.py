@@ -17,6 +17,7 @@ in, and the edit becomes version 2).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 
 import hashlib
@@ -28,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lab.atomic import write_text
-from lab.config import DEFAULT_COLLECTION, SAMPLE_GOLDEN, data_dir
+from lab.config import DEFAULT_COLLECTION, SAMPLE_DOCS, SAMPLE_GOLDEN, data_dir
 from lab.errors import InputError, LabError, NotFoundError
 from lab.evaluation.golden import GoldenQuestion, load_golden, parse_golden, to_jsonl
 from lab.jobs import write_json_atomic
@@ -93,6 +94,14 @@ class GoldenSet:
         return {"name": self.name, "version": self.version, "collection": self.collection,
                 "fingerprint": self.fingerprint, "questions": len(self.questions),
                 "sha256": hashlib.sha256(to_jsonl(self.questions).encode()).hexdigest()[:16]}
+
+
+@functools.lru_cache(maxsize=4)
+def _sample_documents(sources: tuple[str, ...]) -> dict:
+    """The content hashes of the sample's gold documents (as a collection records them, `doc_sha256`): the built-in
+    set was made for these files, so another corpus's faq.html is not its faq.html."""
+    files = {s: SAMPLE_DOCS / s for s in sources}
+    return {s: hashlib.sha256(f.read_bytes()).hexdigest() for s, f in files.items() if f.is_file()}
 
 
 def _now() -> str:
@@ -171,9 +180,10 @@ class GoldenStore:
 
     def _builtin(self) -> GoldenSetInfo:
         text = SAMPLE_GOLDEN.read_text(encoding="utf-8")
-        version = GoldenVersion(1, "built in", len(parse_golden(text, SAMPLE_GOLDEN.name)),
-                                hashlib.sha256(text.encode()).hexdigest()[:16], "the sample corpus's golden set",
-                                DEFAULT_COLLECTION, None)
+        questions = parse_golden(text, SAMPLE_GOLDEN.name)
+        version = GoldenVersion(1, "built in", len(questions), hashlib.sha256(text.encode()).hexdigest()[:16],
+                                "the sample corpus's golden set", DEFAULT_COLLECTION, None,
+                                _sample_documents(tuple(sorted({s for q in questions for s in q.sources}))))
         return GoldenSetInfo(SAMPLE_SET, DEFAULT_COLLECTION, None, [version], builtin=True)
 
     def names(self) -> list[str]:

@@ -28,10 +28,10 @@ def _write(golden, collection: str, target: str) -> None:
     if st.button("Search", key="gb_search"):
         try:
             modes, _ = state.retrievers(collection)
-            st.session_state["gb_hits"] = modes["hybrid"].search((query or question).strip(), 8)
+            state.keep_for(collection, "gb_hits", modes["hybrid"].search((query or question).strip(), 8))
         except LabError as exc:
             st.error(str(exc))
-    hits = st.session_state.get("gb_hits", [])
+    hits = state.kept_for(collection, "gb_hits", [])  # never the passages of the collection before a switch
     picked = []
     searched = (query or question).strip()
     for i, hit in enumerate(hits, 1):

@@ -42,10 +42,10 @@ def draw(active: str | None) -> None:
     if st.button(f"Ingest into {target or '...'}", key="ingest", type="primary"):
         st.session_state.pop(PENDING, None)
         try:
-            _prepare(source, uploads, target, ChunkConfig(size=int(size), overlap=int(overlap)), spec)
+            _prepare(source, uploads, target, ChunkConfig(size=int(size), overlap=int(overlap)), spec, active)
         except LabError as exc:
             st.error(str(exc))
-    pending = st.session_state.get(PENDING)
+    pending = state.kept_for(active, PENDING)  # asked before a switch: asked again, after the user sees the target
     if pending:
         st.warning(as_text(pending["plan"].warning()) + " Write them into this collection?")
         yes, no = st.columns(2)
@@ -95,7 +95,8 @@ def _spec(choice):
     return EmbedderSpec.parse(where, model, key)
 
 
-def _prepare(source: str, uploads, target: str, config: ChunkConfig, choice=None) -> None:
+def _prepare(source: str, uploads, target: str, config: ChunkConfig, choice=None, active: str | None = None
+             ) -> None:
     """Check the target and the files, then ingest, or park the job for confirmation when the plan asks for it."""
     from lab.index.ingest import plan_ingest
     from lab.index.store import check_name
@@ -116,7 +117,7 @@ def _prepare(source: str, uploads, target: str, config: ChunkConfig, choice=None
     job = {"paths": paths, "names": names, "target": target, "config": config, "refused": refused,
            "spec": _spec(choice), "plan": plan_ingest(paths, target, resources.store(), names)}
     if job["plan"].needs_confirmation:
-        st.session_state[PENDING] = job
+        state.keep_for(active, PENDING, job)
         return
     _run(job)
 

@@ -41,6 +41,21 @@ def select_collection(name: str | None) -> None:
     st.rerun()
 
 
+def keep_for(collection: str | None, key: str, value) -> None:
+    """Keep a result the page shows (search hits, scores, an ingest waiting for its yes) with the collection it was
+    made on: `kept_for` gives it back only while that collection is the active one."""
+    st.session_state[key] = (collection, value)
+
+
+def kept_for(collection: str | None, key: str, default=None):
+    """The value `keep_for` kept under `key` for `collection`; `default` when it was made on another collection
+    (a switch never shows, or lets a click act on, what was found in the collection before)."""
+    kept = st.session_state.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == collection:
+        return kept[1]
+    return default
+
+
 def restore(key: str, default) -> None:
     """Before drawing the widget `key`: give it the value this browser session last chose, else `default`."""
     if key not in st.session_state:

@@ -126,6 +126,21 @@ def run_history():
         return None
 
 
+def pick_run(runs, label: str, key: str):
+    """A selectbox over `runs` that opens on the latest complete run (`default_run`: not a blind-mode question) and
+    says so; blind-mode questions are listed, marked as such."""
+    from lab.experiments.run_store import default_run
+
+    labels = {f"{r.run_id} - {r.status} - {r.done}/{r.total} - {', '.join(r.manifest.paths)}"
+              f"{' - blind question' if r.manifest.blind else ''}": r for r in runs}
+    default = default_run(runs)
+    run = labels[st.selectbox(label, list(labels), index=default, key=key,
+                              help="Opens on the latest complete run (blind-mode questions are listed too).")]
+    if run is runs[default] and run.status == "done" and not run.manifest.blind:
+        st.caption(f"{run.run_id}: the latest complete run.")
+    return run
+
+
 def brief_download(key: str, run_id: str, inputs: tuple, build, where=None) -> None:
     """The stakeholder brief in two steps: "Build the brief" makes it (a few seconds; it embeds plotly.js), then
     "Download the brief (HTML)" hands over the bytes kept for this run and these inputs. A download whose file
