@@ -1,7 +1,7 @@
 """Reading a whole collection pages through Chroma (one `get` over ~32k rows fails in its SQLite)."""
 
-from lab.index import store as store_module
-from lab.index.store import get_all
+from lab.index import sources as store_module
+from lab.index.sources import get_all
 
 
 class FakeCollection:

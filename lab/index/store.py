@@ -16,75 +16,20 @@ every read holds shared, so a reader sees the version before a commit or after i
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from lab.config import ChunkConfig
-from lab.corpus.chunking import Chunk
 from lab.errors import InputError, NotFoundError, StoreError
 from lab.index.chroma_client import client
+from lab.index.collections import STAGING, BuildTime, CollectionInfo, Staging, check_name, staging_name
 from lab.index.lock import commit_lock, writer_lock
+from lab.index.sources import BATCH, SourceOps, get_all
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
-_BATCH = 1000
-_PAGE = 5000  # rows per `get` when reading a whole collection
-_STAGING = "lab-staging-"  # prefix of hidden staging collections (refused as a user's collection name)
+__all__ = ["BuildTime", "CollectionInfo", "Staging", "Store", "check_name", "get_all", "staging_name"]
 _HNSW = {"hnsw": {"space": "cosine"}}
 
 
-@dataclass
-class Staging:
-    """Where an ingest writes new chunks before they become visible; `resumed` if an interrupted one left it."""
-
-    collection: object
-    resumed: bool
-
-
-def staging_name(name: str) -> str:
-    return _STAGING + hashlib.sha256(name.encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class BuildTime:
-    """The measured wall time of the last ingest that embedded chunks into a collection."""
-
-    seconds: float
-    chunks: int  # chunks that ingest embedded
-    whole: bool  # it built every chunk the collection then had (else it was an update)
-    at: str
-
-    def estimate(self, total_chunks: int) -> float:
-        """Seconds to build `total_chunks` from scratch: measured if `whole`, else scaled per chunk."""
-        return self.seconds if self.whole and self.chunks == total_chunks else \
-            self.seconds / max(self.chunks, 1) * total_chunks
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    name: str
-    chunks: int
-    embedder: str
-    chunk_config: ChunkConfig | None
-    build: BuildTime | None = None
-    embedder_spec: str | None = None  # JSON of `lab.index.embeddings.EmbedderSpec` (None: built before specs)
-    dim: int | None = None            # the vectors' size (None: built before it was kept)
-
-    @property
-    def chunking(self) -> str:
-        """How the collection was chunked, in words ('chunks of 256 tokens, 32 overlap')."""
-        return self.chunk_config.text if self.chunk_config else "chunking not recorded"
-
-
-def check_name(name: str) -> str:
-    if not _NAME.match(name or "") or ".." in name or name.startswith(_STAGING):
-        raise InputError(f"Collection name {name!r} is invalid: use 3-63 letters, digits, '.', '_' or '-', "
-                         f"starting and ending with a letter or digit (and not starting with {_STAGING}).")
-    return name
-
-
-class Store:
+class Store(SourceOps):
     """Chunks of one lab, grouped in collections."""
 
     def __init__(self, host: str | None = None):
@@ -98,7 +43,7 @@ class Store:
     def names(self, sweeps: bool = False) -> list[str]:
         """Collection names, staging collections left out, and the rebuilt copies a chunk-size sweep keeps unless
         `sweeps` (they belong to their collection: listed with it nowhere, deleted with it)."""
-        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(_STAGING)
+        return sorted(c.name for c in self.client.list_collections() if not c.name.startswith(STAGING)
                       and (sweeps or not (c.metadata or {}).get("sweep_of")))
 
     def collections(self) -> list[CollectionInfo]:
@@ -240,8 +185,8 @@ class Store:
             return
         target = self.client.get_collection(name, embedding_function=None)
         staged: dict[str, set[str]] = {}
-        for offset in range(0, stage.count(), _BATCH):
-            got = stage.get(limit=_BATCH, offset=offset, include=["embeddings", "documents", "metadatas"])
+        for offset in range(0, stage.count(), BATCH):
+            got = stage.get(limit=BATCH, offset=offset, include=["embeddings", "documents", "metadatas"])
             target.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                           metadatas=got["metadatas"])
             for i, meta in zip(got["ids"], got["metadatas"]):
@@ -249,8 +194,8 @@ class Store:
         if staged:
             old = target.get(where={"source": {"$in": sorted(staged)}}, include=["metadatas"])
             stale = [i for i, meta in zip(old["ids"], old["metadatas"]) if i not in staged[meta["source"]]]
-            for start in range(0, len(stale), _BATCH):
-                target.delete(ids=stale[start:start + _BATCH])
+            for start in range(0, len(stale), BATCH):
+                target.delete(ids=stale[start:start + BATCH])
         self._drop(stage.name)
 
     def _drop(self, name: str) -> None:
@@ -282,78 +227,6 @@ class Store:
             self._forget(copy)
             self.client.delete_collection(copy)  # a sweep's rebuilt copies go with their collection
         self._catalogue(name, gone=True)
-
-    def source_hashes(self, name: str) -> dict[str, str]:
-        """source file name -> sha256 of the file its chunks came from."""
-        collection = self._get(name)
-        with commit_lock(name, shared=True):
-            return self.source_hashes_of(collection)
-
-    @staticmethod
-    def source_hashes_of(collection) -> dict[str, str]:
-        got = get_all(collection, include=["metadatas"])
-        return {m["source"]: m["doc_sha256"] for m in got["metadatas"] or []}
-
-    def source_details(self, name: str) -> dict[str, dict]:
-        """source file name -> {"sha256", "origin" (the folder it came from, "upload", or "" when built before
-        origins were kept), "chunks"}."""
-        collection = self._get(name)
-        with commit_lock(name, shared=True):
-            got = get_all(collection, include=["metadatas"])
-        details: dict[str, dict] = {}
-        for meta in got["metadatas"] or []:
-            entry = details.setdefault(meta["source"], {"sha256": meta["doc_sha256"], "origin": "", "chunks": 0})
-            entry["chunks"] += 1
-            entry["origin"] = entry["origin"] or meta.get("origin") or ""
-        return details
-
-    def fingerprint(self, name: str) -> str:
-        """A hash of which files (by content) the collection holds: equal fingerprints, same corpus."""
-        import hashlib
-
-        pairs = sorted(self.source_hashes(name).items())
-        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
-
-    def replace_source(self, collection, source: str, chunks: list[Chunk], vectors, origin: str = "") -> None:
-        """Swap one source file's chunks for new ones (upsert first, then drop the ids no longer present);
-        `origin` (the folder the file came from, or "upload") is kept with each chunk."""
-        old = set(collection.get(where={"source": source}, include=[])["ids"])
-        for i in range(0, len(chunks), _BATCH):
-            part = chunks[i:i + _BATCH]
-            collection.upsert(
-                ids=[c.id for c in part], embeddings=[list(map(float, v)) for v in vectors[i:i + _BATCH]],
-                documents=[c.text for c in part],
-                metadatas=[{"source": c.source, "heading": c.heading, "page": c.page or 0, "start": c.start,
-                            "end": c.end, "doc_sha256": c.doc_sha256, "tokens": c.tokens, "title": c.title, "origin": origin}
-                           for c in part])
-        stale = sorted(old - {c.id for c in chunks})
-        if stale:
-            collection.delete(ids=stale)
-
-    def remove_source(self, name: str, source: str) -> int:
-        """Delete one source file's chunks from a collection; returns how many were removed."""
-        with writer_lock(check_name(name), "removing a source"), commit_lock(name, shared=False):
-            collection = self._get(name)
-            ids = collection.get(where={"source": source}, include=[])["ids"]
-            if ids:
-                collection.delete(ids=ids)
-        self._catalogue(name)
-        return len(ids)
-
-    def source_records(self, name: str, source: str) -> dict:
-        """One source file's chunks as stored (ids, texts, metadata, vectors), for `put_records` to restore."""
-        got = self._get(name).get(where={"source": source}, include=["documents", "metadatas", "embeddings"])
-        return {"ids": list(got["ids"]), "documents": list(got["documents"]), "metadatas": list(got["metadatas"]),
-                "embeddings": [list(map(float, v)) for v in got["embeddings"]]}
-
-    def put_records(self, name: str, records: dict) -> None:
-        """Write back chunks `source_records` read (the same ids, texts, metadata and vectors)."""
-        with writer_lock(check_name(name), "restoring a document"), commit_lock(name, shared=False):
-            collection = self._get(name)
-            for i in range(0, len(records["ids"]), _BATCH):
-                collection.upsert(**{key: records[key][i:i + _BATCH] for key in
-                                     ("ids", "documents", "metadatas", "embeddings")})
-        self._catalogue(name)
 
     def _read(self, name: str, read):
         """`read(collection)` on a cached handle: a query then costs one Chroma call, not a listing of every
@@ -395,21 +268,6 @@ class Store:
         with commit_lock(name, shared=True):
             got = get_all(collection, {"source": source} if source else None, ["documents", "metadatas"], limit)
         return [{"id": i, "text": d, "meta": m} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
-
-
-def get_all(collection, where: dict | None = None, include: tuple[str, ...] | list[str] = (),
-            limit: int | None = None) -> dict:
-    """`collection.get` in pages of _PAGE rows: one call over more than ~32k rows fails in Chroma's SQLite
-    ("too many SQL variables"), so a 50k-chunk collection could not even build its BM25 index."""
-    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
-    while limit is None or len(out["ids"]) < limit:
-        size = _PAGE if limit is None else min(_PAGE, limit - len(out["ids"]))
-        got = collection.get(where=where, limit=size, offset=len(out["ids"]), include=list(include))
-        for key in out:
-            out[key] += got[key] or []
-        if len(got["ids"]) < size:
-            break
-    return out
 
 
 def _settings(meta: dict | None) -> dict:
