@@ -571,6 +571,50 @@ def test_a_blind_question_is_not_the_run_results_and_decide_open_on_and_no_answe
     assert unstated.count() == 0, "No and No are answers"
 
 
+def hashes_of(env: dict, collection: str) -> dict:
+    code = f"import json; from lab.index.store import Store; print(json.dumps(Store().source_hashes({collection!r})))"
+    done = subprocess.run([sys.executable, "-c", code],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_update_demo_takes_an_edited_page_of_the_users_manual_and_undo_puts_the_original_back(
+        app_url, lived_in, page, tmp_path):
+    """The user's own update to a collection that shares file names with the sample: the manual's faq.html edited
+    under its own name, with the question it changes. Twice: the demo asks before and after, Undo puts the original
+    page back (its content hash as before), and an undone update offers no second Undo."""
+    data, env = lived_in
+    original = hashes_of(env, "valgrind")
+    edited = tmp_path / "faq.html"
+    edited.write_text((data / "valgrind" / "faq.html").read_text().replace("Heimdall", "Yggdrasil"))
+    questions = tmp_path / "changed.jsonl"
+    questions.write_text(json.dumps({"id": "name", "question": "What was Valgrind named before its release?",
+                                     "answer": "Yggdrasil", "answer_before_update": "Heimdall",
+                                     "sources": ["faq.html"]}) + "\n")
+    page.goto(app_url)
+    settle(page)
+    choose(page, "Active collection", "valgrind")
+    go(page, "Compare")
+    fill(page, "Max new tokens", 8)
+    page.get_by_role("tab", name="Knowledge update").click()
+    settle(page)
+    for label, upload in (("Your edited document", edited), ("Affected questions", questions)):
+        page.locator("[data-testid='stFileUploader']", has_text=label).locator("input[type=file]").set_input_files(
+            str(upload))
+        settle(page)
+    undo = page.get_by_role("button", name="Undo the update (faq.html in valgrind)")
+    for _ in range(2):
+        page.get_by_role("button", name="Add the update to valgrind and re-ask").click()
+        metric(page, "Re-index the update (measured now)", " s").wait_for()
+        settle(page)
+        assert hashes_of(env, "valgrind")["faq.html"] != original["faq.html"]
+        undo.click()
+        page.get_by_text("as it was before the demo", exact=False).wait_for()
+        settle(page)
+        assert hashes_of(env, "valgrind") == original
+        assert undo.count() == 0, "an undone update offers no second Undo"
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_opens_from_a_deep_link_on_a_fresh_server(name, fresh_url, page):
     page.goto(f"{fresh_url}/{name}")

@@ -286,6 +286,17 @@ def _remember(store, collection: str, sources: Sequence[str], snapshots: dict[st
     _keep_applied(collection, records)
 
 
+def applied_sources(store, collection: str, default: Sequence[str]) -> list[str]:
+    """The documents the update demo put into `collection` and that are still as it left them (what Undo would
+    take out); where no update was recorded (a collection updated before updates were recorded), those of `default`
+    the collection holds."""
+    held = store.source_hashes(collection)
+    records = _applied(collection)
+    if records is None:
+        return sorted(set(default) & set(held))
+    return sorted(s for s, entry in records.items() if held.get(s) == entry["sha256"])
+
+
 def undo_update(store, collection: str, sources: Sequence[str]) -> int:
     """Take the update out of the collection: its chunks removed and, where it replaced a page of the same name,
     the original page's chunks put back; returns how many chunks were removed. Only what the demo put there is

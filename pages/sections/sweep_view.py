@@ -8,7 +8,7 @@ import streamlit as st
 from lab.display import as_text
 from lab.errors import LabError
 from pages.sections import golden_picker
-from pages.ui import resources
+from pages.ui import resources, state
 
 
 def _start(collection: str, golden_set, sizes: str, k: int, folders: str = "") -> None:
@@ -23,7 +23,7 @@ def _start(collection: str, golden_set, sizes: str, k: int, folders: str = "") -
     job = SweepJob(resources.store(), embedder, collection, golden_set, configs, k,
                    embedders=[embedder, *[e for e in others if e.name != embedder.name]]).start()
     resources.jobs()[job.id] = job
-    st.session_state["sweep_job"] = job.id
+    state.keep_for(collection, "sweep_job", job.id)
 
 
 def draw(collection: str) -> None:
@@ -45,7 +45,7 @@ def draw(collection: str) -> None:
 
     @st.fragment(run_every=2)
     def progress():
-        job = resources.jobs().get(st.session_state.get("sweep_job"))
+        job = resources.jobs().get(state.kept_for(collection, "sweep_job"))  # this collection's sweep only
         if job is None:
             return
         st.progress(job.progress.fraction, text=f"{job.state}: {job.progress.message}")

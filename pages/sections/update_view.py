@@ -54,8 +54,8 @@ def _start(collection: str, paths: list[str], k: int, max_new: int, doc, questio
 
 
 def _undo(collection: str, sources: list[str], key: str) -> None:
-    if st.button(f"Undo the update (remove {as_text(', '.join(sources), one_line=True)} from {collection})",
-                 key=key):
+    if st.button(f"Undo the update ({as_text(', '.join(sources), one_line=True)} in {collection})", key=key,
+                 help="Removes the update's chunks; a page it replaced gets its original chunks back."):
         try:
             removed = update_demo.undo_update(resources.store(), collection, sources)
             st.success(f"Removed {count(removed, 'chunk')}: {collection} is as it was before the demo.")
@@ -126,10 +126,11 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
         stored = sets.get(picked)
     if st.button(f"Add the update to {collection} and re-ask", key="update_start", type="primary"):
         try:
-            st.session_state["update_job"] = _start(collection, paths, k, max_new, doc, questions_file, stored)
+            started = _start(collection, paths, k, max_new, doc, questions_file, stored)
+            state.keep_for(collection, "update_job", started)
         except LabError as exc:
             st.error(as_text(exc))
-    job = resources.jobs().get(st.session_state.get("update_job"))
+    job = resources.jobs().get(state.kept_for(collection, "update_job"))  # the demo run on this collection only
     running = job is not None and job.running
 
     @st.fragment(run_every=2 if running else None)
@@ -148,8 +149,7 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
             show_result(job.result)
 
     follow()
-    held = set(resources.store().source_hashes(collection))
-    sources = job.result.update_sources if job is not None and job.result and job.result.collection == collection \
-        else [update_demo.UPDATE_DOC.name]
-    if not running and held & set(sources):
-        _undo(collection, sorted(held & set(sources)), "update_undo")
+    applied = [] if running else update_demo.applied_sources(resources.store(), collection,
+                                                              [update_demo.UPDATE_DOC.name])
+    if applied:  # only while the update is in: an undone update offers no second Undo
+        _undo(collection, applied, "update_undo")
