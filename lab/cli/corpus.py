@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from lab.cli.common import Parents, echo_progress, emit, golden_set, settings_of, utf8_text
 from lab.config import SEARCH_K, ChunkConfig, chroma_host
+from lab.display import count
 from lab.errors import InputError, LabError
 from lab.options import add_options, picked
 from lab.session import Loader, retrievers
@@ -30,8 +31,8 @@ def cmd_ingest(args) -> int:
     report = ingest(args.paths, args.collection, embedder, res.store(), config, progress, limits=limits,
                     notify=lambda message: print(message, file=sys.stderr, flush=True),
                     replace_elsewhere=args.replace_elsewhere)
-    lines = [f"{report.collection}: {report.documents} documents ingested, {len(report.unchanged)} unchanged, "
-             f"{report.chunks_added} chunks written, {report.chunks_total} in the collection "
+    lines = [f"{report.collection}: {count(report.documents, 'document')} ingested, {len(report.unchanged)} "
+             f"unchanged, {count(report.chunks_added, 'chunk')} written, {report.chunks_total:,} in the collection "
              f"({report.seconds['total']:.1f} s)"]
     if report.resumed:
         lines.append(f"{len(report.resumed)} of them were staged by an interrupted run: not embedded again")

@@ -37,7 +37,7 @@ def cmd_restore(args) -> int:
     info = golden.restore(args.name)
     document = {"name": info.name, "collection": info.collection, "versions": [asdict(v) for v in info.versions]}
     emit(args, document, f"{info.name}: restored {len(info.versions)} version(s) from their files "
-                         f"(latest v{info.latest.version}, {info.latest.questions} questions).")
+                         f"(latest v{info.latest.version}, {count(info.latest.questions, 'question')}).")
     return 0
 
 

@@ -149,7 +149,8 @@ def cmd_compare(args) -> int:
                           {"golden": golden.manifest(), **({"leakage": leakage.manifest} if leakage.manifest else {})},
                           stop=stop)
         if not args.json:
-            print(f"run {job.run_id}: {len(questions)} questions x {len(names)} paths", file=sys.stderr)
+            print(f"run {job.run_id}: {count(len(questions), 'question')} x {count(len(names), 'path')}",
+                  file=sys.stderr)
     if not args.json:
         job.advance = _echo_answers(job.advance, job.progress)
     job.run()
@@ -214,7 +215,7 @@ def cmd_update_demo(args) -> int:
     if args.undo:
         removed = update_demo.undo_update(store, args.collection, [f.name for f in files])
         emit(args, {"collection": args.collection, "removed_chunks": removed},
-               f"Removed {removed} chunks of {', '.join(f.name for f in files)} from {args.collection}.")
+               f"Removed {count(removed, 'chunk')} of {', '.join(f.name for f in files)} from {args.collection}.")
         return 0
     progress = None if args.json else (lambda message, done, total: print(f"[{done}/{total}] {message}",
                                                                           file=sys.stderr))
@@ -231,7 +232,8 @@ def cmd_update_demo(args) -> int:
     pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
     lines += [f"{s.path:<15} {pct(s.new_before):>10}  {pct(s.new_after):>9}  {pct(s.old_before):>10}  "
               f"{pct(s.old_after):>9}  {pct(s.update_retrieved):>16}  {s.errors:>6}" for s in result.summaries]
-    lines.append(f"undone: {removed} chunks removed, {args.collection} is as it was" if removed is not None else
+    lines.append(f"undone: {count(removed, 'chunk')} removed, {args.collection} is as it was"
+                 if removed is not None else
                  f"kept: the update stays in {args.collection} (`update-demo --undo` removes it)")
     emit(args, {**asdict(result), "undone_chunks": removed}, "\n".join(lines))
     return 0
@@ -301,7 +303,7 @@ def cmd_judge(args) -> int:
     document = {"run_id": run.run_id, "judge": runs.get(run.run_id).manifest.judge, "judged": len(judged),
                 "unreadable": sum(1 for r in records if gradable(r) and r.judge_correct is None),
                 "accuracy": accuracy, "agreement": kappas}
-    lines = [f"run {run.run_id}: {len(judged)} answers judged by {document['judge']}"]
+    lines = [f"run {run.run_id}: {count(len(judged), 'answer')} judged by {document['judge']}"]
     lines += [f"{path}: containment {a['correct']['mean']:.2f}, strict {a['correct_strict']['mean']:.2f}, "
               f"judge {a['judge_correct']['mean']:.2f} [{a['judge_correct']['low']:.2f}, "
               f"{a['judge_correct']['high']:.2f}]" for path, a in accuracy.items()]

@@ -91,7 +91,7 @@ def check_sources(questions: Sequence[GoldenQuestion], collection_sources, docum
     cited = [q for q in questions if q.sources]
     matching = [q for q in cited if any(held(s) for s in q.sources)]
     missing = sorted({s if s not in hashes else f"{s} (other content)" for q in cited for s in q.sources
-                      if not held(s)})
+                      if not held(s)}, key=lambda s: (not s.endswith("(other content)"), s))  # the telling ones first
     return SourceCheck(len(questions), len(cited), len(matching), missing)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from lab.display import count
 from lab.evaluation.costs import PriceTable, query_cost
 from lab.evaluation.golden import GoldenQuestion
 from lab.evaluation.stats import ASSUMED_SD, detectable_difference, questions_needed
@@ -117,12 +118,12 @@ def planning_sd(runs, collection: str | None, paths: Sequence[str], metric: str 
                 if len(diffs) >= 5:
                     sds.append(float(np.std(diffs, ddof=1)))
         if sds and max(sds) > 0:
-            return max(sds), f"measured: run {run.run_id} ({len(scores)} questions, the widest of its pairs)"
+            return max(sds), f"measured: run {run.run_id} ({count(len(scores), 'question')}, the widest of its pairs)"
     return None
 
 
 def dry_run_text(estimate: DryRun) -> str:
-    lines = [f"dry run: {estimate.questions} questions, nothing stored",
+    lines = [f"dry run: {count(estimate.questions, 'question')}, nothing stored",
              f"{'path':20} {'answers':>7} {'prompt tok':>11} {'compl. tok':>11} {'$':>10} {'time':>9}"]
     for p in estimate.paths:
         mark = "~" if p.estimated_tokens else ""
@@ -138,11 +139,11 @@ def dry_run_text(estimate: DryRun) -> str:
 def power_text(estimate: DryRun) -> str:
     """One sentence on what the run can detect, and what the user's difference needs (the two cannot disagree:
     both come from the same sd)."""
-    question = "question" if estimate.questions == 1 else "questions"
-    text = (f"with {estimate.questions} {question} a paired comparison detects a difference in accuracy of about "
-            f"{estimate.detectable:.2f} or more (5% level, 80% power; per-question differences with sd "
+    text = (f"with {count(estimate.questions, 'question')} a paired comparison detects a difference in accuracy of "
+            f"about {estimate.detectable:.2f} or more (5% level, 80% power; per-question differences with sd "
             f"{estimate.assumed_sd:.2f}, {estimate.sd_source})")
     if estimate.difference:
         enough = "enough" if estimate.needed <= estimate.questions else "more than this run asks"
-        text += f"; a difference of {estimate.difference:.2f} needs about {estimate.needed} questions ({enough})"
+        text += (f"; a difference of {estimate.difference:.2f} needs about {count(estimate.needed, 'question')} "
+                 f"({enough})")
     return text

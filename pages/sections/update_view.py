@@ -58,9 +58,10 @@ def _undo(collection: str, sources: list[str], key: str) -> None:
                  help="Removes the update's chunks; a page it replaced gets its original chunks back."):
         try:
             removed = update_demo.undo_update(resources.store(), collection, sources)
-            st.success(f"Removed {count(removed, 'chunk')}: {collection} is as it was before the demo.")
         except LabError as exc:
             st.error(as_text(exc))
+            return
+        state.done(f"Removed {count(removed, 'chunk')}: {collection} is as it was before the demo.", "update_undo")
 
 
 def _percent(value: float | None) -> str:
@@ -153,3 +154,4 @@ def draw(paths: list[str], k: int, max_new: int) -> None:
                                                               [update_demo.UPDATE_DOC.name])
     if applied:  # only while the update is in: an undone update offers no second Undo
         _undo(collection, applied, "update_undo")
+    state.show_done("update_undo")
