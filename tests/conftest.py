@@ -365,6 +365,14 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "-
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+# A page is idle once Streamlit marks its root with a finished script state (browser tests wait for it after a
+# click or a typed value instead of a fixed pause).
+IDLE = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    return app !== null && !["initial", "running", "rerunRequested"].includes(app.getAttribute("data-test-script-state"));
+}"""
+
+
 @contextlib.contextmanager
 def chromium():
     """Debian's Chromium, headless, driven by Playwright (browser downloads are impossible offline)."""

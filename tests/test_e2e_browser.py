@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVED, chromium, streamlit_app
+from tests.conftest import IDLE, SERVED, chromium, streamlit_app
 
 # `streamlit run` of the whole app, driven by Chromium; the app ingests and answers with the real models
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
@@ -38,7 +38,8 @@ def set_number(page, label: str, value: int) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
-    page.wait_for_timeout(700)
+    page.wait_for_timeout(300)
+    page.wait_for_function(IDLE, timeout=240_000)  # the rerun the new value started has finished
 
 
 def test_a_deep_link_on_a_fresh_server_goes_through_the_frame(app_url, page):

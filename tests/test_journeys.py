@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVED, chromium, need_system_files, streamlit_app
+from tests.conftest import IDLE, SERVED, chromium, need_system_files, streamlit_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parent.parent
@@ -102,8 +102,8 @@ def page(browser):
     context.close()
 
 
-# Words that cannot follow a number: "1 questions", a signed zero.
-MISREAD = re.compile(r"(?<![\d.,])1 (?:questions|answers|chunks|documents|files|runs|passages)\b"
+# Words that cannot follow a number: "1 questions", a signed zero ("0/1 answers" reads right).
+MISREAD = re.compile(r"(?<![\d.,/])1 (?:questions|answers|chunks|documents|files|runs|passages)\b"
                      r"|(?<![\d.])[-\u2212]0\.0+(?![\d])")
 
 
@@ -115,12 +115,6 @@ def clean(page) -> None:
     assert page.get_by_text("This app has encountered an error").count() == 0
     misread = MISREAD.findall(page.evaluate("document.body.innerText"))
     assert not misread, misread
-
-
-IDLE = """() => {
-    const app = document.querySelector("[data-testid='stApp']");
-    return app !== null && !["initial", "running", "rerunRequested"].includes(app.getAttribute("data-test-script-state"));
-}"""
 
 
 def settle(page) -> None:
@@ -607,6 +601,7 @@ def test_the_update_demo_takes_an_edited_page_of_the_users_manual_and_undo_puts_
     undo = page.get_by_role("button", name="Undo the update (faq.html in valgrind)")
     for _ in range(2):
         page.get_by_role("button", name="Add the update to valgrind and re-ask").click()
+        undo.wait_for()  # offered once this run's update is in (the last run's result may still be on show)
         metric(page, "Re-index the update (measured now)", " s").wait_for()
         settle(page)
         assert hashes_of(env, "valgrind")["faq.html"] != original["faq.html"]

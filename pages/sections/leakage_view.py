@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from lab.display import as_text
+from lab.display import as_text, count
 from lab.evaluation.record import AnswerRecord
 from lab.experiments import leakage
 from pages.ui import resources
@@ -34,10 +34,12 @@ def batch_warning(paths, questions) -> tuple[set[str], dict | None]:
         return set(), outcome.manifest
     report = cache[(adapter_dir, digest)] = outcome.report
     if not report.flagged_ids:
-        st.success(f"Leakage check: none of the {report.questions} questions duplicates the adapter's "
-                   f"{report.examples} training examples.")
+        which = "the question does not" if report.questions == 1 else f"none of the {report.questions} questions"
+        st.success(f"Leakage check: {which} duplicate{'s' if report.questions != 1 else ''} the adapter's "
+                   f"{count(report.examples, 'training example')}.")
         return set(), outcome.manifest
-    st.warning(f"Leakage check: {len(report.flagged_ids)} of {report.questions} golden questions (near-)duplicate "
+    st.warning(f"Leakage check: {len(report.flagged_ids)} of {count(report.questions, 'golden question')} "
+               f"(near-)duplicate{'s' if len(report.flagged_ids) == 1 else ''} "
                f"the adapter's training data, so the fine-tuned paths may be scored on memorised answers: "
                f"{as_text(', '.join(report.flagged_ids))}.")
     with st.expander("Flagged questions and the training examples they match"):
