@@ -612,6 +612,39 @@ def test_the_update_demo_takes_an_edited_page_of_the_users_manual_and_undo_puts_
         assert undo.count() == 0, "an undone update offers no second Undo"
 
 
+def sidebar_collections(page) -> list[str]:
+    """The options of the sidebar's Active collection box."""
+    box = page.get_by_text("Active collection", exact=True).locator("xpath=ancestor::*[@data-testid='stSelectbox']")
+    open_until(page, box, page.get_by_role("option").first)
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return options
+
+
+def test_a_chunk_size_sweep_keeps_its_rebuilt_collections_out_of_the_sidebar(app_url, lived_in, page):
+    """A sweep on the manual rebuilds it at another chunk size; the rebuilt copy belongs to the manual and is listed
+    nowhere, before and after a refresh, while the store holds it."""
+    _, env = lived_in
+    page.goto(app_url)
+    settle(page)
+    choose(page, "Active collection", "valgrind")
+    go(page, "Golden sets")
+    before = sidebar_collections(page)
+    fill(page, "Chunk sizes (tokens)", "128,256")
+    page.get_by_role("button", name="Run the sweep").click()
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    settle(page)
+    for _ in range(2):
+        assert sidebar_collections(page) == before
+        page.reload()
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Decide", exact=True).wait_for()
+        settle(page)
+    code = "import json; from lab.index.store import Store; print(json.dumps(Store().names(sweeps=True)))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert len(json.loads(done.stdout)) > len(before), "the sweep's copy is in the store, only not in the sidebar"
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_opens_from_a_deep_link_on_a_fresh_server(name, fresh_url, page):
     page.goto(f"{fresh_url}/{name}")
