@@ -60,8 +60,9 @@ if searched and query.strip():
         state.keep_for(collection, "search_results", (query, found))
     except LabError as exc:
         st.error(str(exc))
-if state.kept_for(collection, "search_results"):
-    shown_query, results = state.kept_for(collection, "search_results")
+searched_here = state.kept_for(collection, "search_results")  # hits of the collection in view only
+if searched_here:
+    shown_query, results = searched_here
     if "rerank" not in results:
         st.info("Rerank: no cross-encoder loaded, so no reranked ranking is shown. Give a CrossEncoder folder "
                 "(e.g. cross-encoder/ms-marco-MiniLM-L-6-v2 saved where the hub is reachable).")
@@ -92,11 +93,12 @@ if st.button("Evaluate retrieval", key="retrieval_eval", disabled=eval_set is No
     except LabError as exc:
         st.session_state.pop("retrieval_eval_results", None)
         st.error(str(exc))
-if state.kept_for(collection, "retrieval_eval_results"):
+evaluated = state.kept_for(collection, "retrieval_eval_results")  # scores of the collection in view only
+if evaluated:
     from lab.decision.charts import retrieval_chart
     from lab.evaluation.retrieval import scores_table
 
-    results, notes = state.kept_for(collection, "retrieval_eval_results")
+    results, notes = evaluated
     for note in notes:
         st.info(note)
     st.plotly_chart(retrieval_chart(results), key="retrieval_chart")
